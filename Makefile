@@ -1,0 +1,60 @@
+# semroute — `make serve` and `make test` work on a fresh machine with only Python.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+HOST ?= 127.0.0.1
+PORT ?= 8080
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: serve test check lint typecheck unit bench train eval fmt clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# torch first, pinned, so pip takes the local CPU build and never pulls the CUDA one.
+$(VENV)/.runtime: $(PY) pyproject.toml
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime
+	$(PIP) install -q -e '.[dev]'
+	touch $@
+
+serve: $(VENV)/.runtime
+	$(VENV)/bin/semroute serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.dev
+	$(MAKE) --no-print-directory check
+	$(PY) -m pytest -q
+
+check: lint typecheck
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check router service training tests bench
+	$(VENV)/bin/ruff format --check router service training tests bench
+
+typecheck: $(VENV)/.dev
+	$(VENV)/bin/mypy
+
+fmt: $(VENV)/.dev
+	$(VENV)/bin/ruff format router service training tests bench
+	$(VENV)/bin/ruff check --fix router service training tests bench
+
+bench: $(VENV)/.dev
+	$(PY) bench/route_latency.py
+
+# Rebuild the shipped centroids from the training set in training/data/.
+train: $(VENV)/.runtime
+	$(VENV)/bin/semroute train --data training/data/train.jsonl --out centroids
+
+eval: $(VENV)/.runtime
+	$(VENV)/bin/semroute eval --data ../shared/data/routing/dev.jsonl
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

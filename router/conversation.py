@@ -1,0 +1,64 @@
+"""What the router embeds for a conversation.
+
+A request is represented by its last user message; earlier user turns are embedded as one
+context text and blended into the vector, so a follow-up ("ok, now make it faster") stays on
+the conversation's task while a long, self-contained new request keeps its own meaning.
+System prompts and assistant turns are not embedded: they describe the deployment, not the ask.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from router.config import ContextConfig
+from router.embedding import Vectors, normalise
+from router.types import Message
+
+
+@dataclass(frozen=True, slots=True)
+class Turns:
+    """The last user message and the recent user turns before it (oldest first)."""
+
+    last: str
+    context: tuple[str, ...]
+
+    @property
+    def context_text(self) -> str:
+        return "\n".join(self.context)
+
+    def blended_text(self) -> str:
+        """One text standing for the conversation (cache keys, logs): context then last."""
+        return "\n".join((*self.context, self.last))
+
+
+def user_turns(messages: Sequence[Message], config: ContextConfig) -> Turns:
+    """Pick the last user message and up to ``config.turns`` earlier user turns.
+
+    Falls back to the last message of any role when there is no user message.
+    """
+    users = [m.text() for m in messages if m.role == "user" and m.text().strip()]
+    if not users:
+        texts = [m.text() for m in messages if m.text().strip()]
+        return Turns(last=texts[-1] if texts else "", context=())
+    earlier = users[:-1][-config.turns :] if config.turns else []
+    return Turns(last=users[-1], context=tuple(earlier))
+
+
+def last_weight(turns: Turns, config: ContextConfig) -> float:
+    """Weight of the last message's vector: lower for a short follow-up."""
+    if not turns.context:
+        return 1.0
+    if len(turns.last.split()) <= config.short_message_words:
+        return config.short_last_weight
+    return config.last_weight
+
+
+def blend(last: Vectors, context: Vectors | None, weight: float) -> Vectors:
+    """Weighted sum of the two unit vectors, renormalised."""
+    if context is None or weight >= 1.0:
+        return last
+    mixed = weight * last + (1.0 - weight) * context
+    return normalise(np.asarray(mixed))

@@ -1,0 +1,169 @@
+"""Frozen value types shared by the library, the service and the training pipeline."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+JSON = dict[str, Any]
+
+
+class Priority(enum.StrEnum):
+    """How the ranked list is ordered: configured quality order, price, or latency."""
+
+    QUALITY = "quality"
+    COST = "cost"
+    SPEED = "speed"
+
+
+class ModelTier(enum.StrEnum):
+    PREMIUM = "premium"
+    STANDARD = "standard"
+    ECONOMY = "economy"
+
+
+class BudgetTier(enum.StrEnum):
+    """Budget state that shapes selection and caching (see DESIGN.md glossary)."""
+
+    QUALITY = "quality"
+    BALANCED = "balanced"
+    ECONOMY = "economy"
+    EXHAUSTED = "exhausted"
+
+
+class Capability(enum.StrEnum):
+    TOOLS = "tools"
+    JSON_MODE = "json_mode"
+    VISION = "vision"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One chat message. ``content`` is text or a list of OpenAI content parts."""
+
+    role: str
+    content: str | tuple[Mapping[str, Any], ...] | None = None
+    name: str | None = None
+    tool_calls: tuple[Mapping[str, Any], ...] | None = None
+    tool_call_id: str | None = None
+
+    def text(self) -> str:
+        """The message's text: the string content, or its text parts joined by newlines."""
+        if self.content is None:
+            return ""
+        if isinstance(self.content, str):
+            return self.content
+        return "\n".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
+
+    def has_image(self) -> bool:
+        if isinstance(self.content, str) or self.content is None:
+            return False
+        return any(p.get("type") in ("image_url", "image", "input_image") for p in self.content)
+
+
+@dataclass(frozen=True, slots=True)
+class Requirements:
+    """What a request needs from a model; derived from the request, used by selection."""
+
+    tools: bool = False
+    json_mode: bool = False
+    vision: bool = False
+    context_tokens: int = 0
+    output_tokens: int = 0
+
+    def capabilities(self) -> frozenset[Capability]:
+        caps = set()
+        if self.tools:
+            caps.add(Capability.TOOLS)
+        if self.json_mode:
+            caps.add(Capability.JSON_MODE)
+        if self.vision:
+            caps.add(Capability.VISION)
+        return frozenset(caps)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """An OpenAI-style chat request, normalised. ``model`` is ``auto``, ``auto:<task>`` or a name."""
+
+    messages: tuple[Message, ...]
+    model: str = "auto"
+    priority: Priority | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] | None = None
+    stream: bool = False
+    tools: tuple[Mapping[str, Any], ...] | None = None
+    tool_choice: str | Mapping[str, Any] | None = None
+    response_format: Mapping[str, Any] | None = None
+    user: str | None = None
+
+    def requirements(self, prompt_tokens: int) -> Requirements:
+        fmt = (self.response_format or {}).get("type")
+        return Requirements(
+            tools=bool(self.tools),
+            json_mode=fmt in ("json_object", "json_schema"),
+            vision=any(m.has_image() for m in self.messages),
+            context_tokens=prompt_tokens + (self.max_tokens or 0),
+            output_tokens=self.max_tokens or 0,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TaskMatch:
+    """Classification of one request against the task centroids."""
+
+    task: str
+    scores: Mapping[str, float]
+    margin: float
+    confident: bool
+    threshold: float
+
+    @property
+    def score(self) -> float:
+        return self.scores[self.task]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One model in the ranked list, with why it is where it is."""
+
+    model: str
+    provider: str
+    tier: ModelTier
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    model: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedText:
+    """What was embedded for a request: the blended text and whether anything was cut."""
+
+    text: str
+    truncated: bool
+    original_chars: int
+    context_turns: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The routing decision: steps 1–5 of the request path, nothing executed."""
+
+    match: TaskMatch | None
+    route: str
+    candidates: tuple[Candidate, ...]
+    skipped: tuple[Skipped, ...]
+    priority: Priority
+    budget_tier: BudgetTier
+    centroid_version: str
+    embedded: EmbeddedText | None
+    requirements: Requirements
+    latency_ms: Mapping[str, float] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Offline pipeline: datasets, centroid fitting, evaluation, publishing. Imports router, never the reverse."""

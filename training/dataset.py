@@ -1,0 +1,117 @@
+"""Labelled examples: JSONL rows with ``text`` and ``task`` (plus optional ``source``, ``weight``)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from router.errors import InvalidRequest
+
+TASKS = ("code", "math", "creative", "analysis", "chat", "lookup", "summarize", "extract")
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    text: str
+    task: str
+    source: str = ""
+    group: str = ""
+    weight: float = 1.0
+
+
+@dataclass(slots=True)
+class Dataset:
+    """Examples read from one or more files, with what was skipped and why."""
+
+    examples: list[Example] = field(default_factory=list)
+    outside_taxonomy: Counter[str] = field(default_factory=Counter)
+    invalid_rows: int = 0
+    files: list[dict[str, object]] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return dict(sorted(Counter(e.task for e in self.examples).items()))
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_jsonl(path: Path, tasks: Sequence[str] = TASKS, dataset: Dataset | None = None) -> Dataset:
+    """Read labelled rows. Rows with a label outside ``tasks`` are counted, not loaded;
+    rows that are not JSON objects with a non-empty ``text`` are counted as invalid.
+
+    Raises:
+        InvalidRequest: the file does not exist.
+    """
+    dataset = dataset if dataset is not None else Dataset()
+    if not path.is_file():
+        raise InvalidRequest(f"data file not found: {path}", param="data")
+    before = len(dataset.examples)
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for line in fh:
+            _add_row(dataset, line, tasks, default_source=path.stem)
+    dataset.files.append(
+        {"path": path.name, "sha256": sha256_file(path), "rows": len(dataset.examples) - before}
+    )
+    return dataset
+
+
+def _add_row(dataset: Dataset, line: str, tasks: Sequence[str], default_source: str) -> None:
+    if not line.strip():
+        return
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError:
+        dataset.invalid_rows += 1
+        return
+    text, task = (row.get("text"), row.get("task")) if isinstance(row, dict) else (None, None)
+    if not isinstance(text, str) or not text.strip() or not isinstance(task, str):
+        dataset.invalid_rows += 1
+        return
+    if task not in tasks:
+        dataset.outside_taxonomy[task] += 1
+        return
+    weight = row.get("weight", 1.0)
+    dataset.examples.append(
+        Example(
+            text=text,
+            task=task,
+            source=str(row.get("source") or default_source),
+            group=str(row.get("topic") or row.get("id") or _digest(text)),
+            weight=float(weight) if isinstance(weight, int | float) and weight > 0 else 1.0,
+        )
+    )
+
+
+def read_many(paths: Iterable[Path], tasks: Sequence[str] = TASKS) -> Dataset:
+    dataset = Dataset()
+    for path in paths:
+        read_jsonl(path, tasks, dataset)
+    return dataset
+
+
+def split(
+    examples: Sequence[Example], holdout: float, seed: int
+) -> tuple[list[Example], list[Example]]:
+    """Stratified by task, grouped (rows sharing a ``group`` land on the same side)."""
+    rng = random.Random(seed)
+    train: list[Example] = []
+    test: list[Example] = []
+    for task in sorted({e.task for e in examples}):
+        rows = [e for e in examples if e.task == task]
+        groups = sorted({e.group for e in rows})
+        rng.shuffle(groups)
+        n_test = round(len(groups) * holdout) if len(groups) > 1 else 0
+        held = set(groups[:n_test])
+        for e in rows:
+            (test if e.group in held else train).append(e)
+    return train, test

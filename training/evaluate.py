@@ -1,0 +1,80 @@
+"""Classification metrics for a router: accuracy, macro-F1, per-task P/R/F1, confusion, unknown rate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from router.types import TaskMatch
+
+
+@dataclass(frozen=True, slots=True)
+class TaskStats:
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else 0.0
+
+
+def classification_report(
+    truth: Sequence[str], predicted: Sequence[str], tasks: Sequence[str]
+) -> tuple[dict[str, TaskStats], dict[str, dict[str, int]]]:
+    """Per-task stats and the confusion matrix (``confusion[true][predicted]``)."""
+    confusion = {t: dict.fromkeys(tasks, 0) for t in tasks}
+    for t, p in zip(truth, predicted, strict=True):
+        confusion[t][p] += 1
+    stats: dict[str, TaskStats] = {}
+    for task in tasks:
+        tp = confusion[task][task]
+        support = sum(confusion[task].values())
+        predicted_n = sum(confusion[t][task] for t in tasks)
+        precision, recall = _ratio(tp, predicted_n), _ratio(tp, support)
+        f1 = _ratio(2 * precision * recall, precision + recall)
+        stats[task] = TaskStats(precision, recall, f1, support)
+    return stats, confusion
+
+
+def macro_f1(stats: dict[str, TaskStats]) -> float:
+    """Mean F1 over the tasks that occur in the data (support > 0)."""
+    present = [s.f1 for s in stats.values() if s.support > 0]
+    return sum(present) / len(present) if present else 0.0
+
+
+def evaluate_matches(
+    truth: Sequence[str], matches: Sequence[TaskMatch], tasks: Sequence[str]
+) -> dict[str, Any]:
+    """The evaluation report as plain data (what ``semroute eval --json`` prints).
+
+    The predicted task is the top-scoring one whether or not it is confident; ``unknown_rate``
+    is the share of rows the router would send to the default route instead.
+    """
+    predicted = [m.task for m in matches]
+    stats, confusion = classification_report(truth, predicted, tasks)
+    n = len(truth)
+    correct = sum(t == p for t, p in zip(truth, predicted, strict=True))
+    unknown = sum(not m.confident for m in matches)
+    confident_correct = sum(
+        m.confident and t == m.task for t, m in zip(truth, matches, strict=True)
+    )
+    return {
+        "n": n,
+        "accuracy": round(_ratio(correct, n), 4),
+        "macro_f1": round(macro_f1(stats), 4),
+        "unknown_rate": round(_ratio(unknown, n), 4),
+        "confident_accuracy": round(_ratio(confident_correct, n - unknown), 4),
+        "per_task": {
+            t: {
+                "precision": round(s.precision, 4),
+                "recall": round(s.recall, 4),
+                "f1": round(s.f1, 4),
+                "support": s.support,
+            }
+            for t, s in stats.items()
+        },
+        "confusion": confusion,
+    }

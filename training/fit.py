@@ -1,0 +1,137 @@
+"""Fit task centroids (k-means per task, k chosen on validation) and calibrate thresholds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.cluster import KMeans
+from tqdm.auto import tqdm
+
+from router.centroids import group_starts, task_scores
+from router.embedding import Encoder, Vectors, normalise
+from training.dataset import Example
+from training.evaluate import classification_report, macro_f1
+
+K_CHOICES = (1, 2, 3, 4, 6, 8, 12, 16)
+MIN_ROWS_PER_CENTROID = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Prototypes:
+    """Centroids grouped by task, in memory (what a centroid version holds)."""
+
+    tasks: tuple[str, ...]
+    groups: tuple[Vectors, ...]
+
+    def scores(self, vectors: Vectors) -> npt.NDArray[np.float32]:
+        matrix = np.concatenate(self.groups)
+        return task_scores(vectors, matrix, group_starts([len(g) for g in self.groups]))
+
+    def predict(self, vectors: Vectors) -> list[str]:
+        return [self.tasks[i] for i in np.argmax(self.scores(vectors), axis=1)]
+
+
+def embed_examples(
+    encoder: Encoder, texts: Sequence[str], *, batch: int = 128, progress: bool = True
+) -> Vectors:
+    """Embed what the router would embed for each text (window-fitted), in batches."""
+    prepared = [encoder.fit_window(t)[0] for t in texts]
+    chunks = range(0, len(prepared), batch)
+    out = [
+        encoder.encode(prepared[i : i + batch])
+        for i in tqdm(chunks, desc="embedding", unit="batch", disable=not progress)
+    ]
+    return np.concatenate(out) if out else np.zeros((0, encoder.dim), np.float32)
+
+
+def kmeans_centroids(
+    vectors: Vectors, k: int, seed: int, weights: npt.NDArray[np.float64] | None = None
+) -> Vectors:
+    """``k`` unit centroids for one task's vectors (k is capped by the row count)."""
+    k = max(1, min(k, len(vectors) // MIN_ROWS_PER_CENTROID or 1))
+    if k == 1:
+        mean = np.average(vectors, axis=0, weights=weights)
+        return normalise(mean[None, :])
+    km = KMeans(n_clusters=k, n_init=4, random_state=seed)
+    km.fit(vectors, sample_weight=weights)
+    return normalise(km.cluster_centers_)
+
+
+def fit_prototypes(
+    vectors: Vectors,
+    labels: Sequence[str],
+    weights: npt.NDArray[np.float64],
+    tasks: Sequence[str],
+    k: Mapping[str, int],
+    seed: int,
+) -> Prototypes:
+    arr = np.asarray(labels)
+    groups = tuple(
+        kmeans_centroids(vectors[arr == t], k[t], seed, weights[arr == t]) for t in tasks
+    )
+    return Prototypes(tuple(tasks), groups)
+
+
+def choose_k(
+    train: tuple[Vectors, Sequence[str], npt.NDArray[np.float64]],
+    val: tuple[Vectors, Sequence[str]],
+    tasks: Sequence[str],
+    seed: int,
+    choices: Sequence[int] = K_CHOICES,
+) -> tuple[dict[str, int], float]:
+    """Coordinate ascent on validation macro-F1, one task's k at a time (two sweeps)."""
+    x, y, w = train
+    arr = np.asarray(y)
+    cache: dict[tuple[str, int], Vectors] = {}
+
+    def group(task: str, k: int) -> Vectors:
+        if (task, k) not in cache:
+            cache[(task, k)] = kmeans_centroids(x[arr == task], k, seed, w[arr == task])
+        return cache[(task, k)]
+
+    def score(ks: Mapping[str, int]) -> float:
+        protos = Prototypes(tuple(tasks), tuple(group(t, ks[t]) for t in tasks))
+        stats, _ = classification_report(val[1], protos.predict(val[0]), tasks)
+        return macro_f1(stats)
+
+    best = dict.fromkeys(tasks, 1)
+    best_score = score(best)
+    for _ in range(2):
+        for task in tasks:
+            for k in choices:
+                trial = {**best, task: k}
+                s = score(trial)
+                if s > best_score + 1e-9:
+                    best, best_score = trial, s
+    return best, best_score
+
+
+def calibrate_thresholds(
+    scores: npt.NDArray[np.float32],
+    truth: Sequence[str],
+    tasks: Sequence[str],
+    target_precision: float = 0.85,
+    floor: float = 0.0,
+) -> dict[str, float]:
+    """Per task: the lowest top-score threshold at which predictions of that task reach
+    ``target_precision`` on held-out rows. Tasks that never reach it get the threshold
+    that maximises precision over the top half of their predictions."""
+    top = np.argmax(scores, axis=1)
+    best_score = scores[np.arange(len(scores)), top]
+    thresholds: dict[str, float] = {}
+    for i, task in enumerate(tasks):
+        mask = top == i
+        if not mask.any():
+            thresholds[task] = floor
+            continue
+        s = best_score[mask]
+        ok = np.asarray(truth)[mask] == task
+        order = np.argsort(-s)
+        precision = np.cumsum(ok[order]) / np.arange(1, len(order) + 1)
+        reach = np.nonzero(precision >= target_precision)[0]
+        cut = int(reach.max()) if len(reach) else len(order) // 2
+        thresholds[task] = round(max(float(s[order][cut]), floor), 4)
+    return thresholds
