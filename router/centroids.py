@@ -77,25 +77,48 @@ def task_scores(
 class CentroidSet:
     """Unit centroids grouped by task; a task's score is its best centroid's cosine."""
 
-    def __init__(self, manifest: Manifest, matrix: Vectors) -> None:
+    def __init__(
+        self,
+        groups: Mapping[str, Vectors],
+        thresholds: Mapping[str, float] | None = None,
+        *,
+        version: str = "",
+        min_margin: float = 0.0,
+        manifest: Manifest | None = None,
+    ) -> None:
+        self.tasks: tuple[str, ...] = tuple(groups)
+        self.groups = dict(groups)
+        self.thresholds: Mapping[str, float] = dict(thresholds or dict.fromkeys(groups, -1.0))
+        self.version = version
+        self.min_margin = min_margin
         self.manifest = manifest
-        self.tasks: tuple[str, ...] = tuple(t.name for t in manifest.tasks)
-        self.thresholds: Mapping[str, float] = {t.name: t.threshold for t in manifest.tasks}
-        self.matrix = matrix
-        self._starts = group_starts([t.centroids for t in manifest.tasks])
+        self.matrix = np.ascontiguousarray(np.concatenate(list(groups.values())), np.float32)
+        self._starts = group_starts([len(g) for g in groups.values()])
 
-    @property
-    def version(self) -> str:
-        return self.manifest.version
+    @classmethod
+    def from_manifest(cls, manifest: Manifest, matrix: Vectors) -> CentroidSet:
+        bounds = np.cumsum([t.centroids for t in manifest.tasks])[:-1]
+        groups = dict(zip((t.name for t in manifest.tasks), np.split(matrix, bounds), strict=True))
+        thresholds = {t.name: t.threshold for t in manifest.tasks}
+        return cls(
+            groups,
+            thresholds,
+            version=manifest.version,
+            min_margin=manifest.min_margin,
+            manifest=manifest,
+        )
 
     def task_scores(self, vectors: Vectors) -> npt.NDArray[np.float32]:
         """Per-task scores for a batch: (n, dim) → (n, n_tasks)."""
         return task_scores(vectors, self.matrix, self._starts)
 
+    def predict(self, vectors: Vectors) -> list[str]:
+        """Top task per row (ignores thresholds)."""
+        return [self.tasks[i] for i in np.argmax(self.task_scores(vectors), axis=1)]
+
     def classify(self, vectors: Vectors) -> list[TaskMatch]:
         """Classify each row; never raises for a well-shaped batch."""
-        scores = self.task_scores(vectors)
-        return [self._match(row) for row in scores]
+        return [self._match(row) for row in self.task_scores(vectors)]
 
     def _match(self, row: npt.NDArray[np.float32]) -> TaskMatch:
         order = np.argsort(-row, kind="stable")
@@ -103,7 +126,7 @@ class CentroidSet:
         task = self.tasks[best]
         margin = float(row[best] - row[order[1]]) if len(order) > 1 else float(row[best])
         threshold = self.thresholds[task]
-        confident = bool(row[best] >= threshold and margin >= self.manifest.min_margin)
+        confident = bool(row[best] >= threshold and margin >= self.min_margin)
         return TaskMatch(
             task=task,
             scores={t: round(float(s), 6) for t, s in zip(self.tasks, row, strict=True)},
@@ -155,7 +178,7 @@ def load_centroids(
     expected = (sum(t.centroids for t in manifest.tasks), dim)
     if matrix.shape != expected:
         raise ArtifactError(f"centroids.npy has shape {matrix.shape}, expected {expected}", folder)
-    return CentroidSet(manifest, np.ascontiguousarray(matrix))
+    return CentroidSet.from_manifest(manifest, matrix)
 
 
 def _verify(manifest: Manifest, blob: bytes, folder: Path, *, encoder_name: str, dim: int) -> None:

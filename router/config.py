@@ -114,7 +114,8 @@ class Config(_Model):
             unknown = [n for n in names if n not in self.models]
             if unknown:
                 raise ValueError(
-                    f"{key}: unknown model(s) {unknown}; expected catalogue names {sorted(self.models)}"
+                    f"{key}: unknown model(s) {unknown}; "
+                    f"expected catalogue names {sorted(self.models)}"
                 )
         return self
 

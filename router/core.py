@@ -12,7 +12,7 @@ from router.embedding import Encoder, Vectors, encode_async
 from router.errors import InvalidRequest
 from router.selection import select
 from router.tokens import estimate_prompt_tokens
-from router.types import BudgetTier, ChatRequest, Decision, EmbeddedText, Priority, TaskMatch
+from router.types import BudgetTier, ChatRequest, Decision, EmbeddedText, TaskMatch
 
 AUTO = "auto"
 DEFAULT_ROUTE = "default"

@@ -47,14 +47,16 @@ class Encoder(Protocol):
 
 async def encode_async(encoder: Encoder, texts: Sequence[str]) -> Vectors:
     """Run ``encoder.encode`` in a worker thread so the event loop never blocks on it."""
-    return await anyio.to_thread.run_sync(encoder.encode, list(texts))
+    vectors: Vectors = await anyio.to_thread.run_sync(encoder.encode, list(texts))
+    return vectors
 
 
 def normalise(vectors: npt.NDArray[Any]) -> Vectors:
     """Row-wise L2 normalisation to float32; zero rows stay zero."""
     arr = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(arr, axis=-1, keepdims=True)
-    return np.divide(arr, norms, out=np.zeros_like(arr), where=norms > 0)
+    out: Vectors = np.divide(arr, norms, out=np.zeros_like(arr), where=norms > 0)
+    return out
 
 
 def bundled_model_path() -> Path:
@@ -96,7 +98,10 @@ class SentenceTransformerEncoder:
         self._model.max_seq_length = config.max_seq_tokens
         self._config = config
         self._name = config.name
-        self._dim = int(self._model.get_embedding_dimension())
+        dim = self._model.get_embedding_dimension()
+        if dim is None:
+            raise ArtifactError("encoder does not report an embedding dimension", path=path)
+        self._dim = int(dim)
 
     @property
     def name(self) -> str:

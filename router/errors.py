@@ -13,10 +13,11 @@
     │   ├── ProviderUnavailable                        5xx, connection refused / reset
     │   └── BadResponse                                malformed body from the upstream
     ├── RoutingError                                   no answer could be routed
-    │   ├── NoCandidate(requirements)                  nothing in the catalogue can serve the request
+    │   ├── NoCandidate(requirements)                  no catalogue model can serve the request
     │   ├── BudgetExhausted                            the day's budget is spent
     │   └── AllCandidatesFailed(attempts)              every candidate was tried and failed
     ├── InvalidRequest(param)                          the client's request is malformed
+    ├── NotReady                                       the encoder / centroids are not loaded
     ├── ConfigError(path, key)                         semroute.toml is wrong
     └── ArtifactError(path)                            a centroid artifact is missing or corrupt
 
@@ -50,6 +51,12 @@ class InvalidRequest(RouterError):
         self.param = param
         if code is not None:
             self.code = code
+
+
+class NotReady(RouterError):
+    """The encoder or the centroids are not loaded (yet, or they failed to load)."""
+
+    code = "not_ready"
 
 
 class ConfigError(RouterError):

@@ -85,8 +85,9 @@ def select(
             requirements=needs,
         )
     ordered, why = _apply_budget(fit, catalogue, requirements, budget_tier, premium_required)
-    skipped.extend(Skipped(m, f"premium skipped in {budget_tier.value} tier") for m in fit
-                   if m not in ordered)
+    skipped.extend(
+        Skipped(m, f"premium skipped in {budget_tier.value} tier") for m in fit if m not in ordered
+    )
     ordered, how = _apply_priority(ordered, catalogue, requirements, priority, why)
     source = "outside the route: the only capable models" if widened else f"route {route}"
     candidates = tuple(

@@ -86,7 +86,10 @@ class Requirements:
 
 @dataclass(frozen=True, slots=True)
 class ChatRequest:
-    """An OpenAI-style chat request, normalised. ``model`` is ``auto``, ``auto:<task>`` or a name."""
+    """An OpenAI-style chat request, normalised.
+
+    ``model`` is ``auto``, ``auto:<task>`` or a catalogue model name.
+    """
 
     messages: tuple[Message, ...]
     model: str = "auto"

@@ -1,1 +1,4 @@
-"""Offline pipeline: datasets, centroid fitting, evaluation, publishing. Imports router, never the reverse."""
+"""Offline pipeline: datasets, centroid fitting, evaluation, publishing.
+
+Imports router, never the reverse.
+"""

@@ -1,4 +1,4 @@
-"""Labelled examples: JSONL rows with ``text`` and ``task`` (plus optional ``source``, ``weight``)."""
+"""Labelled examples: JSONL rows with ``text`` and ``task`` (optional ``source``, ``weight``)."""
 
 from __future__ import annotations
 
@@ -102,16 +102,22 @@ def read_many(paths: Iterable[Path], tasks: Sequence[str] = TASKS) -> Dataset:
 def split(
     examples: Sequence[Example], holdout: float, seed: int
 ) -> tuple[list[Example], list[Example]]:
-    """Stratified by task, grouped (rows sharing a ``group`` land on the same side)."""
+    """Stratified by task and grouped: every row of a ``group`` lands on the same side.
+
+    Groups are assigned task by task (in shuffled order) until each task's held-out share
+    reaches ``holdout``; a group assigned while filling one task keeps its side for all.
+    """
     rng = random.Random(seed)
-    train: list[Example] = []
-    test: list[Example] = []
+    side: dict[str, bool] = {}
     for task in sorted({e.task for e in examples}):
-        rows = [e for e in examples if e.task == task]
-        groups = sorted({e.group for e in rows})
+        sizes = Counter(e.group for e in examples if e.task == task)
+        target = round(sum(sizes.values()) * holdout) if len(sizes) > 1 else 0
+        held = sum(n for g, n in sizes.items() if side.get(g, False))
+        groups = sorted(sizes.keys() - side.keys())
         rng.shuffle(groups)
-        n_test = round(len(groups) * holdout) if len(groups) > 1 else 0
-        held = set(groups[:n_test])
-        for e in rows:
-            (test if e.group in held else train).append(e)
+        for group in groups:
+            side[group] = held < target
+            held += sizes[group] if side[group] else 0
+    train = [e for e in examples if not side.get(e.group, False)]
+    test = [e for e in examples if side.get(e.group, False)]
     return train, test

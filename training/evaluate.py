@@ -1,11 +1,14 @@
-"""Classification metrics for a router: accuracy, macro-F1, per-task P/R/F1, confusion, unknown rate."""
+"""Router metrics: accuracy, macro-F1, per-task P/R/F1, confusion matrix, unknown rate."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from router.centroids import CentroidSet
+from router.embedding import Encoder
 from router.types import TaskMatch
 
 
@@ -78,3 +81,30 @@ def evaluate_matches(
         },
         "confusion": confusion,
     }
+
+
+def evaluate_file(
+    path: Path, encoder: Encoder, centroids: CentroidSet, *, progress: bool = True
+) -> dict[str, Any]:
+    """Route every labelled row of ``path`` and score the predictions.
+
+    Rows whose label is outside the centroids' tasks are counted under ``outside_taxonomy``
+    and left out of the metrics; unparseable rows are counted under ``invalid_rows``.
+
+    Raises:
+        InvalidRequest: the file does not exist.
+    """
+    from training.dataset import read_jsonl
+    from training.fit import embed_examples
+
+    data = read_jsonl(path, tasks=centroids.tasks)
+    vectors = embed_examples(encoder, [e.text for e in data.examples], progress=progress)
+    matches = centroids.classify(vectors) if len(vectors) else []
+    report = evaluate_matches([e.task for e in data.examples], matches, centroids.tasks)
+    report["outside_taxonomy"] = {
+        "n": sum(data.outside_taxonomy.values()),
+        "labels": dict(data.outside_taxonomy),
+    }
+    report["invalid_rows"] = data.invalid_rows
+    report["centroid_version"] = centroids.version
+    return report

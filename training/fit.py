@@ -3,35 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from sklearn.cluster import KMeans
 from tqdm.auto import tqdm
 
-from router.centroids import group_starts, task_scores
+from router.centroids import CentroidSet
 from router.embedding import Encoder, Vectors, normalise
-from training.dataset import Example
 from training.evaluate import classification_report, macro_f1
 
 K_CHOICES = (1, 2, 3, 4, 6, 8, 12, 16)
 MIN_ROWS_PER_CENTROID = 4
-
-
-@dataclass(frozen=True, slots=True)
-class Prototypes:
-    """Centroids grouped by task, in memory (what a centroid version holds)."""
-
-    tasks: tuple[str, ...]
-    groups: tuple[Vectors, ...]
-
-    def scores(self, vectors: Vectors) -> npt.NDArray[np.float32]:
-        matrix = np.concatenate(self.groups)
-        return task_scores(vectors, matrix, group_starts([len(g) for g in self.groups]))
-
-    def predict(self, vectors: Vectors) -> list[str]:
-        return [self.tasks[i] for i in np.argmax(self.scores(vectors), axis=1)]
 
 
 def embed_examples(
@@ -67,12 +50,12 @@ def fit_prototypes(
     tasks: Sequence[str],
     k: Mapping[str, int],
     seed: int,
-) -> Prototypes:
+) -> CentroidSet:
+    """Unthresholded centroids for ``tasks`` (every row of ``labels`` must be one of them)."""
     arr = np.asarray(labels)
-    groups = tuple(
-        kmeans_centroids(vectors[arr == t], k[t], seed, weights[arr == t]) for t in tasks
+    return CentroidSet(
+        {t: kmeans_centroids(vectors[arr == t], k[t], seed, weights[arr == t]) for t in tasks}
     )
-    return Prototypes(tuple(tasks), groups)
 
 
 def choose_k(
@@ -93,7 +76,7 @@ def choose_k(
         return cache[(task, k)]
 
     def score(ks: Mapping[str, int]) -> float:
-        protos = Prototypes(tuple(tasks), tuple(group(t, ks[t]) for t in tasks))
+        protos = CentroidSet({t: group(t, ks[t]) for t in tasks})
         stats, _ = classification_report(val[1], protos.predict(val[0]), tasks)
         return macro_f1(stats)
 

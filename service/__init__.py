@@ -1,0 +1,1 @@
+"""The HTTP shell around the router: app factory, schemas, routes, error table, CLI."""

@@ -1,0 +1,67 @@
+"""App factory and lifespan: the encoder and centroids load in the background; /readyz says when."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from fastapi import FastAPI
+
+from router.config import Config
+from router.core import Router
+from router.embedding import SentenceTransformerEncoder
+from router.errors import RouterError
+from service.errors import install_error_handlers
+from service.limits import BodyLimit
+from service.routes import health, route
+from service.state import ServiceState
+
+log = logging.getLogger("semroute.service")
+
+
+def build_router(config: Config) -> Router:
+    """Load the encoder and the configured centroids (slow: seconds).
+
+    Raises:
+        ArtifactError: the model or the centroids cannot be loaded.
+    """
+    return Router.from_config(config, SentenceTransformerEncoder(config.encoder))
+
+
+async def _load(state: ServiceState) -> None:
+    try:
+        state.router = await anyio.to_thread.run_sync(build_router, state.config)
+        log.info("ready: centroids %s", state.router.centroids.version)
+    except RouterError as exc:
+        state.load_error = f"cannot start routing: {exc.message}"
+        log.error(state.load_error)
+
+
+def create_app(config: Config, router: Router | None = None) -> FastAPI:
+    """Build the app. With ``router`` given (tests, embedding), it is ready at once."""
+    state = ServiceState(config=config, router=router)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        loading = asyncio.create_task(_load(state)) if state.router is None else None
+        try:
+            yield
+        finally:
+            if loading is not None and not loading.done():
+                loading.cancel()
+
+    app = FastAPI(
+        title="semroute",
+        version="0.1.0",
+        summary="Semantic LLM router with an OpenAI-compatible API",
+        lifespan=lifespan,
+    )
+    app.state.semroute = state
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(route.router)
+    app.add_middleware(BodyLimit, max_bytes=config.service.max_body_bytes)
+    return app

@@ -1,0 +1,200 @@
+"""The ``semroute`` command: serve, route, train, eval."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from router.config import Config, load_config
+from router.errors import RouterError
+from router.types import Message, Priority
+
+log = logging.getLogger("semroute.cli")
+
+
+def _config(args: argparse.Namespace) -> Config:
+    path = args.config or os.environ.get("SEMROUTE_CONFIG")
+    return load_config(Path(path) if path else None)
+
+
+def _encoder(config: Config) -> Any:
+    from router.embedding import SentenceTransformerEncoder
+
+    return SentenceTransformerEncoder(config.encoder)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from service.app import create_app
+
+    config = _config(args)
+    host = args.host or config.service.host
+    port = args.port if args.port is not None else config.service.port
+    uvicorn.run(create_app(config), host=host, port=port, log_level=args.log_level)
+    return 0
+
+
+def cmd_route(args: argparse.Namespace) -> int:
+    from router.core import Router
+    from router.types import ChatRequest
+    from service.schemas import RouteResponse
+
+    config = _config(args)
+    engine = Router.from_config(config, _encoder(config))
+    request = ChatRequest(
+        messages=(Message(role="user", content=args.text),),
+        model=args.model,
+        priority=Priority(args.priority) if args.priority else None,
+    )
+    if not args.text.strip():
+        raise RouterError("nothing to route: the text is empty")
+    decision = RouteResponse.from_decision(anyio.run(engine.route, request))
+    if args.json:
+        print(decision.model_dump_json(indent=2))
+        return 0
+    _print_decision(decision)
+    return 0
+
+
+def _print_decision(d: Any) -> None:
+    if d.task is not None:
+        state = "confident" if d.confident else "not confident → default route"
+        score = d.scores[d.task]
+        print(f"task: {d.task}  (score {score:.3f}, margin {d.margin:.3f}, {state})")
+    print(f"route: {d.route}   priority: {d.priority}   centroids: {d.centroid_version}")
+    if d.truncated:
+        print(f"note: the text was truncated to fit the encoder ({d.embedded_chars} chars kept)")
+    for i, c in enumerate(d.candidates, 1):
+        print(f"  {i}. {c.model:<20} {c.provider:<10} {c.tier:<9} {c.reason}")
+    for s in d.skipped:
+        print(f"     skipped {s.model}: {s.reason}")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from training.train import TrainOptions, train
+
+    config = _config(args)
+    out = Path(args.out) if args.out else config.routing.centroids_dir
+    options = TrainOptions(
+        holdout=args.holdout,
+        seed=args.seed,
+        k=args.k,
+        target_precision=args.target_precision,
+        promote=args.promote,
+        version=args.version,
+    )
+    result = train([Path(p) for p in args.data], out, _encoder(config), config.encoder, options)
+    val = result.metrics["validation"]
+    print(
+        f"wrote {out / result.manifest.version}  "
+        f"(validation macro-F1 {val['macro_f1']:.4f}, accuracy {val['accuracy']:.4f}, "
+        f"unknown rate {val['unknown_rate']:.4f}, n={val['n']})"
+    )
+    print(f"CURRENT -> {result.manifest.version}" if result.promoted else "CURRENT unchanged")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from router.centroids import load_centroids
+    from training.evaluate import evaluate_file
+
+    config = _config(args)
+    encoder = _encoder(config)
+    centroids = load_centroids(
+        config.routing.centroids_dir,
+        args.version or config.routing.centroid_version,
+        encoder_name=encoder.name,
+        dim=encoder.dim,
+    )
+    report = evaluate_file(Path(args.data), encoder, centroids, progress=not args.json)
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    _print_report(report)
+    return 0
+
+
+def _print_report(r: dict[str, Any]) -> None:
+    print(f"centroids {r['centroid_version']}  n={r['n']}")
+    print(
+        f"accuracy {r['accuracy']:.4f}  macro-F1 {r['macro_f1']:.4f}  "
+        f"unknown rate {r['unknown_rate']:.4f}"
+    )
+    print(f"{'task':<10} {'prec':>6} {'recall':>6} {'f1':>6} {'n':>5}")
+    for task, s in r["per_task"].items():
+        print(
+            f"{task:<10} {s['precision']:>6.3f} {s['recall']:>6.3f} {s['f1']:>6.3f} "
+            f"{s['support']:>5}"
+        )
+    tasks = list(r["confusion"])
+    print("confusion (rows: true, columns: predicted)")
+    print(" " * 10 + "".join(f"{t[:6]:>7}" for t in tasks))
+    for t in tasks:
+        print(f"{t:<10}" + "".join(f"{r['confusion'][t][p]:>7}" for p in tasks))
+    skipped = r["outside_taxonomy"]
+    if skipped["n"] or r["invalid_rows"]:
+        print(
+            f"skipped: {skipped['n']} row(s) labelled outside the taxonomy {skipped['labels']}, "
+            f"{r['invalid_rows']} invalid row(s)"
+        )
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="semroute", description=__doc__)
+    p.add_argument("--config", help="semroute.toml (default: $SEMROUTE_CONFIG, else embedded)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the HTTP service")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.add_argument("--log-level", default="info")
+    s.set_defaults(func=cmd_serve)
+
+    r = sub.add_parser("route", help="print the routing decision for TEXT")
+    r.add_argument("text")
+    r.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    r.add_argument("--priority", choices=[p.value for p in Priority])
+    r.add_argument("--model", default="auto", help="auto, auto:<task> or a catalogue model")
+    r.set_defaults(func=cmd_route)
+
+    t = sub.add_parser("train", help="fit centroids from labelled JSONL (fields text, task)")
+    t.add_argument("--data", action="append", required=True, help="repeatable")
+    t.add_argument("--out", help="centroids directory (default: routing.centroids_dir)")
+    t.add_argument("--k", type=int, help="centroids per task (default: chosen on validation)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--holdout", type=float, default=0.2)
+    t.add_argument("--target-precision", type=float, default=0.85)
+    t.add_argument("--version", help="version name (default: next vN)")
+    t.add_argument("--promote", action="store_true", help="point CURRENT at the new version")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("eval", help="accuracy / macro-F1 / confusion on labelled JSONL")
+    e.add_argument("--data", required=True)
+    e.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    e.add_argument("--version", help="centroid version (default: CURRENT)")
+    e.set_defaults(func=cmd_eval)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(message)s")
+    try:
+        code: int = args.func(args)
+    except RouterError as exc:
+        print(f"semroute: error: {exc.message}", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

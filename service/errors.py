@@ -1,0 +1,125 @@
+"""The one table from the error tree to HTTP status + OpenAI-style error JSON."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, is_dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from router import errors as e
+
+log = logging.getLogger("semroute.service")
+
+# (status, OpenAI error type), most specific class first; the first isinstance match wins.
+ERROR_TABLE: tuple[tuple[type[e.RouterError], int, str], ...] = (
+    (e.BudgetExhausted, 429, "rate_limit_error"),
+    (e.NoCandidate, 400, "invalid_request_error"),
+    (e.AllCandidatesFailed, 503, "api_error"),
+    (e.RateLimited, 429, "rate_limit_error"),
+    (e.ContentPolicy, 400, "invalid_request_error"),
+    (e.ContextTooLong, 400, "invalid_request_error"),
+    (e.BadRequest, 400, "invalid_request_error"),
+    (e.AuthFailed, 502, "api_error"),
+    (e.Timeout, 504, "api_error"),
+    (e.ProviderUnavailable, 503, "api_error"),
+    (e.BadResponse, 502, "api_error"),
+    (e.InvalidRequest, 400, "invalid_request_error"),
+    (e.ArtifactError, 503, "api_error"),
+    (e.NotReady, 503, "api_error"),
+    (e.RouterError, 500, "api_error"),
+)
+
+_STATUS_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    429: "rate_limit_error",
+}
+
+# Codes that mean "no such thing" rather than "malformed".
+_NOT_FOUND_CODES = {"model_not_found"}
+
+
+def error_body(
+    message: str, type_: str, code: str | None = None, param: str | None = None
+) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    type_ = _STATUS_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+    return JSONResponse(error_body(message, type_, code, param), status, headers=headers)
+
+
+def status_for(exc: e.RouterError) -> tuple[int, str]:
+    for cls, status, type_ in ERROR_TABLE:
+        if isinstance(exc, cls):
+            if status == 400 and exc.code in _NOT_FOUND_CODES:
+                return 404, "not_found_error"
+            return status, type_
+    return 500, "api_error"  # pragma: no cover - RouterError is the last row
+
+
+def router_error_response(exc: e.RouterError) -> JSONResponse:
+    status, type_ = status_for(exc)
+    param = exc.param if isinstance(exc, e.InvalidRequest) else None
+    headers: dict[str, str] = {}
+    if isinstance(exc, e.RateLimited) and exc.retry_after is not None:
+        headers["retry-after"] = str(max(1, round(exc.retry_after)))
+    body = error_body(exc.message, type_, exc.code, param)
+    if isinstance(exc, e.AllCandidatesFailed):
+        body["error"]["attempts"] = [
+            asdict(a) for a in exc.attempts if is_dataclass(a) and not isinstance(a, type)
+        ]
+    if status >= 500:
+        log.warning("request failed: %s (%s)", exc.code, exc.message)
+    return JSONResponse(body, status, headers=headers)
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
+    err = exc.errors()[0]
+    loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+    param = ".".join(loc) or None
+    msg = str(err.get("msg", "invalid request")).removeprefix("Value error, ")
+    if err.get("type") == "json_invalid":
+        return f"request body is not valid JSON: {msg}", None
+    return (f"{param}: {msg}" if param else msg), param
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error leaves as an OpenAI-style JSON body; nothing leaks a stack trace."""
+
+    @app.exception_handler(e.RouterError)
+    async def _router(_: Request, exc: e.RouterError) -> JSONResponse:
+        return router_error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        message, param = _validation_message(exc)
+        return error_response(400, message, code="invalid_request", param=param)
+
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        headers = dict(exc.headers) if exc.headers else None
+        return error_response(exc.status_code, str(exc.detail), headers=headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return error_response(500, "internal error", code="internal_error")

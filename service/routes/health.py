@@ -1,0 +1,34 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from service.errors import error_body
+from service.state import ServiceState, get_state
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="Liveness: the process answers")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="Readiness: encoder and centroids loaded",
+    responses={503: {"description": "Still loading, or loading failed"}},
+)
+async def readyz(state: Annotated[ServiceState, Depends(get_state)]) -> Any:
+    if state.router is None:
+        message = state.load_error or "starting: the encoder is loading"
+        return JSONResponse(error_body(message, "api_error", code="not_ready"), 503)
+    return {
+        "status": "ready",
+        "centroid_version": state.router.centroids.version,
+        "encoder": state.router.encoder.name,
+    }

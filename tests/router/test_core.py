@@ -1,0 +1,123 @@
+"""Router facade with the hashing encoder: explicit routes, auto routing, fallback to default."""
+
+from __future__ import annotations
+
+import pytest
+
+from router.config import ContextConfig
+from router.conversation import Turns, last_weight, user_turns
+from router.core import Router
+from router.errors import InvalidRequest, NoCandidate
+from router.types import ChatRequest, Message, Priority
+
+
+def req(*texts: str, model: str = "auto", **kw: object) -> ChatRequest:
+    roles = ["user", "assistant"]
+    msgs = tuple(Message(role=roles[i % 2], content=t) for i, t in enumerate(texts))
+    return ChatRequest(messages=msgs, model=model, **kw)  # type: ignore[arg-type]
+
+
+async def test_auto_routes_to_the_task_list(router: Router) -> None:
+    d = await router.route(req("please write a python function to fix this bug"))
+    assert d.match is not None and d.match.task == "code" and d.match.confident
+    assert d.route == "code"
+    assert [c.model for c in d.candidates] == router.config.tasks["code"].models
+    assert d.centroid_version == "v1"
+    assert d.latency_ms["route_ms"] >= d.latency_ms["classify_ms"] >= 0
+
+
+async def test_not_confident_goes_to_the_default_route(router: Router) -> None:
+    d = await router.route(req("xylophone marmalade"))  # shares no word with any task
+    assert d.match is not None and not d.match.confident
+    assert d.route == "default"
+    assert [c.model for c in d.candidates] == router.config.routing.default_route
+
+
+async def test_auto_task_skips_classification(router: Router) -> None:
+    calls = router.encoder.calls  # type: ignore[attr-defined]
+    d = await router.route(req("anything at all", model="auto:math"))
+    assert d.match is None and d.route == "math"
+    assert router.encoder.calls == calls  # type: ignore[attr-defined]
+
+
+async def test_named_model_is_not_routed(router: Router) -> None:
+    d = await router.route(req("hello", model="gpt-4o-mini"))
+    assert d.match is None and [c.model for c in d.candidates] == ["gpt-4o-mini"]
+
+
+@pytest.mark.parametrize("model", ["gpt-17", "auto:poetry", "auto:"])
+async def test_unknown_models_and_tasks_are_client_errors(router: Router, model: str) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        await router.route(req("hello", model=model))
+    assert info.value.code == "model_not_found" and info.value.param == "model"
+
+
+async def test_priority_reorders(router: Router) -> None:
+    d = await router.route(req("write a python function", priority=Priority.COST))
+    prices = [router.config.models[c.model].input_price for c in d.candidates]
+    assert prices == sorted(prices)
+
+
+async def test_requirements_filter_models(router: Router) -> None:
+    tools = ({"type": "function", "function": {"name": "f", "parameters": {}}},)
+    d = await router.route(req("hi how are you", tools=tools))
+    assert all("tools" in router.config.models[c.model].capabilities for c in d.candidates)
+    assert any("lacks tools" in s.reason for s in d.skipped)
+
+
+async def test_impossible_requirements_raise_no_candidate(router: Router) -> None:
+    huge = "word " * 900_000  # ~1.1M estimated tokens: larger than every window
+    with pytest.raises(NoCandidate, match="context"):
+        await router.route(req(huge, model="auto:chat"))
+
+
+async def test_long_text_is_truncated_and_says_so(router: Router) -> None:
+    d = await router.route(req("summarize this article " + "lorem ipsum " * 1000))
+    assert d.embedded is not None and d.embedded.truncated
+    assert d.embedded.original_chars > len(d.embedded.text)
+
+
+async def test_follow_up_stays_on_the_conversation_task(router: Router) -> None:
+    d = await router.route(
+        req(
+            "write a python function to fix a compile error in my class",
+            "def parse(path): ...",
+            "ok now make it faster",
+        )
+    )
+    assert d.match is not None and d.match.task == "code"
+    assert d.embedded is not None and d.embedded.context_turns == 1
+
+
+async def test_long_new_request_keeps_its_own_task(router: Router) -> None:
+    d = await router.route(
+        req(
+            "write a python function",
+            "def f(): ...",
+            "now write a poem a story and a haiku about autumn rain with lyrics for a song",
+        )
+    )
+    assert d.match is not None and d.match.task == "creative"
+
+
+def test_user_turns_pick_recent_user_messages() -> None:
+    msgs = [
+        Message("system", "You are helpful."),
+        Message("user", "one"),
+        Message("assistant", "a"),
+        Message("user", "two"),
+        Message("user", "   "),
+        Message("user", "three"),
+        Message("user", "four"),
+    ]
+    turns = user_turns(msgs, ContextConfig(turns=2))
+    assert turns == Turns(last="four", context=("two", "three"))
+    assert user_turns(msgs, ContextConfig(turns=0)).context == ()
+    assert user_turns([Message("system", "only system")], ContextConfig()).last == "only system"
+
+
+def test_short_follow_ups_lean_on_context() -> None:
+    cfg = ContextConfig(last_weight=0.6, short_message_words=8, short_last_weight=0.35)
+    assert last_weight(Turns("ok make it faster", ("x",)), cfg) == 0.35
+    assert last_weight(Turns("a long and detailed brand new request " * 3, ("x",)), cfg) == 0.6
+    assert last_weight(Turns("anything", ()), cfg) == 1.0
