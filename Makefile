@@ -46,12 +46,18 @@ fmt: $(VENV)/.dev
 	$(VENV)/bin/ruff format router service training tests bench
 	$(VENV)/bin/ruff check --fix router service training tests bench
 
+# Every benchmark, then bench/RESULTS.md is rewritten from their JSON results.
 bench: $(VENV)/.dev
-	$(PY) bench/route_latency.py
+	cd bench && ../$(PY) route_latency.py
+	cd bench && ../$(PY) baselines.py
+	cd bench && ../$(PY) truncation.py
+	cd bench && ../$(PY) report.py
 
-# Rebuild the shipped centroids from the training set in training/data/.
+# Rebuild the shipped centroids from the training set in training/data/ (see its README).
+TRAIN_DATA := training/data/public_train.jsonl training/data/realistic_train.jsonl \
+	training/data/seed_prompts.jsonl training/data/seed_prompts_2.jsonl
 train: $(VENV)/.runtime
-	$(VENV)/bin/semroute train --data training/data/train.jsonl --out centroids
+	$(VENV)/bin/semroute train --out centroids --promote --k 8 $(TRAIN_DATA:%=--data %)
 
 eval: $(VENV)/.runtime
 	$(VENV)/bin/semroute eval --data ../shared/data/routing/dev.jsonl

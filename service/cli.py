@@ -14,7 +14,7 @@ from typing import Any
 import anyio
 
 from router.config import Config, load_config
-from router.errors import RouterError
+from router.errors import InvalidRequest, RouterError
 from router.types import Message, Priority
 
 log = logging.getLogger("semroute.cli")
@@ -48,6 +48,8 @@ def cmd_route(args: argparse.Namespace) -> int:
     from router.types import ChatRequest
     from service.schemas import RouteResponse
 
+    if not args.text.strip():
+        raise InvalidRequest("nothing to route: the text is empty", param="text")
     config = _config(args)
     engine = Router.from_config(config, _encoder(config))
     request = ChatRequest(
@@ -55,8 +57,6 @@ def cmd_route(args: argparse.Namespace) -> int:
         model=args.model,
         priority=Priority(args.priority) if args.priority else None,
     )
-    if not args.text.strip():
-        raise RouterError("nothing to route: the text is empty")
     decision = RouteResponse.from_decision(anyio.run(engine.route, request))
     if args.json:
         print(decision.model_dump_json(indent=2))
@@ -89,6 +89,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         k=args.k,
         target_precision=args.target_precision,
+        lvq_epochs=args.lvq_epochs,
         promote=args.promote,
         version=args.version,
     )
@@ -150,34 +151,40 @@ def _print_report(r: dict[str, Any]) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="semroute", description=__doc__)
-    p.add_argument("--config", help="semroute.toml (default: $SEMROUTE_CONFIG, else embedded)")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="semroute.toml (default: $SEMROUTE_CONFIG, else embedded)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("serve", help="run the HTTP service")
+    s = sub.add_parser("serve", parents=[common], help="run the HTTP service")
     s.add_argument("--host")
     s.add_argument("--port", type=int)
     s.add_argument("--log-level", default="info")
     s.set_defaults(func=cmd_serve)
 
-    r = sub.add_parser("route", help="print the routing decision for TEXT")
+    r = sub.add_parser("route", parents=[common], help="print the routing decision for TEXT")
     r.add_argument("text")
     r.add_argument("--json", action="store_true", help="one JSON object on stdout")
     r.add_argument("--priority", choices=[p.value for p in Priority])
     r.add_argument("--model", default="auto", help="auto, auto:<task> or a catalogue model")
     r.set_defaults(func=cmd_route)
 
-    t = sub.add_parser("train", help="fit centroids from labelled JSONL (fields text, task)")
+    t = sub.add_parser(
+        "train", parents=[common], help="fit centroids from labelled JSONL (fields text, task)"
+    )
     t.add_argument("--data", action="append", required=True, help="repeatable")
     t.add_argument("--out", help="centroids directory (default: routing.centroids_dir)")
     t.add_argument("--k", type=int, help="centroids per task (default: chosen on validation)")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--holdout", type=float, default=0.2)
     t.add_argument("--target-precision", type=float, default=0.85)
+    t.add_argument("--lvq-epochs", type=int, default=5, help="0 = plain k-means centroids")
     t.add_argument("--version", help="version name (default: next vN)")
     t.add_argument("--promote", action="store_true", help="point CURRENT at the new version")
     t.set_defaults(func=cmd_train)
 
-    e = sub.add_parser("eval", help="accuracy / macro-F1 / confusion on labelled JSONL")
+    e = sub.add_parser(
+        "eval", parents=[common], help="accuracy / macro-F1 / confusion on labelled JSONL"
+    )
     e.add_argument("--data", required=True)
     e.add_argument("--json", action="store_true", help="one JSON object on stdout")
     e.add_argument("--version", help="centroid version (default: CURRENT)")

@@ -99,6 +99,11 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     msg = str(err.get("msg", "invalid request")).removeprefix("Value error, ")
     if err.get("type") == "json_invalid":
         return f"request body is not valid JSON: {msg}", None
+    if not loc:
+        if err.get("type") == "missing":
+            return "request body is empty: expected a JSON object", None
+        if err.get("type") in ("model_attributes_type", "dict_type"):
+            return "request body must be a JSON object (Content-Type: application/json)", None
     return (f"{param}: {msg}" if param else msg), param
 
 

@@ -118,3 +118,41 @@ def calibrate_thresholds(
         cut = int(reach.max()) if len(reach) else len(order) // 2
         thresholds[task] = round(max(float(s[order][cut]), floor), 4)
     return thresholds
+
+
+def refine_lvq(
+    centroids: CentroidSet,
+    vectors: Vectors,
+    labels: Sequence[str],
+    weights: npt.NDArray[np.float64],
+    *,
+    epochs: int = 5,
+    learning_rate: float = 0.05,
+    margin: float = 0.02,
+    seed: int = 0,
+) -> CentroidSet:
+    """Sharpen k-means centroids discriminatively (LVQ2-style, on the unit sphere).
+
+    For each row whose best wrong centroid comes within ``margin`` of its best right one,
+    pull the right centroid towards the row and push the wrong one away. k-means places
+    centroids where a task's rows are dense; this moves them where tasks border each other.
+    """
+    rng = np.random.default_rng(seed)
+    matrix = centroids.matrix.copy()
+    owner = np.repeat(np.arange(len(centroids.tasks)), [len(g) for g in centroids.groups.values()])
+    index = {t: i for i, t in enumerate(centroids.tasks)}
+    truth = np.asarray([index[t] for t in labels])
+    for epoch in range(epochs):
+        rate = learning_rate * (1 - epoch / epochs)
+        for j in rng.permutation(len(vectors)):
+            x, own = vectors[j], owner == truth[j]
+            sims = matrix @ x
+            right = int(np.argmax(np.where(own, sims, -np.inf)))
+            wrong = int(np.argmax(np.where(own, -np.inf, sims)))
+            if sims[wrong] + margin > sims[right]:
+                step = rate * weights[j]
+                matrix[right] += step * (x - matrix[right])
+                matrix[wrong] -= step * (x - matrix[wrong])
+                matrix[[right, wrong]] = normalise(matrix[[right, wrong]])
+    groups = {t: matrix[owner == i] for i, t in enumerate(centroids.tasks)}
+    return CentroidSet(groups, centroids.thresholds)

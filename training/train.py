@@ -12,7 +12,7 @@ import numpy as np
 
 from router.centroids import CentroidSet, EncoderInfo, Manifest
 from router.config import EncoderConfig
-from router.embedding import Encoder
+from router.embedding import Encoder, Vectors
 from training.dataset import TASKS, Dataset, Example, read_many, split
 from training.evaluate import evaluate_matches
 from training.fit import (
@@ -20,6 +20,7 @@ from training.fit import (
     choose_k,
     embed_examples,
     fit_prototypes,
+    refine_lvq,
 )
 from training.publish import publish
 
@@ -32,6 +33,7 @@ class TrainOptions:
     seed: int = 0
     k: int | None = None  # fixed k for every task; None → chosen on validation
     target_precision: float = 0.85
+    lvq_epochs: int = 5  # 0 → plain k-means centroids
     promote: bool = False
     version: str | None = None
     progress: bool = True
@@ -74,15 +76,14 @@ def train(
     else:
         ks = dict.fromkeys(tasks, options.k)
     log.info("centroids per task: %s", ks)
-    held = fit_prototypes(x_fit, y_fit, _weights(fit_rows), tasks, ks, options.seed)
+    held = _fit(x_fit, y_fit, _weights(fit_rows), tasks, ks, options)
     thresholds = calibrate_thresholds(
         held.task_scores(x_val), y_val, tasks, options.target_precision
     )
     calibrated = CentroidSet(held.groups, thresholds)
     metrics = {"validation": evaluate_matches(y_val, calibrated.classify(x_val), tasks)}
-    final = fit_prototypes(
-        vectors, [e.task for e in data.examples], _weights(data.examples), tasks, ks, options.seed
-    )
+    labels = [e.task for e in data.examples]
+    final = _fit(vectors, labels, _weights(data.examples), tasks, ks, options)
     manifest, promoted = publish(
         out,
         final,
@@ -101,6 +102,20 @@ def train(
     return TrainResult(manifest=manifest, promoted=promoted, metrics=metrics)
 
 
+def _fit(
+    x: Vectors,
+    y: list[str],
+    w: np.ndarray[Any, np.dtype[np.float64]],
+    tasks: list[str],
+    ks: dict[str, int],
+    options: TrainOptions,
+) -> CentroidSet:
+    centroids = fit_prototypes(x, y, w, tasks, ks, options.seed)
+    if options.lvq_epochs:
+        centroids = refine_lvq(centroids, x, y, w, epochs=options.lvq_epochs, seed=options.seed)
+    return centroids
+
+
 def _provenance(data: Dataset, ks: dict[str, int], options: TrainOptions) -> dict[str, Any]:
     return {
         "files": data.files,
@@ -111,4 +126,5 @@ def _provenance(data: Dataset, ks: dict[str, int], options: TrainOptions) -> dic
         "seed": options.seed,
         "holdout": options.holdout,
         "target_precision": options.target_precision,
+        "lvq_epochs": options.lvq_epochs,
     }
