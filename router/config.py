@@ -63,8 +63,21 @@ class RoutingConfig(_Model):
     default_priority: Priority = Priority.QUALITY
 
 
+class DeploymentConfig(_Model):
+    """One (provider, upstream model) that can serve a catalogue model."""
+
+    provider: str
+    upstream: str | None = None  # default: the model's upstream name
+    weight: Annotated[float, Field(gt=0)] = 1.0
+
+
 class ModelConfig(_Model):
-    """One catalogue model. Prices are USD per 1M tokens."""
+    """One catalogue model. Prices are USD per 1M tokens.
+
+    ``deployments`` lists several (provider, upstream) pairs to balance between; without it
+    the model has one deployment, ``provider`` / ``upstream``. ``alternates`` are the fallbacks
+    used when a client names this model explicitly.
+    """
 
     provider: str
     upstream: str
@@ -75,6 +88,16 @@ class ModelConfig(_Model):
     context_window: PositiveInt = 8192
     capabilities: frozenset[Capability] = frozenset()
     quality: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
+    deployments: list[DeploymentConfig] = Field(default_factory=list)
+    alternates: list[str] = Field(default_factory=list)
+
+    def all_deployments(self) -> list[DeploymentConfig]:
+        if self.deployments:
+            return [
+                d if d.upstream else d.model_copy(update={"upstream": self.upstream})
+                for d in self.deployments
+            ]
+        return [DeploymentConfig(provider=self.provider, upstream=self.upstream)]
 
 
 class TaskConfig(_Model):
@@ -85,10 +108,72 @@ class TaskConfig(_Model):
 
 
 class ProviderConfig(_Model):
+    """One endpoint speaking one wire protocol, with its credentials and timeouts.
+
+    ``auth`` defaults to ``bearer`` for OpenAI-compatible endpoints and ``x-api-key`` (with
+    ``anthropic-version``) for Anthropic; ``header`` sends the key in ``auth_header``.
+    """
+
     kind: Literal["openai", "anthropic", "mock"]
     base_url: str | None = None
     api_key_env: str | None = None
     api_key_file: Path | None = None
+    auth: Literal["bearer", "x-api-key", "header"] | None = None
+    auth_header: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    connect_timeout_s: Annotated[float, Field(gt=0)] = 5.0
+    read_timeout_s: Annotated[float, Field(gt=0)] = 120.0
+    max_connections: PositiveInt = 100
+    anthropic_version: str = "2023-06-01"
+    default_max_tokens: PositiveInt = 4096
+    mock_latency_ms: Annotated[float, Field(ge=0)] = 0.0
+    mock_script: list[str] = Field(default_factory=list)
+
+
+class RetryPolicy(_Model):
+    retries: Annotated[int, Field(ge=0, le=10)] = 0
+    backoff_s: Annotated[float, Field(ge=0)] = 0.5
+    max_wait_s: Annotated[float, Field(ge=0)] = 10.0  # a longer Retry-After → next candidate
+
+
+RETRYABLE_CODES = ("rate_limited", "timeout", "provider_unavailable", "bad_response", "auth_failed")
+
+
+def _default_retries() -> dict[str, RetryPolicy]:
+    return {
+        "rate_limited": RetryPolicy(retries=1, backoff_s=2.0),
+        "timeout": RetryPolicy(retries=1),
+        "provider_unavailable": RetryPolicy(retries=1),
+        "bad_response": RetryPolicy(retries=1),
+        "auth_failed": RetryPolicy(retries=0),
+    }
+
+
+class BreakerConfig(_Model):
+    failures: PositiveInt = 3
+    window_s: Annotated[float, Field(gt=0)] = 60.0
+    cooldown_s: Annotated[float, Field(gt=0)] = 30.0
+
+
+class ExecutionConfig(_Model):
+    deadline_s: Annotated[float, Field(gt=0)] = 120.0  # the whole fallback chain
+    first_token_timeout_s: Annotated[float, Field(gt=0)] = 30.0
+    balancing: Literal["weighted", "round_robin", "least_latency"] = "weighted"
+    retry: dict[str, RetryPolicy] = Field(default_factory=_default_retries)
+    breaker: BreakerConfig = BreakerConfig()
+
+    @model_validator(mode="after")
+    def _known_codes(self) -> ExecutionConfig:
+        unknown = sorted(set(self.retry) - set(RETRYABLE_CODES))
+        if unknown:
+            raise ValueError(
+                f"execution.retry: unknown error class(es) {unknown}; "
+                f"expected {list(RETRYABLE_CODES)}"
+            )
+        return self
+
+    def policy(self, code: str) -> RetryPolicy:
+        return self.retry.get(code) or _default_retries().get(code) or RetryPolicy()
 
 
 class Config(_Model):
@@ -96,6 +181,7 @@ class Config(_Model):
     encoder: EncoderConfig = EncoderConfig()
     context: ContextConfig = ContextConfig()
     routing: RoutingConfig
+    execution: ExecutionConfig = ExecutionConfig()
     providers: dict[str, ProviderConfig]
     models: Annotated[dict[str, ModelConfig], Field(min_length=1)]
     tasks: Annotated[dict[str, TaskConfig], Field(min_length=1)]
@@ -103,12 +189,14 @@ class Config(_Model):
     @model_validator(mode="after")
     def _references_resolve(self) -> Config:
         for name, model in self.models.items():
-            if model.provider not in self.providers:
-                raise ValueError(
-                    f"models.{name}.provider: unknown provider {model.provider!r}; "
-                    f"expected one of {sorted(self.providers)}"
-                )
+            for provider in {model.provider, *(d.provider for d in model.deployments)}:
+                if provider not in self.providers:
+                    raise ValueError(
+                        f"models.{name}: unknown provider {provider!r}; "
+                        f"expected one of {sorted(self.providers)}"
+                    )
         lists = {f"tasks.{t}.models": c.models for t, c in self.tasks.items()}
+        lists.update({f"models.{m}.alternates": c.alternates for m, c in self.models.items()})
         lists["routing.default_route"] = self.routing.default_route
         for key, names in lists.items():
             unknown = [n for n in names if n not in self.models]

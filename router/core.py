@@ -1,19 +1,27 @@
-"""The Router facade: wires embedding, classification and selection (request path steps 1–5)."""
+"""The Router facade: route() is request-path steps 1–5; complete() and stream() execute."""
 
 from __future__ import annotations
 
+import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
+from router.balancer import Balancer
+from router.breaker import BreakerRegistry
 from router.centroids import CentroidSet, load_centroids
 from router.config import Config
 from router.conversation import Turns, blend, last_weight, user_turns
+from router.deployments import ProviderSet, build_providers
 from router.embedding import Encoder, Vectors, encode_async
 from router.errors import InvalidRequest
+from router.fallback import Executed, FallbackChain, StreamStart, complete_call, open_stream
 from router.selection import select
 from router.tokens import estimate_prompt_tokens
-from router.types import BudgetTier, ChatRequest, Decision, EmbeddedText, TaskMatch
+from router.types import BudgetTier, ChatRequest, Completion, Decision, EmbeddedText, TaskMatch
 
+T = TypeVar("T")
 AUTO = "auto"
 DEFAULT_ROUTE = "default"
 
@@ -24,22 +32,77 @@ class Embedding:
     text: EmbeddedText
 
 
-class Router:
-    """Routes chat requests. Construct once at start-up; share across requests."""
+@dataclass(frozen=True, slots=True)
+class Answer(Generic[T]):
+    """A decision and what executing it produced."""
 
-    def __init__(self, config: Config, encoder: Encoder, centroids: CentroidSet) -> None:
+    decision: Decision
+    executed: Executed[T]
+
+
+class Router:
+    """Routes and executes chat requests. Construct once at start-up; share across requests."""
+
+    def __init__(
+        self,
+        config: Config,
+        encoder: Encoder,
+        centroids: CentroidSet,
+        providers: ProviderSet | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
         self.config = config
         self.encoder = encoder
         self.centroids = centroids
+        self.providers = providers if providers is not None else build_providers(config)
+        self.breakers = BreakerRegistry(config.execution.breaker, clock)
+        self.balancer = Balancer(config.execution.balancing, rng=rng, clock=clock)
+        self.chain = FallbackChain(
+            config,
+            self.providers.providers,
+            lambda model: self.providers.deployments(config, model),
+            self.breakers,
+            self.balancer,
+            clock=clock,
+            rng=rng,
+        )
 
     @classmethod
-    def from_config(cls, config: Config, encoder: Encoder) -> Router:
-        """Load the configured centroid version for ``encoder``.
+    def from_config(
+        cls, config: Config, encoder: Encoder, providers: ProviderSet | None = None
+    ) -> Router:
+        """Load the configured centroid version for ``encoder``; providers from the config.
 
         Raises:
             ArtifactError: the centroids are missing, corrupt or built for another encoder.
         """
-        return cls(config, encoder, cls._load(config, encoder, config.routing.centroid_version))
+        centroids = cls._load(config, encoder, config.routing.centroid_version)
+        return cls(config, encoder, centroids, providers)
+
+    async def complete(self, request: ChatRequest) -> Answer[Completion]:
+        """Route, then execute through the fallback chain.
+
+        Raises:
+            RoutingError: no candidate, budget exhausted, or every candidate failed.
+            BadRequest, ContentPolicy: the upstream refused the request (no fallback).
+        """
+        decision = await self.route(request)
+        executed = await self.chain.run(request, decision.candidates, complete_call)
+        return Answer(decision, executed)
+
+    async def stream(self, request: ChatRequest) -> Answer[StreamStart]:
+        """Route, then start a stream; fallback happens only before its first chunk.
+
+        Raises: as ``complete``.
+        """
+        decision = await self.route(request)
+        executed = await self.chain.run(request, decision.candidates, open_stream)
+        return Answer(decision, executed)
+
+    async def aclose(self) -> None:
+        await self.providers.aclose()
 
     @staticmethod
     def _load(config: Config, encoder: Encoder, version: str | None) -> CentroidSet:
@@ -144,7 +207,7 @@ class Router:
                 )
             return task, self.config.tasks[task].models
         if model in self.config.models:
-            return model, [model]
+            return model, [model, *self.config.models[model].alternates]
         raise InvalidRequest(
             f"unknown model {model!r}; use 'auto', 'auto:<task>' or one of "
             f"{sorted(self.config.models)}",

@@ -102,14 +102,23 @@ class ProviderError(RouterError):
         self.model = model
         self.retryable = self.default_retryable if retryable is None else retryable
         self.status = status
+        self.attempts: tuple[Any, ...] = ()  # filled in by the fallback chain
 
 
 class RateLimited(ProviderError):
     code = "rate_limited"
     default_retryable = True
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
-        super().__init__(message, **kw)
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        model: str,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, provider=provider, model=model, status=status)
         self.retry_after = retry_after
 
 

@@ -170,3 +170,49 @@ class Decision:
     embedded: EmbeddedText | None
     requirements: Requirements
     latency_ms: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """One upstream answer, normalised to the OpenAI shape (a single choice)."""
+
+    id: str
+    upstream_model: str
+    message: Mapping[str, Any]  # role, content, optional tool_calls
+    finish_reason: str | None
+    usage: Usage
+    created: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One streamed delta, normalised to the OpenAI chunk shape."""
+
+    delta: Mapping[str, Any]
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    id: str = ""
+    upstream_model: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One call to one deployment, as recorded by the fallback chain."""
+
+    model: str
+    provider: str
+    deployment: str
+    outcome: str  # "ok", or the error code (rate_limited, timeout, …), or "skipped"
+    latency_ms: float
+    status: int | None = None
+    detail: str = ""

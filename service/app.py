@@ -16,7 +16,7 @@ from router.embedding import SentenceTransformerEncoder
 from router.errors import RouterError
 from service.errors import install_error_handlers
 from service.limits import BodyLimit
-from service.routes import health, route
+from service.routes import chat, health, route
 from service.state import ServiceState
 
 log = logging.getLogger("semroute.service")
@@ -52,6 +52,8 @@ def create_app(config: Config, router: Router | None = None) -> FastAPI:
         finally:
             if loading is not None and not loading.done():
                 loading.cancel()
+            if state.router is not None:
+                await state.router.aclose()
 
     app = FastAPI(
         title="semroute",
@@ -63,5 +65,6 @@ def create_app(config: Config, router: Router | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(route.router)
+    app.include_router(chat.router)
     app.add_middleware(BodyLimit, max_bytes=config.service.max_body_bytes)
     return app

@@ -103,6 +103,69 @@ class RouteBody(ChatFields):
         return self._request(_require_text(messages))
 
 
+class ChatCompletionBody(ChatFields):
+    """``POST /v1/chat/completions``: the OpenAI request; ``model`` may be ``auto[:task]``."""
+
+    messages: list[ChatMessage] = Field(min_length=1)
+    n: int | None = Field(default=None, ge=1, le=1, description="Only one choice is supported")
+    stream_options: dict[str, Any] | None = None
+
+    def to_request(self) -> ChatRequest:
+        """Raises: InvalidRequest when there is no text in any message."""
+        return self._request(_require_text(tuple(m.to_message() for m in self.messages)))
+
+    @property
+    def include_usage(self) -> bool:
+        return bool((self.stream_options or {}).get("include_usage"))
+
+
+class AttemptOut(BaseModel):
+    model: str
+    provider: str
+    deployment: str
+    outcome: str
+    latency_ms: float
+    status: int | None = None
+    detail: str = ""
+
+
+class SemrouteInfo(BaseModel):
+    """How semroute answered: the decision, the attempts, the model that was billed."""
+
+    task: str | None
+    confident: bool | None
+    route: str
+    model: str
+    provider: str
+    model_tier: str
+    attempts: list[AttemptOut]
+    cache: str = "miss"
+    budget_tier: str
+    centroid_version: str
+
+
+class UsageOut(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChoiceOut(BaseModel):
+    index: int = 0
+    message: dict[str, Any]
+    finish_reason: str | None
+
+
+class ChatCompletionResponse(BaseModel):
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[ChoiceOut]
+    usage: UsageOut
+    semroute: SemrouteInfo
+
+
 class CandidateOut(BaseModel):
     model: str
     provider: str

@@ -1,0 +1,267 @@
+"""FallbackChain: walk the ranked candidates until one answers.
+
+Per error class (config ``execution.retry``): rate limits retry after Retry-After (else a
+jittered backoff) and cool the deployment down; timeouts and 5xx retry; auth failures move on
+to another provider at once; a context overflow skips to a candidate with a larger window; an
+invalid request or a content-policy refusal is returned as is — no fallback, it would only fail
+(or be refused) again elsewhere. One deadline covers the whole chain; every attempt is recorded.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+import anyio
+
+from router import errors as e
+from router.balancer import Balancer, Deployment
+from router.breaker import BreakerRegistry
+from router.config import Config
+from router.providers.base import Provider, UpstreamCall
+from router.types import Attempt, Candidate, ChatRequest, Chunk, Completion
+
+T = TypeVar("T")
+CallFn = Callable[[Provider, UpstreamCall], Awaitable[T]]
+# Faults of the upstream itself: these count towards its breaker.
+_UPSTREAM_FAULTS = (e.Timeout, e.ProviderUnavailable, e.BadResponse, e.AuthFailed)
+
+
+@dataclass(frozen=True, slots=True)
+class Executed(Generic[T]):
+    result: T
+    model: str
+    deployment: Deployment
+    attempts: tuple[Attempt, ...]
+
+
+@dataclass(slots=True)
+class _Walk:
+    deadline: float
+    attempts: list[Attempt] = field(default_factory=list)
+    auth_failed: set[str] = field(default_factory=set)
+    min_window: int = 0
+
+
+class FallbackChain:
+    def __init__(
+        self,
+        config: Config,
+        providers: Mapping[str, Provider],
+        deployments: Callable[[str], list[Deployment]],
+        breakers: BreakerRegistry,
+        balancer: Balancer,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.providers = providers
+        self.deployments = deployments
+        self.breakers = breakers
+        self.balancer = balancer
+        self._clock, self._sleep = clock, sleep
+        self._rng = rng or random.Random()
+
+    async def run(
+        self, request: ChatRequest, candidates: Sequence[Candidate], call: CallFn[T]
+    ) -> Executed[T]:
+        """Try candidates in order with ``call`` until one succeeds.
+
+        Raises:
+            BadRequest, ContentPolicy: the upstream refused the request itself (no fallback).
+            AllCandidatesFailed: every candidate failed or was skipped; carries the attempts.
+        """
+        walk = _Walk(deadline=self._clock() + self.config.execution.deadline_s)
+        for candidate in candidates:
+            done = await self._candidate(request, candidate, call, walk)
+            if done is not None:
+                return done
+        raise e.AllCandidatesFailed(
+            f"all {len(candidates)} candidate model(s) failed", attempts=walk.attempts
+        )
+
+    def _usable(self, candidate: Candidate, walk: _Walk) -> tuple[list[Deployment], str]:
+        window = self.config.models[candidate.model].context_window
+        if window <= walk.min_window:
+            return [], f"context window {window} too small"
+        deps = [d for d in self.deployments(candidate.model) if d.provider not in walk.auth_failed]
+        if not deps:
+            return [], "no enabled deployment"
+        ready = [d for d in self.balancer.order(deps) if self.breakers.get(d.id).available()]
+        return ready, "" if ready else "breaker open or cooling down"
+
+    async def _candidate(
+        self, request: ChatRequest, candidate: Candidate, call: CallFn[T], walk: _Walk
+    ) -> Executed[T] | None:
+        order, why = self._usable(candidate, walk)
+        if not order:
+            walk.attempts.append(
+                Attempt(candidate.model, candidate.provider, "-", "skipped", 0.0, detail=why)
+            )
+            return None
+        retries: Counter[str] = Counter()
+        for turn in range(1 + sum(p.retries for p in self.config.execution.retry.values())):
+            dep = order[turn % len(order)]
+            if self.balancer.cooling(dep) and len(order) > 1:
+                dep = next((d for d in order if not self.balancer.cooling(d)), dep)
+            outcome = await self._attempt(request, candidate, dep, call, walk)
+            if isinstance(outcome, Executed):
+                return outcome
+            wait = self._next_wait(outcome, candidate, dep, order, retries, walk)
+            if wait is None:
+                return None
+            await self._sleep(wait)
+        return None
+
+    async def _attempt(
+        self,
+        request: ChatRequest,
+        candidate: Candidate,
+        dep: Deployment,
+        call: CallFn[T],
+        walk: _Walk,
+    ) -> Executed[T] | e.ProviderError:
+        breaker = self.breakers.get(dep.id)
+        remaining = walk.deadline - self._clock()
+        if remaining <= 0 or not breaker.acquire():
+            why = "deadline of the chain exceeded" if remaining <= 0 else "breaker open"
+            walk.attempts.append(
+                Attempt(dep.model, dep.provider, dep.id, "skipped", 0.0, detail=why)
+            )
+            return e.ProviderUnavailable(
+                why, provider=dep.provider, model=dep.model, retryable=False
+            )
+        upstream = UpstreamCall(
+            request=request,
+            model=candidate.model,
+            upstream_model=dep.upstream,
+            timeout_s=remaining,
+            first_token_timeout_s=self.config.execution.first_token_timeout_s,
+        )
+        started = self._clock()
+        try:
+            with anyio.fail_after(remaining):
+                result = await call(self.providers[dep.provider], upstream)
+        except TimeoutError:
+            err: e.ProviderError = e.Timeout(
+                f"{dep.provider}: no answer within the deadline",
+                provider=dep.provider,
+                model=dep.model,
+            )
+        except e.ProviderError as exc:
+            err = exc
+        else:
+            elapsed = self._clock() - started
+            breaker.record_success()
+            self.balancer.observe(dep, elapsed)
+            walk.attempts.append(
+                Attempt(candidate.model, dep.provider, dep.id, "ok", round(elapsed * 1e3, 2))
+            )
+            return Executed(result, candidate.model, dep, tuple(walk.attempts))
+        self._bookkeep(err, dep, walk, round((self._clock() - started) * 1e3, 2))
+        if isinstance(err, e.BadRequest | e.ContentPolicy):
+            err.attempts = tuple(walk.attempts)
+            raise err
+        return err
+
+    def _bookkeep(self, err: e.ProviderError, dep: Deployment, walk: _Walk, ms: float) -> None:
+        breaker = self.breakers.get(dep.id)
+        if isinstance(err, _UPSTREAM_FAULTS):
+            breaker.record_failure()
+        else:
+            breaker.release()
+        if isinstance(err, e.RateLimited):
+            self.balancer.cool_down(
+                dep, err.retry_after or self.config.execution.policy(err.code).backoff_s
+            )
+        if isinstance(err, e.AuthFailed):
+            walk.auth_failed.add(dep.provider)
+        if isinstance(err, e.ContextTooLong):
+            walk.min_window = max(walk.min_window, self.config.models[dep.model].context_window)
+        walk.attempts.append(
+            Attempt(
+                dep.model,
+                dep.provider,
+                dep.id,
+                err.code,
+                ms,
+                status=err.status,
+                detail=err.message[:200],
+            )
+        )
+
+    def _next_wait(
+        self,
+        err: e.ProviderError,
+        candidate: Candidate,
+        dep: Deployment,
+        order: list[Deployment],
+        retries: Counter[str],
+        walk: _Walk,
+    ) -> float | None:
+        """Seconds to wait before retrying this candidate, or None to move on."""
+        if isinstance(err, e.AuthFailed | e.ContextTooLong) or not err.retryable:
+            return None
+        policy = self.config.execution.policy(err.code)
+        if retries[err.code] >= policy.retries:
+            return None
+        retries[err.code] += 1
+        if any(d is not dep and not self.balancer.cooling(d) for d in order):
+            return 0.0  # another deployment of the same model can take the retry now
+        if isinstance(err, e.RateLimited) and err.retry_after is not None:
+            wait = err.retry_after
+        else:
+            wait = policy.backoff_s * (0.5 + self._rng.random())  # jitter: 0.5x – 1.5x
+        if wait > policy.max_wait_s or wait >= walk.deadline - self._clock():
+            return None
+        return wait
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStart:
+    """A stream whose first chunk has arrived: from here on, no fallback is possible."""
+
+    first: Chunk
+    rest: AsyncIterator[Chunk]
+
+
+async def complete_call(provider: Provider, call: UpstreamCall) -> Completion:
+    return await provider.complete(call)
+
+
+async def open_stream(provider: Provider, call: UpstreamCall) -> StreamStart:
+    """Start a stream and wait for its first chunk (bounded by the first-token timeout).
+
+    Raises:
+        Timeout: no first chunk in time. BadResponse: the stream ended before any chunk.
+    """
+    rest = aiter(provider.stream(call))
+    limit = min(call.first_token_timeout_s or call.timeout_s, call.timeout_s)
+    try:
+        with anyio.fail_after(limit):
+            first = await anext(rest)
+    except TimeoutError:
+        await _close(rest)
+        raise e.Timeout(
+            f"{provider.name}: no first token within {limit:.1f}s",
+            provider=provider.name,
+            model=call.model,
+        ) from None
+    except StopAsyncIteration:
+        raise e.BadResponse(
+            f"{provider.name}: empty stream", provider=provider.name, model=call.model
+        ) from None
+    return StreamStart(first=first, rest=rest)
+
+
+async def _close(stream: AsyncIterator[Chunk]) -> None:
+    closer = getattr(stream, "aclose", None)
+    if closer is not None:
+        with anyio.CancelScope(shield=True):
+            await closer()

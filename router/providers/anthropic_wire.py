@@ -1,0 +1,301 @@
+"""Translation between the OpenAI chat shape (router.types) and Anthropic's Messages API.
+
+Pure functions and one small stream state machine; no I/O. Malformed upstream data surfaces as
+KeyError / TypeError / ValueError / AttributeError for the adapter to map to BadResponse; a request
+that cannot be expressed in Anthropic's format raises ``UntranslatableRequest``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from router.providers.base import UpstreamCall, parse_usage
+from router.types import JSON, Chunk, Completion, Message, Usage
+
+FINISH_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+JSON_ONLY = (
+    "Answer with exactly one JSON object and nothing else: no prose, no markdown, no code fences."
+)
+_TOOL_CHOICES: dict[str, JSON] = {
+    "auto": {"type": "auto"},
+    "required": {"type": "any"},
+    "none": {"type": "none"},
+}
+_EMPTY_SCHEMA: JSON = {"type": "object", "properties": {}}
+
+
+class UntranslatableRequest(ValueError):
+    """The request has no Messages API equivalent (e.g. tool arguments that are not JSON)."""
+
+
+def request_body(call: UpstreamCall, *, default_max_tokens: int, stream: bool) -> JSON:
+    """The Messages API body for ``call``. Raises: UntranslatableRequest."""
+    r = call.request
+    system, messages = split_messages(r.messages)
+    instruction = json_instruction(r.response_format)
+    if instruction:
+        system = f"{system}\n\n{instruction}" if system else instruction
+    body: JSON = {
+        "model": call.upstream_model,
+        "max_tokens": r.max_tokens or default_max_tokens,
+        "messages": messages,
+    }
+    temperature = None if r.temperature is None else min(max(r.temperature, 0.0), 1.0)
+    optional: JSON = {
+        "system": system or None,
+        "temperature": temperature,
+        # Recent Claude models reject temperature and top_p together; temperature wins.
+        "top_p": r.top_p if temperature is None else None,
+        "stop_sequences": list(r.stop) if r.stop else None,
+        "tools": [wire_tool(t) for t in r.tools] if r.tools else None,
+        # Anthropic rejects tool_choice without tools.
+        "tool_choice": wire_tool_choice(r.tool_choice) if r.tools and r.tool_choice else None,
+        "metadata": {"user_id": r.user} if r.user else None,
+    }
+    body.update({k: v for k, v in optional.items() if v is not None})
+    if stream:
+        body["stream"] = True
+    return body
+
+
+def split_messages(messages: Iterable[Message]) -> tuple[str, list[JSON]]:
+    """(system prompt, alternating user/assistant turns); same-role neighbours are merged."""
+    system: list[str] = []
+    turns: list[JSON] = []
+    for m in messages:
+        if m.role in ("system", "developer"):
+            if text := m.text():
+                system.append(text)
+            continue
+        role = "assistant" if m.role == "assistant" else "user"
+        blocks = message_blocks(m)
+        if not blocks:
+            continue
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["content"].extend(blocks)
+        else:
+            turns.append({"role": role, "content": blocks})
+    return "\n\n".join(system), turns
+
+
+def message_blocks(m: Message) -> list[JSON]:
+    if m.role == "tool":
+        if not m.tool_call_id:
+            raise UntranslatableRequest("a tool message has no tool_call_id")
+        result: JSON = {"type": "tool_result", "tool_use_id": m.tool_call_id}
+        if text := m.text():
+            result["content"] = text
+        return [result]
+    blocks = content_blocks(m.content)
+    if m.role == "assistant" and m.tool_calls:
+        blocks.extend(tool_use_block(tc) for tc in m.tool_calls)
+    return blocks
+
+
+def content_blocks(content: str | tuple[Mapping[str, Any], ...] | None) -> list[JSON]:
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    blocks: list[JSON] = []
+    for part in content:
+        kind = part.get("type")
+        if kind == "text":
+            if part.get("text"):
+                blocks.append({"type": "text", "text": str(part["text"])})
+        elif kind == "image_url":
+            blocks.append(image_block(part.get("image_url")))
+        else:  # already Anthropic-shaped (image, document …): the upstream validates it
+            blocks.append(dict(part))
+    return blocks
+
+
+def image_block(ref: Any) -> JSON:
+    url = ref.get("url") if isinstance(ref, Mapping) else ref
+    if not isinstance(url, str):
+        raise UntranslatableRequest("an image_url part has no url")
+    if url.startswith("data:"):
+        header, comma, data = url[5:].partition(",")
+        media_type, *params = header.split(";")
+        if not comma or "base64" not in params:
+            raise UntranslatableRequest("image data URLs must be base64-encoded")
+        source: JSON = {"type": "base64", "media_type": media_type, "data": data}
+        return {"type": "image", "source": source}
+    if url.startswith(("http://", "https://")):
+        return {"type": "image", "source": {"type": "url", "url": url}}
+    raise UntranslatableRequest("image urls must be http(s) or base64 data URLs")
+
+
+def tool_use_block(tc: Mapping[str, Any]) -> JSON:
+    fn = tc.get("function") or {}
+    args = fn.get("arguments") or "{}"
+    try:
+        parsed = json.loads(args) if isinstance(args, str) else args
+    except ValueError as exc:
+        raise UntranslatableRequest(f"tool call {tc.get('id')}: arguments are not JSON") from exc
+    if not isinstance(parsed, dict):
+        raise UntranslatableRequest(f"tool call {tc.get('id')}: arguments are not a JSON object")
+    return {"type": "tool_use", "id": tc.get("id"), "name": fn.get("name"), "input": parsed}
+
+
+def wire_tool(tool: Mapping[str, Any]) -> JSON:
+    if tool.get("type") != "function":
+        return dict(tool)  # an Anthropic-native tool, passed through
+    fn = tool.get("function") or {}
+    out: JSON = {"name": fn.get("name"), "input_schema": fn.get("parameters") or _EMPTY_SCHEMA}
+    if fn.get("description"):
+        out["description"] = fn["description"]
+    return out
+
+
+def wire_tool_choice(choice: str | Mapping[str, Any]) -> JSON:
+    if isinstance(choice, str):
+        if choice not in _TOOL_CHOICES:
+            raise UntranslatableRequest(f"unknown tool_choice {choice!r}")
+        return dict(_TOOL_CHOICES[choice])
+    if choice.get("type") == "function":
+        return {"type": "tool", "name": (choice.get("function") or {}).get("name")}
+    return dict(choice)
+
+
+def json_instruction(response_format: Mapping[str, Any] | None) -> str | None:
+    """Anthropic has no JSON mode: the system prompt asks for it instead."""
+    kind = (response_format or {}).get("type")
+    if kind == "json_object":
+        return JSON_ONLY
+    if kind == "json_schema" and response_format is not None:
+        schema = (response_format.get("json_schema") or {}).get("schema")
+        if schema:
+            return f"{JSON_ONLY} It must validate against this JSON Schema: {json.dumps(schema)}"
+        return JSON_ONLY
+    return None
+
+
+def finish_reason(stop_reason: Any) -> str | None:
+    return None if stop_reason is None else FINISH_REASONS.get(str(stop_reason), "stop")
+
+
+def usage(raw: Any) -> Usage:
+    """Anthropic counts cached prompt tokens apart from input_tokens; OpenAI counts them in."""
+    base = parse_usage(raw)
+    if not isinstance(raw, Mapping):
+        return base
+    cached = sum(
+        int(raw.get(k) or 0) for k in ("cache_creation_input_tokens", "cache_read_input_tokens")
+    )
+    return Usage(base.prompt_tokens + cached, base.completion_tokens)
+
+
+def parse_message(data: Any) -> Completion:
+    """A Messages API response as a Completion. Raises: KeyError / TypeError / AttributeError."""
+    blocks = data["content"]
+    if not isinstance(blocks, list):
+        raise TypeError("content is not a list")
+    text = "".join(str(b["text"]) for b in blocks if b.get("type") == "text")
+    calls = [
+        {
+            "id": str(b["id"]),
+            "type": "function",
+            "function": {"name": str(b["name"]), "arguments": json.dumps(b.get("input") or {})},
+        }
+        for b in blocks
+        if b.get("type") == "tool_use"
+    ]
+    message: JSON = {"role": "assistant", "content": text if text or not calls else None}
+    if calls:
+        message["tool_calls"] = calls
+    return Completion(
+        id=str(data.get("id", "")),
+        upstream_model=str(data.get("model", "")),
+        message=message,
+        finish_reason=finish_reason(data.get("stop_reason")),
+        usage=usage(data.get("usage")),
+        created=int(time.time()),
+    )
+
+
+class StreamState:
+    """Turns Anthropic stream events into OpenAI-shaped chunks; ``done`` after message_stop."""
+
+    def __init__(self) -> None:
+        self.id = ""
+        self.model = ""
+        self.done = False
+        self._prompt = 0
+        self._completion = 0
+        self._tools: dict[int, int] = {}  # Anthropic block index → OpenAI tool_calls index
+
+    def feed(self, event: Mapping[str, Any]) -> list[Chunk]:
+        """Raises: KeyError / TypeError / ValueError / AttributeError on a malformed event."""
+        kind = event["type"]
+        if kind == "message_start":
+            message = event["message"]
+            self.id, self.model = str(message.get("id", "")), str(message.get("model", ""))
+            self._note_usage(message.get("usage"))
+            return [self._chunk({"role": "assistant"})]
+        if kind == "content_block_start":
+            return self._block_start(int(event["index"]), event["content_block"])
+        if kind == "content_block_delta":
+            return self._block_delta(int(event["index"]), event["delta"])
+        if kind == "message_delta":
+            self._note_usage(event.get("usage"))
+            reason = finish_reason((event.get("delta") or {}).get("stop_reason"))
+            return [self._chunk({}, finish_reason=reason)] if reason else []
+        if kind == "message_stop":
+            self.done = True
+            return [self._chunk({}, usage=Usage(self._prompt, self._completion))]
+        return []  # ping, content_block_stop, and event types added after this was written
+
+    def _block_start(self, index: int, block: Mapping[str, Any]) -> list[Chunk]:
+        if block.get("type") == "tool_use":
+            position = self._tools[index] = len(self._tools)
+            call = {
+                "index": position,
+                "id": str(block["id"]),
+                "type": "function",
+                "function": {"name": str(block["name"]), "arguments": ""},
+            }
+            return [self._chunk({"tool_calls": [call]})]
+        if block.get("type") == "text" and block.get("text"):
+            return [self._chunk({"content": str(block["text"])})]
+        return []
+
+    def _block_delta(self, index: int, delta: Mapping[str, Any]) -> list[Chunk]:
+        kind = delta.get("type")
+        if kind == "text_delta" and delta["text"]:
+            return [self._chunk({"content": str(delta["text"])})]
+        if kind == "input_json_delta" and delta.get("partial_json"):
+            call = {"index": self._tools[index], "function": {"arguments": delta["partial_json"]}}
+            return [self._chunk({"tool_calls": [call]})]
+        return []  # thinking / signature deltas have no OpenAI counterpart
+
+    def _note_usage(self, raw: Any) -> None:
+        if not isinstance(raw, Mapping):
+            return
+        counted = usage(raw)
+        if raw.get("input_tokens") is not None:  # counts are cumulative: the latest wins
+            self._prompt = counted.prompt_tokens
+        if raw.get("output_tokens") is not None:
+            self._completion = counted.completion_tokens
+
+    def _chunk(
+        self, delta: JSON, *, finish_reason: str | None = None, usage: Usage | None = None
+    ) -> Chunk:
+        return Chunk(
+            delta=delta,
+            finish_reason=finish_reason,
+            usage=usage,
+            id=self.id,
+            upstream_model=self.model,
+        )

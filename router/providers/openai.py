@@ -1,0 +1,186 @@
+"""OpenAI chat completions over httpx; also any OpenAI-compatible server (Groq, vLLM, Ollama …)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+
+from router import errors as e
+from router.providers.base import (
+    Health,
+    UpstreamCall,
+    error_fields,
+    error_for_status,
+    error_for_transport,
+    parse_usage,
+    stream_error,
+    wire_message,
+)
+from router.providers.credentials import Credentials
+from router.types import Chunk, Completion
+
+
+def request_body(call: UpstreamCall, *, stream: bool) -> dict[str, Any]:
+    r = call.request
+    body: dict[str, Any] = {
+        "model": call.upstream_model,
+        "messages": [wire_message(m) for m in r.messages],
+    }
+    optional = {
+        "max_tokens": r.max_tokens,
+        "temperature": r.temperature,
+        "top_p": r.top_p,
+        "stop": list(r.stop) if r.stop else None,
+        "tools": list(r.tools) if r.tools else None,
+        "tool_choice": r.tool_choice,
+        "response_format": dict(r.response_format) if r.response_format else None,
+        "user": r.user,
+    }
+    body.update({k: v for k, v in optional.items() if v is not None})
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    return body
+
+
+class OpenAIProvider:
+    """One OpenAI-compatible endpoint with one key; a pooled httpx client."""
+
+    def __init__(
+        self,
+        name: str,
+        base_url: str,
+        credentials: Credentials,
+        *,
+        connect_timeout_s: float = 5.0,
+        read_timeout_s: float = 120.0,
+        max_connections: int = 100,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._name = name
+        self.credentials = credentials
+        self._read_timeout = read_timeout_s
+        self._client = httpx.AsyncClient(
+            base_url=base_url.rstrip("/") + "/",
+            timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
+            limits=httpx.Limits(max_connections=max_connections),
+            transport=transport,
+        )
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def _timeout(self, call: UpstreamCall) -> httpx.Timeout:
+        t = self._client.timeout
+        return httpx.Timeout(min(call.timeout_s, self._read_timeout), connect=t.connect)
+
+    async def complete(self, call: UpstreamCall) -> Completion:
+        try:
+            resp = await self._client.post(
+                "chat/completions",
+                json=request_body(call, stream=False),
+                headers=self.credentials.headers(),
+                timeout=self._timeout(call),
+            )
+        except httpx.HTTPError as exc:
+            raise error_for_transport(exc, provider=self.name, model=call.model) from exc
+        if resp.status_code >= 400:
+            raise self._status_error(resp.status_code, resp.content, resp.headers, call)
+        try:
+            return parse_completion(resp.json())
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise error_for_transport(exc, provider=self.name, model=call.model) from exc
+
+    async def stream(self, call: UpstreamCall) -> AsyncIterator[Chunk]:
+        body = request_body(call, stream=True)
+        headers = self.credentials.headers()
+        try:
+            async with self._client.stream(
+                "POST", "chat/completions", json=body, headers=headers, timeout=self._timeout(call)
+            ) as resp:
+                if resp.status_code >= 400:
+                    content = await resp.aread()
+                    raise self._status_error(resp.status_code, content, resp.headers, call)
+                async for chunk in self._events(resp, call):
+                    yield chunk
+        except httpx.HTTPError as exc:
+            raise error_for_transport(exc, provider=self.name, model=call.model) from exc
+
+    async def _events(self, resp: httpx.Response, call: UpstreamCall) -> AsyncIterator[Chunk]:
+        finished = False
+        async for line in resp.aiter_lines():
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                return
+            try:
+                event = json.loads(data)
+                if "error" in event:
+                    raise stream_error(data.encode(), provider=self.name, model=call.model)
+                chunk = parse_chunk(event)
+            except (ValueError, KeyError, TypeError, IndexError) as exc:
+                raise error_for_transport(exc, provider=self.name, model=call.model) from exc
+            finished = finished or chunk.finish_reason is not None
+            yield chunk
+        if not finished:
+            raise e.ProviderUnavailable(
+                f"{self.name}: stream ended before it finished",
+                provider=self.name,
+                model=call.model,
+            )
+
+    def _status_error(
+        self, status: int, content: bytes, headers: Mapping[str, str], call: UpstreamCall
+    ) -> e.ProviderError:
+        message, code = error_fields(content)
+        return error_for_status(
+            status, message, provider=self.name, model=call.model, headers=headers, code=code
+        )
+
+    async def health(self) -> Health:
+        try:
+            resp = await self._client.get("models", headers=self.credentials.headers())
+        except httpx.HTTPError as exc:
+            return Health(ok=False, detail=type(exc).__name__)
+        return Health(ok=resp.status_code < 400, detail=f"GET /models → {resp.status_code}")
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def parse_completion(data: Mapping[str, Any]) -> Completion:
+    """Raises: KeyError / TypeError / IndexError on a malformed body."""
+    choice = data["choices"][0]
+    message = dict(choice["message"])
+    if not isinstance(message.get("role"), str):
+        message["role"] = "assistant"
+    return Completion(
+        id=str(data.get("id", "")),
+        upstream_model=str(data.get("model", "")),
+        message=message,
+        finish_reason=choice.get("finish_reason"),
+        usage=parse_usage(data.get("usage")),
+        created=int(data.get("created") or time.time()),
+    )
+
+
+def parse_chunk(event: Mapping[str, Any]) -> Chunk:
+    """Raises: KeyError / TypeError on a malformed event."""
+    choices = event.get("choices") or []
+    usage = parse_usage(event["usage"]) if event.get("usage") else None
+    if not choices:
+        return Chunk(delta={}, usage=usage, id=str(event.get("id", "")))
+    choice = choices[0]
+    return Chunk(
+        delta=dict(choice.get("delta") or {}),
+        finish_reason=choice.get("finish_reason"),
+        usage=usage,
+        id=str(event.get("id", "")),
+        upstream_model=str(event.get("model", "")),
+    )
