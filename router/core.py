@@ -101,6 +101,20 @@ class Router:
         executed = await self.chain.run(request, decision.candidates, open_stream)
         return Answer(decision, executed)
 
+    async def reload_credentials(self) -> dict[str, bool]:
+        """Re-read every provider key (rotation without restart).
+
+        Keys of enabled providers are swapped in place. If a disabled provider now has a key
+        (or mock mode would end), the provider set is rebuilt from the config.
+        Returns provider → key present.
+        """
+        present = self.providers.reload_credentials()
+        if any(present.get(name) for name in self.providers.disabled):
+            old, self.providers = self.providers, build_providers(self.config)
+            self.chain.providers = self.providers.providers
+            await old.aclose()
+        return present
+
     async def aclose(self) -> None:
         await self.providers.aclose()
 

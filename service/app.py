@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -40,6 +41,22 @@ async def _load(state: ServiceState) -> None:
         log.error(state.load_error)
 
 
+def _on_sighup(state: ServiceState) -> None:
+    """SIGHUP re-reads provider keys (only possible in the main thread, i.e. `semroute serve`)."""
+
+    async def reload() -> None:
+        if state.router is not None:
+            present = await state.router.reload_credentials()
+            log.info("SIGHUP: provider keys reloaded: %s", present)
+
+    try:
+        asyncio.get_running_loop().add_signal_handler(
+            signal.SIGHUP, lambda: asyncio.ensure_future(reload())
+        )
+    except (NotImplementedError, RuntimeError, ValueError):
+        log.debug("SIGHUP handler not installed (not in the main thread)")
+
+
 def create_app(config: Config, router: Router | None = None) -> FastAPI:
     """Build the app. With ``router`` given (tests, embedding), it is ready at once."""
     state = ServiceState(config=config, router=router)
@@ -47,6 +64,7 @@ def create_app(config: Config, router: Router | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         loading = asyncio.create_task(_load(state)) if state.router is None else None
+        _on_sighup(state)
         try:
             yield
         finally:

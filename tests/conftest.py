@@ -12,6 +12,7 @@ import pytest
 from router.centroids import CentroidSet, EncoderInfo, load_centroids, set_current, write_centroids
 from router.config import Config, load_config
 from router.core import Router
+from router.deployments import build_providers
 from router.embedding import SentenceTransformerEncoder
 from tests.fakes import HashingEncoder
 
@@ -63,7 +64,8 @@ def centroids(centroid_dir: Path, encoder: HashingEncoder) -> CentroidSet:
 
 @pytest.fixture
 def router(config: Config, encoder: HashingEncoder) -> Router:
-    return Router.from_config(config, encoder)
+    """Mock mode whatever the environment holds: tests never call a real provider."""
+    return Router.from_config(config, encoder, build_providers(config, environ={}))
 
 
 @pytest.fixture(scope="session")
@@ -74,8 +76,9 @@ def real_encoder() -> Iterator[SentenceTransformerEncoder]:
 
 @pytest.fixture(scope="session")
 def real_router(real_encoder: SentenceTransformerEncoder) -> Router:
-    """The shipped configuration and centroids with the real encoder."""
-    return Router.from_config(load_config(), real_encoder)
+    """The shipped configuration and centroids with the real encoder (mock providers)."""
+    config = load_config()
+    return Router.from_config(config, real_encoder, build_providers(config, environ={}))
 
 
 def unit(v: list[float]) -> np.ndarray:
