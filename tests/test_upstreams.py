@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from tests.upstreams import Upstream
+from tests.upstreams import Upstream, upstreams
 
 OPENAI = "/v1/chat/completions"
 ANTHROPIC = "/v1/messages"
@@ -520,13 +520,14 @@ def test_requests_are_recorded(up: Upstream, client: httpx.Client) -> None:
 
 
 def test_two_upstreams_are_independent(up: Upstream) -> None:
-    with Upstream("beta") as other:
-        assert other.base_url != up.base_url
-        other.always("502")
-        assert httpx.post(other.base_url + OPENAI, json=body(OPENAI)).status_code == 502
-        out = httpx.post(up.base_url + OPENAI, json=body(OPENAI)).json()
-        assert out["choices"][0]["message"]["content"] == "Hello from alpha"
-        assert other.calls == 1 and up.calls == 1
+    with upstreams("beta", "gamma") as (beta, gamma):
+        assert len({up.base_url, beta.base_url, gamma.base_url}) == 3
+        beta.always("502")
+        assert httpx.post(beta.base_url + OPENAI, json=body(OPENAI)).status_code == 502
+        for other in (up, gamma):
+            out = httpx.post(other.base_url + OPENAI, json=body(OPENAI)).json()
+            assert out["choices"][0]["message"]["content"] == f"Hello from {other.name}"
+        assert beta.calls == gamma.calls == up.calls == 1
 
 
 # -- the official OpenAI SDK understands it ----------------------------------------------------
@@ -554,3 +555,28 @@ def test_openai_sdk(up: Upstream) -> None:
     with pytest.raises(openai.APIError):
         list(sdk.chat.completions.create(model="m1", messages=messages, stream=True))
     assert up.requests[0].headers["authorization"] == "Bearer sk-test"
+
+
+def test_restart_keeps_the_port() -> None:
+    up = Upstream("delta").start()
+    url = up.base_url
+    up.stop()
+    with pytest.raises(httpx.ConnectError):  # down: connection refused
+        httpx.post(url + OPENAI, json=body(OPENAI))
+    with up.start():
+        assert up.base_url == url
+        assert httpx.post(url + OPENAI, json=body(OPENAI)).status_code == 200
+
+
+async def test_async_client(up: Upstream) -> None:
+    up.script("503")
+    async with httpx.AsyncClient(base_url=up.base_url) as c:
+        assert (await c.post(ANTHROPIC, json=body(ANTHROPIC))).status_code == 503
+        async with c.stream("POST", OPENAI, json=body(OPENAI, stream=True)) as resp:
+            lines = [line async for line in resp.aiter_lines() if line]
+    assert data(lines)[-1] == "[DONE]"
+    sdk = openai.AsyncOpenAI(base_url=up.base_url + "/v1", api_key="k", max_retries=0)
+    messages: Any = [{"role": "user", "content": "hello"}]
+    done = await sdk.chat.completions.create(model="m", messages=messages)
+    assert done.choices[0].message.content == "Hello from alpha"
+    await sdk.close()

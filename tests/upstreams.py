@@ -15,10 +15,16 @@ from a script::
 Behaviours (see ``FAULTS``): "ok"; "429" (Retry-After: 1), "429:<seconds>", "429:none"
 (no header); an HTTP error status "400" "401" "403" "404" "408" "413" "422" "500" "502"
 "503" "529" with an error body in the path's format; "content_policy" and "context_length"
-(400s); "hang" (no byte until stop()); "slow:<seconds>"; "malformed" (200, body or data line
-not JSON); "reset_mid_stream" (a few chunks, then a TCP reset; without stream: a reset
-instead of a response); "truncated_stream" (a few chunks, then a clean end without
-[DONE]/message_stop/finish_reason); "error_in_stream" (a chunk, then an error event).
+(400s); "hang" (not a byte until stop(), which then closes the connection);
+"slow:<seconds>" (without stream: the whole answer waits; with stream: the status line and
+headers go out at once, the first chunk waits); "malformed" (200 with a body, or a first
+data line, that is not JSON); "reset_mid_stream" (the role/start events and two content
+deltas, then the TCP connection is closed mid chunked body, so the client sees a
+RemoteProtocolError; without stream: closed without any response); "truncated_stream" (the
+same chunks, then a clean end of the body without [DONE] / message_stop / finish_reason);
+"error_in_stream" (one content chunk, then an error event). The three stream-only faults
+answer normally when the request does not stream. Anthropic streams carry a ``ping`` event
+after ``content_block_start``, as the real API's do.
 
 A request with "tools" whose last user message contains "call the tool" is answered with a
 tool call (OpenAI ``tool_calls`` / Anthropic ``tool_use``) instead of text.
@@ -140,13 +146,21 @@ class Upstream:
     # -- lifecycle -----------------------------------------------------------------------------
 
     def start(self) -> Upstream:
-        """Start uvicorn in a daemon thread; return once it accepts connections."""
+        """Start uvicorn in a daemon thread; return once it accepts connections.
+
+        A restart after stop() listens on the same port again, so ``base_url`` stays valid
+        (between the two, connections are refused: an upstream that is down).
+        """
         if self._thread is not None:
             raise RuntimeError(f"upstream {self.name!r} is already started")
         # proto=IPPROTO_TCP: asyncio only sets TCP_NODELAY on accepted sockets that say so
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        try:
+            sock.bind(("127.0.0.1", self._port))
+        except OSError:
+            sock.close()
+            raise
         self._sock, self._port = sock, sock.getsockname()[1]
         config = uvicorn.Config(
             self.app,
@@ -159,14 +173,18 @@ class Upstream:
             server_header=False,
             timeout_graceful_shutdown=2,
         )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._run, name=f"upstream-{self.name}", daemon=True)
-        self._thread.start()
+        server = self._server = uvicorn.Server(config)
+        thread = self._thread = threading.Thread(
+            target=self._run, name=f"upstream-{self.name}", daemon=True
+        )
+        thread.start()
         deadline = time.monotonic() + 10
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self._thread.join(timeout=1)
-                self._thread = None
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                server.should_exit = True
+                thread.join(timeout=5)
+                sock.close()
+                self._thread = self._server = self._loop = self._stopping = self._sock = None
                 raise RuntimeError(f"upstream {self.name!r} failed to start")
             time.sleep(0.005)
         return self
@@ -197,7 +215,7 @@ class Upstream:
         self._sock = None
 
     def __enter__(self) -> Upstream:
-        return self.start()
+        return self if self._thread is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
@@ -280,11 +298,11 @@ class Upstream:
             return JSONResponse(
                 {"data": data, "has_more": False, "first_id": first, "last_id": last}
             )
-        data = [
+        listed: list[dict[str, Any]] = [
             {"id": m, "object": "model", "created": 1735689600, "owned_by": self.name}
             for m in self.models
         ]
-        return JSONResponse({"object": "list", "data": data})
+        return JSONResponse({"object": "list", "data": listed})
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -654,7 +672,7 @@ class _Exchange:
         }
 
     def anthropic_events(self, tool: tuple[str, dict[str, Any]] | None) -> list[_Event]:
-        message = {
+        message: dict[str, Any] = {
             "id": self.anthropic_id(),
             "type": "message",
             "role": "assistant",
