@@ -64,7 +64,14 @@ _CONTEXT_MARKERS = (
     "request_too_large",
     "exceed context limit",
 )
-_POLICY_MARKERS = ("content_policy", "content_filter", "content management policy", "safety")
+_POLICY_MARKERS = (
+    "content_policy",
+    "content policy",
+    "content_filter",
+    "content filtering",
+    "content management policy",
+    "safety",
+)
 
 
 def retry_after_seconds(headers: Mapping[str, str], now: float | None = None) -> float | None:

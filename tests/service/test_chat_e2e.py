@@ -282,3 +282,12 @@ def test_mock_mode_answers_with_no_keys(config: Config) -> None:
         stream = client.chat.completions.create(model="auto", messages=ask(), stream=True)
         text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
         assert text.startswith("[mock")
+
+
+def test_anthropic_content_policy_refusal_is_not_retried_elsewhere(stack: Stack) -> None:
+    stack.primary.always("503")
+    stack.secondary.script("content_policy")
+    with pytest.raises(openai.BadRequestError) as info:
+        stack.client().chat.completions.create(model="auto", messages=ask())
+    assert info.value.code == "content_policy"
+    assert stack.third.calls == 0
