@@ -10,13 +10,14 @@ from typing import Generic, TypeVar
 
 from router.balancer import Balancer
 from router.breaker import BreakerRegistry
+from router.calls import StreamStart, complete_call, open_stream
 from router.centroids import CentroidSet, load_centroids
 from router.config import Config
 from router.conversation import Turns, blend, last_weight, user_turns
 from router.deployments import ProviderSet, build_providers
 from router.embedding import Encoder, Vectors, encode_async
 from router.errors import InvalidRequest
-from router.fallback import Executed, FallbackChain, StreamStart, complete_call, open_stream
+from router.fallback import Executed, FallbackChain
 from router.selection import select
 from router.tokens import estimate_prompt_tokens
 from router.types import BudgetTier, ChatRequest, Completion, Decision, EmbeddedText, TaskMatch

@@ -15,6 +15,7 @@
     ├── RoutingError                                   no answer could be routed
     │   ├── NoCandidate(requirements)                  no catalogue model can serve the request
     │   ├── BudgetExhausted                            the day's budget is spent
+    │   ├── BudgetUnavailable                          shared ledger unreachable (fail-closed)
     │   └── AllCandidatesFailed(attempts)              every candidate was tried and failed
     ├── InvalidRequest(param)                          the client's request is malformed
     ├── NotReady                                       the encoder / centroids are not loaded
@@ -171,6 +172,10 @@ class NoCandidate(RoutingError):
 
 class BudgetExhausted(RoutingError):
     code = "budget_exhausted"
+
+
+class BudgetUnavailable(RoutingError):
+    code = "budget_unavailable"
 
 
 class AllCandidatesFailed(RoutingError):

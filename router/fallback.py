@@ -12,20 +12,22 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import anyio
 
 from router import errors as e
 from router.balancer import Balancer, Deployment
 from router.breaker import BreakerRegistry
+from router.budget import Reservation
 from router.config import Config
 from router.providers.base import Provider, UpstreamCall
-from router.types import Attempt, Candidate, ChatRequest, Chunk, Completion
+from router.types import Attempt, Candidate, ChatRequest
 
 T = TypeVar("T")
+BUDGET = "budget_exhausted"
 CallFn = Callable[[Provider, UpstreamCall], Awaitable[T]]
 # Faults of the upstream itself: these count towards its breaker.
 _UPSTREAM_FAULTS = (e.Timeout, e.ProviderUnavailable, e.BadResponse, e.AuthFailed)
@@ -37,6 +39,17 @@ class Executed(Generic[T]):
     model: str
     deployment: Deployment
     attempts: tuple[Attempt, ...]
+    reservation: Reservation | None = None  # the budget hold to settle with actual usage
+
+
+class Admission(Protocol):
+    """The budget, asked before every hop: hold the estimated cost of calling ``model``."""
+
+    async def admit(self, model: str, *, retry: bool) -> Reservation | None:
+        """Raises: BudgetExhausted when this model does not fit."""
+        ...
+
+    async def refund(self, reservation: Reservation | None) -> None: ...
 
 
 @dataclass(slots=True)
@@ -45,6 +58,8 @@ class _Walk:
     attempts: list[Attempt] = field(default_factory=list)
     auth_failed: set[str] = field(default_factory=set)
     min_window: int = 0
+    admission: Admission | None = None
+    admitted: bool = False  # a hop was admitted: later hops are retries and may use the reserve
 
 
 class FallbackChain:
@@ -69,19 +84,27 @@ class FallbackChain:
         self._rng = rng or random.Random()
 
     async def run(
-        self, request: ChatRequest, candidates: Sequence[Candidate], call: CallFn[T]
+        self,
+        request: ChatRequest,
+        candidates: Sequence[Candidate],
+        call: CallFn[T],
+        admission: Admission | None = None,
     ) -> Executed[T]:
         """Try candidates in order with ``call`` until one succeeds.
 
         Raises:
             BadRequest, ContentPolicy: the upstream refused the request itself (no fallback).
+            BudgetExhausted: no candidate fitted in the budget.
             AllCandidatesFailed: every candidate failed or was skipped; carries the attempts.
         """
-        walk = _Walk(deadline=self._clock() + self.config.execution.deadline_s)
+        deadline = self._clock() + self.config.execution.deadline_s
+        walk = _Walk(deadline=deadline, admission=admission)
         for candidate in candidates:
             done = await self._candidate(request, candidate, call, walk)
             if done is not None:
                 return done
+        if walk.attempts and all(a.outcome == BUDGET for a in walk.attempts):
+            raise e.BudgetExhausted("daily budget exhausted: no candidate fits what is left")
         raise e.AllCandidatesFailed(
             f"all {len(candidates)} candidate model(s) failed", attempts=walk.attempts
         )
@@ -137,6 +160,14 @@ class FallbackChain:
             return e.ProviderUnavailable(
                 why, provider=dep.provider, model=dep.model, retryable=False
             )
+        try:
+            reservation = await self._admit(candidate, walk)
+        except e.BudgetExhausted as exc:
+            breaker.release()
+            walk.attempts.append(Attempt(dep.model, dep.provider, dep.id, BUDGET, 0.0))
+            return e.ProviderUnavailable(
+                exc.message, provider=dep.provider, model=dep.model, retryable=False
+            )
         upstream = UpstreamCall(
             request=request,
             model=candidate.model,
@@ -156,6 +187,10 @@ class FallbackChain:
             )
         except e.ProviderError as exc:
             err = exc
+        except BaseException:  # cancelled (client gone): give the hold back, then go
+            with anyio.CancelScope(shield=True):
+                await self._refund(walk, reservation)
+            raise
         else:
             elapsed = self._clock() - started
             breaker.record_success()
@@ -163,12 +198,26 @@ class FallbackChain:
             walk.attempts.append(
                 Attempt(candidate.model, dep.provider, dep.id, "ok", round(elapsed * 1e3, 2))
             )
-            return Executed(result, candidate.model, dep, tuple(walk.attempts))
+            return Executed(result, candidate.model, dep, tuple(walk.attempts), reservation)
+        await self._refund(walk, reservation)
         self._bookkeep(err, dep, walk, round((self._clock() - started) * 1e3, 2))
         if isinstance(err, e.BadRequest | e.ContentPolicy):
             err.attempts = tuple(walk.attempts)
             raise err
         return err
+
+    @staticmethod
+    async def _admit(candidate: Candidate, walk: _Walk) -> Reservation | None:
+        if walk.admission is None:
+            return None
+        held = await walk.admission.admit(candidate.model, retry=walk.admitted)
+        walk.admitted = True
+        return held
+
+    @staticmethod
+    async def _refund(walk: _Walk, reservation: Reservation | None) -> None:
+        if walk.admission is not None and reservation is not None:
+            await walk.admission.refund(reservation)
 
     def _bookkeep(self, err: e.ProviderError, dep: Deployment, walk: _Walk, ms: float) -> None:
         breaker = self.breakers.get(dep.id)
@@ -221,47 +270,3 @@ class FallbackChain:
         if wait > policy.max_wait_s or wait >= walk.deadline - self._clock():
             return None
         return wait
-
-
-@dataclass(frozen=True, slots=True)
-class StreamStart:
-    """A stream whose first chunk has arrived: from here on, no fallback is possible."""
-
-    first: Chunk
-    rest: AsyncIterator[Chunk]
-
-
-async def complete_call(provider: Provider, call: UpstreamCall) -> Completion:
-    return await provider.complete(call)
-
-
-async def open_stream(provider: Provider, call: UpstreamCall) -> StreamStart:
-    """Start a stream and wait for its first chunk (bounded by the first-token timeout).
-
-    Raises:
-        Timeout: no first chunk in time. BadResponse: the stream ended before any chunk.
-    """
-    rest = aiter(provider.stream(call))
-    limit = min(call.first_token_timeout_s or call.timeout_s, call.timeout_s)
-    try:
-        with anyio.fail_after(limit):
-            first = await anext(rest)
-    except TimeoutError:
-        await _close(rest)
-        raise e.Timeout(
-            f"{provider.name}: no first token within {limit:.1f}s",
-            provider=provider.name,
-            model=call.model,
-        ) from None
-    except StopAsyncIteration:
-        raise e.BadResponse(
-            f"{provider.name}: empty stream", provider=provider.name, model=call.model
-        ) from None
-    return StreamStart(first=first, rest=rest)
-
-
-async def _close(stream: AsyncIterator[Chunk]) -> None:
-    closer = getattr(stream, "aclose", None)
-    if closer is not None:
-        with anyio.CancelScope(shield=True):
-            await closer()

@@ -33,6 +33,14 @@ class BudgetTier(enum.StrEnum):
     EXHAUSTED = "exhausted"
 
 
+class PriorityClass(enum.StrEnum):
+    """Who may spend the reserve: critical may, low degrades one budget tier earlier."""
+
+    CRITICAL = "critical"
+    STANDARD = "standard"
+    LOW = "low"
+
+
 class Capability(enum.StrEnum):
     TOOLS = "tools"
     JSON_MODE = "json_mode"
@@ -103,6 +111,8 @@ class ChatRequest:
     tool_choice: str | Mapping[str, Any] | None = None
     response_format: Mapping[str, Any] | None = None
     user: str | None = None
+    tenant: str = "default"
+    priority_class: PriorityClass = PriorityClass.STANDARD
 
     def requirements(self, prompt_tokens: int) -> Requirements:
         fmt = (self.response_format or {}).get("type")

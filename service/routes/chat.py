@@ -18,9 +18,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from router.calls import StreamStart
 from router.core import Answer, Router
 from router.errors import ProviderError
-from router.fallback import StreamStart
 from router.types import Chunk, Completion
 from service.errors import error_body, status_for
 from service.schemas import (

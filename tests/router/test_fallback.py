@@ -9,8 +9,9 @@ import pytest
 from router import errors as e
 from router.balancer import Balancer, Deployment
 from router.breaker import BreakerRegistry, BreakerState
+from router.calls import complete_call, open_stream
 from router.config import Config, load_config
-from router.fallback import FallbackChain, complete_call, open_stream
+from router.fallback import FallbackChain
 from router.providers.mock import MockProvider
 from router.types import Candidate, ChatRequest, Message, ModelTier
 
