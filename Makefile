@@ -29,11 +29,26 @@ $(VENV)/.dev: $(VENV)/.runtime
 serve: $(VENV)/.runtime
 	$(VENV)/bin/semroute serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.dev
+test: $(VENV)/.dev redis-server-installed
 	$(MAKE) --no-print-directory check
 	$(PY) -m pytest -q
 
 check: lint typecheck
+
+# The Redis ledger / cache / breaker tests start a real redis-server on loopback
+# (tests/redis_server.py): install it with apt when it is missing (needs root).
+.PHONY: redis-server-installed
+redis-server-installed:
+	@command -v redis-server >/dev/null || { \
+	  command -v apt-get >/dev/null || { \
+	    echo "redis-server is missing and apt-get is unavailable: install redis-server (>= 6) and re-run" >&2; \
+	    exit 1; }; \
+	  echo "installing redis-server with apt-get ..."; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } || { \
+	    echo "apt-get could not install redis-server (root needed?): install it and re-run" >&2; \
+	    exit 1; }; \
+	}
+	@redis-server --version
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check router service training tests bench

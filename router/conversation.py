@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from router.config import ContextConfig
-from router.embedding import Vectors, normalise
-from router.types import Message
+from router.embedding import Encoder, Vectors, encode_async, normalise
+from router.types import EmbeddedText, Message
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +62,25 @@ def blend(last: Vectors, context: Vectors | None, weight: float) -> Vectors:
         return last
     mixed = weight * last + (1.0 - weight) * context
     return normalise(np.asarray(mixed))
+
+
+@dataclass(frozen=True, slots=True)
+class Embedding:
+    vector: Vectors
+    text: EmbeddedText
+
+
+async def embed_turns(encoder: Encoder, turns: Turns, config: ContextConfig) -> Embedding:
+    """Embed the last user message (and the context, in the same encoder call), blended."""
+    last, cut = encoder.fit_window(turns.last)
+    texts = [last]
+    if turns.context:
+        context, cut_context = encoder.fit_window(turns.context_text)
+        texts.append(context)
+        cut = cut or cut_context
+    vectors = await encode_async(encoder, texts)
+    vector = blend(vectors[0], vectors[1] if turns.context else None, last_weight(turns, config))
+    embedded = EmbeddedText(
+        text=last, truncated=cut, original_chars=len(turns.last), context_turns=len(turns.context)
+    )
+    return Embedding(vector=vector, text=embedded)

@@ -1,44 +1,41 @@
-"""The Router facade: route() is request-path steps 1–5; complete() and stream() execute."""
+"""The Router facade: route() is request-path steps 1–5 (embed, classify, budget view, select,
+cache); complete() and stream() go on to reserve, execute, settle and remember."""
 
 from __future__ import annotations
 
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from dataclasses import replace
 
+from router.answering import Answer, BudgetAdmission
 from router.balancer import Balancer
 from router.breaker import BreakerRegistry
-from router.calls import StreamStart, complete_call, open_stream
+from router.cache import SemanticCache
+from router.calls import complete_call, open_stream
 from router.centroids import CentroidSet, load_centroids
 from router.config import Config
-from router.conversation import Turns, blend, last_weight, user_turns
+from router.conversation import Embedding, Turns, embed_turns, user_turns
 from router.deployments import ProviderSet, build_providers
-from router.embedding import Encoder, Vectors, encode_async
-from router.errors import InvalidRequest
-from router.fallback import Executed, FallbackChain
-from router.selection import select
+from router.embedding import Encoder
+from router.errors import BudgetExhausted
+from router.fallback import FallbackChain
+from router.memory import CacheMemory
+from router.routes import AUTO, DEFAULT_ROUTE, explicit_route, ranked_models
+from router.selection import Selection, select
+from router.spending import BudgetView, Spending, usage_cost
+from router.streaming import StreamSession, completion_stub
 from router.tokens import estimate_prompt_tokens
-from router.types import BudgetTier, ChatRequest, Completion, Decision, EmbeddedText, TaskMatch
-
-T = TypeVar("T")
-AUTO = "auto"
-DEFAULT_ROUTE = "default"
-
-
-@dataclass(frozen=True, slots=True)
-class Embedding:
-    vector: Vectors
-    text: EmbeddedText
-
-
-@dataclass(frozen=True, slots=True)
-class Answer(Generic[T]):
-    """A decision and what executing it produced."""
-
-    decision: Decision
-    executed: Executed[T]
+from router.types import (
+    BudgetTier,
+    ChatRequest,
+    Completion,
+    Decision,
+    Priority,
+    Requirements,
+    Skipped,
+    TaskMatch,
+)
 
 
 class Router:
@@ -51,6 +48,8 @@ class Router:
         centroids: CentroidSet,
         providers: ProviderSet | None = None,
         *,
+        spending: Spending | None = None,
+        cache: SemanticCache | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
@@ -58,6 +57,8 @@ class Router:
         self.encoder = encoder
         self.centroids = centroids
         self.providers = providers if providers is not None else build_providers(config)
+        self.spending = spending or Spending(config.budget)
+        self.memory = CacheMemory(config, cache)
         self.breakers = BreakerRegistry(config.execution.breaker, clock)
         self.balancer = Balancer(config.execution.balancing, rng=rng, clock=clock)
         self.chain = FallbackChain(
@@ -72,7 +73,13 @@ class Router:
 
     @classmethod
     def from_config(
-        cls, config: Config, encoder: Encoder, providers: ProviderSet | None = None
+        cls,
+        config: Config,
+        encoder: Encoder,
+        providers: ProviderSet | None = None,
+        *,
+        spending: Spending | None = None,
+        cache: SemanticCache | None = None,
     ) -> Router:
         """Load the configured centroid version for ``encoder``; providers from the config.
 
@@ -80,27 +87,156 @@ class Router:
             ArtifactError: the centroids are missing, corrupt or built for another encoder.
         """
         centroids = cls._load(config, encoder, config.routing.centroid_version)
-        return cls(config, encoder, centroids, providers)
+        return cls(config, encoder, centroids, providers, spending=spending, cache=cache)
 
-    async def complete(self, request: ChatRequest) -> Answer[Completion]:
-        """Route, then execute through the fallback chain.
+    @property
+    def cache(self) -> SemanticCache | None:
+        return self.memory.cache
+
+    # -- deciding --------------------------------------------------------------------------
+
+    async def route(self, request: ChatRequest) -> Decision:
+        """Decide which models should answer ``request``; nothing is executed or spent.
 
         Raises:
-            RoutingError: no candidate, budget exhausted, or every candidate failed.
+            InvalidRequest: ``model`` names neither ``auto``, ``auto:<task>`` nor a catalogue model.
+            NoCandidate: no model meets the request's requirements.
+            BudgetUnavailable: the shared budget ledger is down and fail-closed.
+        """
+        decision, _ = await self._decide(request)
+        return decision
+
+    async def _decide(self, request: ChatRequest) -> tuple[Decision, Embedding | None]:
+        started = time.perf_counter()
+        view = await self._budget(request)
+        tier = view.tier if view else BudgetTier.QUALITY
+        match: TaskMatch | None = None
+        embedding: Embedding | None = None
+        route, ranked = explicit_route(self.config, request.model)
+        if route == AUTO:
+            match, embedding = await self.classify(request)
+            route = match.task if match.confident else DEFAULT_ROUTE
+            ranked = ranked_models(self.config, route)
+        classified = time.perf_counter()
+        priority = request.priority or self.config.routing.default_priority
+        requirements = request.requirements(estimate_prompt_tokens(request.messages))
+        selection = self._select(route, ranked, requirements, priority, tier)
+        decision = Decision(
+            match=match,
+            route=route,
+            candidates=selection.candidates,
+            skipped=selection.skipped,
+            priority=priority,
+            budget_tier=tier,
+            centroid_version=self.centroids.version,
+            embedded=embedding.text if embedding else None,
+            requirements=requirements,
+            budget_remaining=round(view.remaining_fraction, 4) if view else None,
+        )
+        task = match.task if match else (route if route in self.config.tasks else None)
+        if self.memory.consulted(task):
+            if embedding is None:
+                embedding = await self.embed(user_turns(request.messages, self.config.context))
+            floor = self._select(route, ranked, requirements, priority, BudgetTier.ECONOMY)
+            decision = await self.memory.look_up(request, decision, embedding.vector, task, floor)
+        else:
+            decision = replace(decision, cache=self.memory.skipped(task))
+        done = time.perf_counter()
+        timings = {"classify_ms": (classified - started) * 1e3, "route_ms": (done - started) * 1e3}
+        return replace(decision, latency_ms={k: round(v, 3) for k, v in timings.items()}), embedding
+
+    async def _budget(self, request: ChatRequest) -> BudgetView | None:
+        if not self.spending.enabled:
+            return None
+        return await self.spending.view(request.tenant, request.priority_class)
+
+    def _select(
+        self,
+        route: str,
+        ranked: list[str],
+        requirements: Requirements,
+        priority: Priority,
+        tier: BudgetTier,
+    ) -> Selection:
+        task_cfg = self.config.tasks.get(route)
+        try:
+            return select(
+                route,
+                ranked,
+                self.config.models,
+                requirements=requirements,
+                priority=priority,
+                budget_tier=tier,
+                premium_required=bool(task_cfg and task_cfg.premium_required),
+            )
+        except BudgetExhausted:
+            return Selection((), (Skipped("*", "daily budget exhausted: cache only"),))
+
+    # -- executing -------------------------------------------------------------------------
+
+    async def complete(self, request: ChatRequest) -> Answer[Completion]:
+        """Route, answer from the cache when safe, else execute through the fallback chain.
+
+        Raises:
+            BudgetExhausted: nothing may be spent and the cache has no answer (429).
+            RoutingError: no candidate, or every candidate failed.
             BadRequest, ContentPolicy: the upstream refused the request (no fallback).
         """
-        decision = await self.route(request)
-        executed = await self.chain.run(request, decision.candidates, complete_call)
-        return Answer(decision, executed)
+        decision, embedding = await self._decide(request)
+        hit = self.memory.answer(decision)
+        if hit is not None:
+            return hit
+        self._require_candidates(decision)
+        admission = BudgetAdmission(self.spending, self.config, request, decision.route)
+        executed = await self.chain.run(request, decision.candidates, complete_call, admission)
+        completion = executed.result
+        spec = self.config.models[executed.model]
+        await self.spending.settle(executed.reservation, usage_cost(spec, completion.usage))
+        answer = Answer(
+            decision,
+            completion,
+            executed.model,
+            executed.deployment.provider,
+            spec.tier.value,
+            executed.attempts,
+            executed.reservation,
+        )
+        await self.memory.remember(
+            request, answer, completion, embedding.vector if embedding else None
+        )
+        return answer
 
-    async def stream(self, request: ChatRequest) -> Answer[StreamStart]:
-        """Route, then start a stream; fallback happens only before its first chunk.
+    async def stream(self, request: ChatRequest) -> StreamSession:
+        """Route, then start a stream (or replay a cached answer); fallback happens only before
+        the first chunk. Finish the session with ``finish()`` or ``fail()``.
 
         Raises: as ``complete``.
         """
-        decision = await self.route(request)
-        executed = await self.chain.run(request, decision.candidates, open_stream)
-        return Answer(decision, executed)
+        decision, embedding = await self._decide(request)
+        hit = self.memory.answer(decision)
+        if hit is not None:
+            return StreamSession(self, request, hit, None, embedding)
+        self._require_candidates(decision)
+        admission = BudgetAdmission(self.spending, self.config, request, decision.route)
+        executed = await self.chain.run(request, decision.candidates, open_stream, admission)
+        spec = self.config.models[executed.model]
+        answer = Answer(
+            decision,
+            completion_stub(),
+            executed.model,
+            executed.deployment.provider,
+            spec.tier.value,
+            executed.attempts,
+            executed.reservation,
+        )
+        return StreamSession(self, request, answer, executed.result, embedding)
+
+    @staticmethod
+    def _require_candidates(decision: Decision) -> None:
+        if not decision.candidates:
+            raise BudgetExhausted("daily budget exhausted and no cached answer for this request")
+
+    # -- operations ------------------------------------------------------------------------
 
     async def reload_credentials(self) -> dict[str, bool]:
         """Re-read every provider key (rotation without restart).
@@ -118,6 +254,7 @@ class Router:
 
     async def aclose(self) -> None:
         await self.providers.aclose()
+        await self.spending.aclose()
 
     @staticmethod
     def _load(config: Config, encoder: Encoder, version: str | None) -> CentroidSet:
@@ -136,96 +273,8 @@ class Router:
 
     async def embed(self, turns: Turns) -> Embedding:
         """Embed the last user message, blended with the recent turns."""
-        last, cut = self.encoder.fit_window(turns.last)
-        texts = [last]
-        if turns.context:
-            context, cut_context = self.encoder.fit_window(turns.context_text)
-            texts.append(context)
-            cut = cut or cut_context
-        vectors = await encode_async(self.encoder, texts)
-        weight = last_weight(turns, self.config.context)
-        vector = blend(vectors[0], vectors[1] if turns.context else None, weight)
-        embedded = EmbeddedText(
-            text=last,
-            truncated=cut,
-            original_chars=len(turns.last),
-            context_turns=len(turns.context),
-        )
-        return Embedding(vector=vector, text=embedded)
+        return await embed_turns(self.encoder, turns, self.config.context)
 
     async def classify(self, request: ChatRequest) -> tuple[TaskMatch, Embedding]:
         embedding = await self.embed(user_turns(request.messages, self.config.context))
         return self.centroids.classify(embedding.vector)[0], embedding
-
-    async def route(
-        self, request: ChatRequest, *, budget_tier: BudgetTier = BudgetTier.QUALITY
-    ) -> Decision:
-        """Decide which models should answer ``request`` (nothing is executed).
-
-        Raises:
-            InvalidRequest: ``model`` names neither ``auto``, ``auto:<task>`` nor a catalogue model.
-            NoCandidate: no model meets the request's requirements.
-            BudgetExhausted: the budget tier is exhausted.
-        """
-        started = time.perf_counter()
-        timings: dict[str, float] = {}
-        match: TaskMatch | None = None
-        embedding: Embedding | None = None
-        route, ranked = self._explicit_route(request.model)
-        if route == AUTO:
-            match, embedding = await self.classify(request)
-            timings["classify_ms"] = (time.perf_counter() - started) * 1e3
-            route = match.task if match.confident else DEFAULT_ROUTE
-            ranked = self._ranked(route)
-        priority = request.priority or self.config.routing.default_priority
-        requirements = request.requirements(estimate_prompt_tokens(request.messages))
-        task_cfg = self.config.tasks.get(route)
-        selection = select(
-            route,
-            ranked,
-            self.config.models,
-            requirements=requirements,
-            priority=priority,
-            budget_tier=budget_tier,
-            premium_required=bool(task_cfg and task_cfg.premium_required),
-        )
-        timings["route_ms"] = (time.perf_counter() - started) * 1e3
-        return Decision(
-            match=match,
-            route=route,
-            candidates=selection.candidates,
-            skipped=selection.skipped,
-            priority=priority,
-            budget_tier=budget_tier,
-            centroid_version=self.centroids.version,
-            embedded=embedding.text if embedding else None,
-            requirements=requirements,
-            latency_ms={k: round(v, 3) for k, v in timings.items()},
-        )
-
-    def _ranked(self, route: str) -> list[str]:
-        if route in self.config.tasks:
-            return self.config.tasks[route].models
-        return self.config.routing.default_route
-
-    def _explicit_route(self, model: str) -> tuple[str, list[str]]:
-        if model == AUTO:
-            return AUTO, []
-        if model.startswith(f"{AUTO}:"):
-            task = model.removeprefix(f"{AUTO}:")
-            if task not in self.config.tasks:
-                raise InvalidRequest(
-                    f"unknown task {task!r} in model {model!r}; expected one of "
-                    f"{sorted(self.config.tasks)}",
-                    param="model",
-                    code="model_not_found",
-                )
-            return task, self.config.tasks[task].models
-        if model in self.config.models:
-            return model, [model, *self.config.models[model].alternates]
-        raise InvalidRequest(
-            f"unknown model {model!r}; use 'auto', 'auto:<task>' or one of "
-            f"{sorted(self.config.models)}",
-            param="model",
-            code="model_not_found",
-        )

@@ -167,6 +167,18 @@ class EmbeddedText:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheInfo:
+    """What the semantic cache said about a request."""
+
+    hit: bool
+    similarity: float
+    threshold: float
+    entry_id: str | None = None
+    refused: tuple[str, ...] = ()  # verification refusals (why near neighbours were not served)
+    skipped: str = ""  # why the cache was not consulted (disabled, task never cached, …)
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     """The routing decision: steps 1–5 of the request path, nothing executed."""
 
@@ -180,6 +192,8 @@ class Decision:
     embedded: EmbeddedText | None
     requirements: Requirements
     latency_ms: Mapping[str, float] = field(default_factory=dict)
+    budget_remaining: float | None = None  # fraction of the day's budget left (None: no budget)
+    cache: CacheInfo | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,23 +13,14 @@ from fastapi import FastAPI
 
 from router.config import Config
 from router.core import Router
-from router.embedding import SentenceTransformerEncoder
 from router.errors import RouterError
 from service.errors import install_error_handlers
 from service.limits import BodyLimit
 from service.routes import chat, health, route
 from service.state import ServiceState
+from service.wiring import build_router, snapshot, snapshot_loop
 
 log = logging.getLogger("semroute.service")
-
-
-def build_router(config: Config) -> Router:
-    """Load the encoder and the configured centroids (slow: seconds).
-
-    Raises:
-        ArtifactError: the model or the centroids cannot be loaded.
-    """
-    return Router.from_config(config, SentenceTransformerEncoder(config.encoder))
 
 
 async def _load(state: ServiceState) -> None:
@@ -39,6 +30,14 @@ async def _load(state: ServiceState) -> None:
     except RouterError as exc:
         state.load_error = f"cannot start routing: {exc.message}"
         log.error(state.load_error)
+    finally:
+        state.loaded.set()
+
+
+async def _snapshots(state: ServiceState) -> None:
+    await state.loaded.wait()
+    if state.router is not None:
+        await snapshot_loop(state.router)
 
 
 def _on_sighup(state: ServiceState) -> None:
@@ -60,17 +59,22 @@ def _on_sighup(state: ServiceState) -> None:
 def create_app(config: Config, router: Router | None = None) -> FastAPI:
     """Build the app. With ``router`` given (tests, embedding), it is ready at once."""
     state = ServiceState(config=config, router=router)
+    if router is not None:
+        state.loaded.set()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         loading = asyncio.create_task(_load(state)) if state.router is None else None
+        snapshots = asyncio.create_task(_snapshots(state))
         _on_sighup(state)
         try:
             yield
         finally:
-            if loading is not None and not loading.done():
-                loading.cancel()
+            for task in (loading, snapshots):
+                if task is not None and not task.done():
+                    task.cancel()
             if state.router is not None:
+                await snapshot(state.router)
                 await state.router.aclose()
 
     app = FastAPI(

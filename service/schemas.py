@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -139,8 +140,12 @@ class SemrouteInfo(BaseModel):
     provider: str
     model_tier: str
     attempts: list[AttemptOut]
-    cache: str = "miss"
+    cache: Literal["hit", "miss"] = "miss"
+    cache_similarity: float | None = None
     budget_tier: str
+    budget_remaining: float | None = Field(
+        default=None, description="Fraction of the day's budget left; null without a budget"
+    )
     centroid_version: str
 
 
@@ -178,6 +183,15 @@ class SkippedOut(BaseModel):
     reason: str
 
 
+class CacheOut(BaseModel):
+    hit: bool
+    similarity: float
+    threshold: float
+    entry_id: str | None = None
+    refused: list[str] = Field(default_factory=list, description="Why near neighbours were refused")
+    skipped: str = Field(default="", description="Why the cache was not consulted")
+
+
 class RouteResponse(BaseModel):
     """The routing decision (nothing executed)."""
 
@@ -192,6 +206,8 @@ class RouteResponse(BaseModel):
     skipped: list[SkippedOut]
     priority: str
     budget_tier: str
+    budget_remaining: float | None
+    cache: CacheOut | None
     centroid_version: str
     truncated: bool = Field(description="True when the text was cut to fit the encoder window")
     embedded_chars: int
@@ -215,6 +231,8 @@ class RouteResponse(BaseModel):
             skipped=[SkippedOut(model=s.model, reason=s.reason) for s in d.skipped],
             priority=d.priority.value,
             budget_tier=d.budget_tier.value,
+            budget_remaining=d.budget_remaining,
+            cache=CacheOut(**asdict(d.cache)) if d.cache else None,
             centroid_version=d.centroid_version,
             truncated=bool(e and e.truncated),
             embedded_chars=len(e.text) if e else 0,

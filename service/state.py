@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from fastapi import Request
 
@@ -16,6 +17,7 @@ class ServiceState:
     config: Config
     router: Router | None = None
     load_error: str | None = None
+    loaded: asyncio.Event = field(default_factory=asyncio.Event)
 
     def ready_router(self) -> Router:
         """Raises: NotReady while loading or after a failed load."""

@@ -16,6 +16,8 @@ from router.deployments import build_providers
 from router.embedding import SentenceTransformerEncoder
 from tests.fakes import HashingEncoder
 
+pytest_plugins = ["tests.redis_server"]
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

@@ -18,9 +18,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from router.calls import StreamStart
-from router.core import Answer, Router
+from router.answering import Answer
+from router.core import Router
 from router.errors import ProviderError
+from router.streaming import StreamSession
 from router.types import Chunk, Completion
 from service.errors import error_body, status_for
 from service.schemas import (
@@ -52,19 +53,20 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _info(answer: Answer[Any]) -> SemrouteInfo:
-    d, ex = answer.decision, answer.executed
-    spec = ex.deployment
-    tier = next((c.tier.value for c in d.candidates if c.model == ex.model), "")
+def _info(answer: Answer[Completion]) -> SemrouteInfo:
+    d = answer.decision
     return SemrouteInfo(
         task=d.match.task if d.match else None,
         confident=d.match.confident if d.match else None,
         route=d.route,
-        model=ex.model,
-        provider=spec.provider,
-        model_tier=tier,
-        attempts=[AttemptOut(**asdict(a)) for a in ex.attempts],
+        model=answer.model,
+        provider=answer.provider,
+        model_tier=answer.model_tier,
+        attempts=[AttemptOut(**asdict(a)) for a in answer.attempts],
+        cache="hit" if answer.cached else "miss",
+        cache_similarity=d.cache.similarity if d.cache else None,
         budget_tier=d.budget_tier.value,
+        budget_remaining=d.budget_remaining,
         centroid_version=d.centroid_version,
     )
 
@@ -81,7 +83,7 @@ def _headers(info: SemrouteInfo) -> dict[str, str]:
 
 
 def _completion_body(answer: Answer[Completion], info: SemrouteInfo) -> ChatCompletionResponse:
-    c = answer.executed.result
+    c = answer.result
     return ChatCompletionResponse(
         id=f"chatcmpl-{uuid.uuid4().hex}",
         created=c.created or int(time.time()),
@@ -109,10 +111,10 @@ async def chat_completions(
     execute it through the fallback chain."""
     request = body.to_request()
     if body.stream:
-        started = await engine.stream(request)
-        info = _info(started)
+        session = await engine.stream(request)
+        info = _info(session.answer)
         return StreamingResponse(
-            _sse(started.executed.result, info, include_usage=body.include_usage),
+            _sse(session, info, include_usage=body.include_usage),
             media_type="text/event-stream",
             headers={**_headers(info), "cache-control": "no-cache"},
         )
@@ -139,17 +141,15 @@ def _event(payload: dict[str, Any]) -> bytes:
 
 
 async def _sse(
-    start: StreamStart, info: SemrouteInfo, *, include_usage: bool
+    session: StreamSession, info: SemrouteInfo, *, include_usage: bool
 ) -> AsyncIterator[bytes]:
     stream_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-    usage = None
+    completed = False
     try:
-        chunk: Chunk | None = start.first
-        while chunk is not None:
-            usage = chunk.usage or usage
+        async for chunk in session.chunks():
             if chunk.delta or chunk.finish_reason:
                 yield _event(_chunk_json(chunk, stream_id, created, info.model))
-            chunk = await anext(start.rest, None)
+        completed = True
     except ProviderError as exc:
         log.warning("stream from %s failed after the first byte: %s", info.provider, exc.code)
         status, type_ = status_for(exc)
@@ -158,10 +158,9 @@ async def _sse(
         yield _event(err)
         return
     finally:
-        closer = getattr(start.rest, "aclose", None)
-        if closer is not None:
-            await closer()
-    if include_usage and usage is not None:
+        await session.close(completed=completed)
+    if include_usage:
+        usage = session.usage
         yield _event(
             {
                 "id": stream_id,

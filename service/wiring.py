@@ -1,0 +1,86 @@
+"""Building the router's parts from the config, and the cache's persistence lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import anyio
+
+from router.budget_redis import RedisLedger
+from router.cache import SemanticCache
+from router.cache_persist import load_snapshot, save_snapshot
+from router.cache_verify import load_verifier
+from router.config import PROJECT_ROOT, Config
+from router.core import Router
+from router.embedding import SentenceTransformerEncoder
+from router.spending import FailoverLedger, Spending
+
+log = logging.getLogger("semroute.service")
+
+
+def build_spending(config: Config) -> Spending:
+    if config.redis.url is None:
+        return Spending(config.budget)
+    shared = RedisLedger(
+        config.redis.url,
+        key_prefix=config.redis.key_prefix,
+        socket_timeout_s=config.redis.socket_timeout_s,
+    )
+    return Spending(
+        config.budget, FailoverLedger(shared, fail_open=config.redis.fail_mode == "open")
+    )
+
+
+def cache_path(config: Config) -> Path:
+    path = config.cache.path
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def build_cache(config: Config, dim: int) -> SemanticCache | None:
+    """The cache with its verifier; in embedded mode, reloaded from the last snapshot."""
+    if not config.cache.enabled:
+        return None
+    verifier = load_verifier(config.cache.verifier_path) if config.cache.verify else None
+    cache = SemanticCache(config.cache, dim, verifier)
+    if config.redis.url is None:
+        loaded = load_snapshot(cache, cache_path(config))
+        log.info("cache: %d entries loaded from %s", loaded, cache_path(config))
+    return cache
+
+
+def build_router(config: Config) -> Router:
+    """Load the encoder, centroids, verifier and cache, and the budget ledger (slow: seconds).
+
+    Raises:
+        ArtifactError: the model, the centroids or the verifier cannot be loaded.
+    """
+    encoder = SentenceTransformerEncoder(config.encoder)
+    return Router.from_config(
+        config,
+        encoder,
+        spending=build_spending(config),
+        cache=build_cache(config, encoder.dim),
+    )
+
+
+async def snapshot(router: Router) -> None:
+    """Write the embedded cache to disk (no-op in Redis mode or without a cache)."""
+    if router.cache is None or router.config.redis.url is not None:
+        return
+    path = cache_path(router.config)
+    try:
+        n = await anyio.to_thread.run_sync(save_snapshot, router.cache, path)
+        log.info("cache: snapshot of %d entries written to %s", n, path)
+    except OSError as exc:
+        log.warning("cache: snapshot to %s failed: %s", path, exc)
+
+
+async def snapshot_loop(router: Router) -> None:
+    """Snapshot every ``cache.snapshot_interval_s`` and sweep expired entries."""
+    while True:
+        await asyncio.sleep(router.config.cache.snapshot_interval_s)
+        if router.cache is not None:
+            await anyio.to_thread.run_sync(router.cache.sweep)
+        await snapshot(router)
