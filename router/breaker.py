@@ -13,6 +13,7 @@ import enum
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from router.config import BreakerConfig
 
@@ -88,8 +89,28 @@ class CircuitBreaker:
         self._probe_out = False
 
 
+class Breakers(Protocol):
+    """Breaker state by deployment id: in this process, or shared by replicas (Redis)."""
+
+    async def available(self, deployment: str) -> bool: ...
+
+    async def acquire(self, deployment: str) -> bool: ...
+
+    async def record_success(self, deployment: str) -> None: ...
+
+    async def record_failure(self, deployment: str) -> None: ...
+
+    async def release(self, deployment: str) -> None: ...
+
+    async def force(self, deployment: str, state: BreakerState | None) -> None:
+        """An operator's override (open / closed), or None to hand back to the automaton."""
+        ...
+
+    async def states(self) -> dict[str, BreakerState]: ...
+
+
 class BreakerRegistry:
-    """Breakers by deployment id, created on first use."""
+    """In-process breakers by deployment id, created on first use."""
 
     def __init__(self, config: BreakerConfig, clock: Clock = time.monotonic) -> None:
         self.config = config
@@ -101,5 +122,23 @@ class BreakerRegistry:
             self._breakers[deployment] = CircuitBreaker(self.config, self.clock)
         return self._breakers[deployment]
 
-    def states(self) -> dict[str, BreakerState]:
+    async def available(self, deployment: str) -> bool:
+        return self.get(deployment).available()
+
+    async def acquire(self, deployment: str) -> bool:
+        return self.get(deployment).acquire()
+
+    async def record_success(self, deployment: str) -> None:
+        self.get(deployment).record_success()
+
+    async def record_failure(self, deployment: str) -> None:
+        self.get(deployment).record_failure()
+
+    async def release(self, deployment: str) -> None:
+        self.get(deployment).release()
+
+    async def force(self, deployment: str, state: BreakerState | None) -> None:
+        self.get(deployment).forced = state
+
+    async def states(self) -> dict[str, BreakerState]:
         return {d: b.state for d, b in sorted(self._breakers.items())}

@@ -2,10 +2,10 @@
 
 Cosine similarity is nearly blind to one changed detail ("TensorFlow 2.12" vs "2.13", "sort
 ascending" vs "descending", "weather in Berlin" vs "in Munich"). ``CacheVerifier.check`` first
-applies hard lexical guards (numbers, negation, quoted text, lexicon categories such as units,
-languages and time words, named entities, code identifiers), then a logistic-regression verifier
-over pair features whose coefficients ship in ``router/data/cache_verifier.json``. Pure Python
-and numpy: no model call, no scikit-learn at run time.
+applies hard lexical guards (negation, numbers, quoted text, lexicon categories such as units,
+languages, formats and opposite terms, direction, named entities, code identifiers), then a
+logistic-regression verifier over pair features whose coefficients ship in
+``router/data/cache_verifier.json``. Pure Python and numpy: no model call, no scikit-learn.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -38,97 +39,122 @@ FEATURES = (
 )
 
 
+def _words(spec: str) -> frozenset[str]:
+    return frozenset(spec.split())
+
+
 def _lexicon(spec: str) -> dict[str, str]:
-    """``"canon: word word; canon2: word"`` → {word: canon} (the canon maps to itself)."""
-    out: dict[str, str] = {}
-    for group in spec.split(";"):
-        canon, _, words = group.partition(":")
-        for word in [canon, *words.split()]:
-            out[word.strip()] = canon.strip()
-    return out
+    """``"canon: word word; canon2: word"`` → {word: canon} (each canon maps to itself)."""
+    pairs = [group.partition(":") for group in spec.split(";")]
+    return {w: c.strip() for c, _, ws in pairs for w in [c.strip(), *ws.split()]}
 
 
-# Categories whose values must agree when both texts name one ("python" vs "java").
-LEXICONS: dict[str, dict[str, str]] = {
-    "language": _lexicon(
-        "english: en; spanish: español espanol castilian; french: français francais; german: "
-        "deutsch; italian; portuguese; chinese: mandarin cantonese; japanese; korean; russian; "
-        "arabic; hindi; dutch; swedish; polish; turkish; greek; hebrew; latin; vietnamese; thai"
-    ),
-    "code": _lexicon(
-        "python: py python3; javascript: js node nodejs; typescript: ts; java; kotlin; scala; "
-        "c++: cpp; c#: csharp; golang; rust; ruby; php; swift; perl; haskell; lua; matlab; "
-        "julia; dart; elixir; sql: mysql postgres postgresql sqlite; bash: shell sh zsh; "
-        "powershell; html; css; json; yaml: yml; xml; csv; toml; markdown: md; excel: xlsx"
-    ),
-    "unit": _lexicon(
-        "km: kilometer kilometers kilometre kilometres; mile: miles mi; meter: meters metre "
-        "metres; foot: feet ft; inch: inches; cm: centimeter centimeters; mm: millimeter; kg: "
-        "kilogram kilograms kilo kilos; lb: lbs pound pounds; gram: grams; oz: ounce ounces; "
-        "liter: liters litre litres; gallon: gallons gal; ml: milliliter milliliters; celsius: "
-        "centigrade; fahrenheit; kelvin; mph; kph; cup: cups; tbsp: tablespoon tablespoons; "
-        "tsp: teaspoon teaspoons; metric; imperial; kb; mb; gb; tb; hour: hours hr hrs; "
-        "minute: minutes mins; second: seconds secs; day: days; week: weeks; month: months; "
-        "year: years"
-    ),
-    "currency": _lexicon(
-        "usd: $ dollar dollars; eur: € euro euros; gbp: £ sterling; jpy: ¥ yen; cny: yuan rmb; "
-        "inr: ₹ rupee rupees; cad; aud; chf: franc francs; btc: bitcoin; eth: ether ethereum"
-    ),
-    "time": _lexicon(
-        "now: current currently latest today todays recent recently nowadays this_week; "
-        "tomorrow; yesterday; tonight; next_week; last_week; next_month; last_month; next_year; "
-        "last_year; january; february; march; april; june; july; august; september; october; "
-        "november; december; monday; tuesday; wednesday; thursday; friday; saturday; sunday"
-    ),
-    "opposite": _lexicon(
-        "asc: ascending increasing; desc: descending decreasing reverse reversed; more: increase "
-        "gain; less: decrease lose; max: maximum largest biggest highest most; min: minimum "
-        "smallest lowest least fewest; best: top; worst; cheap: cheapest cheaper affordable; "
-        "expensive: priciest; before; after; buy: purchase; sell; import; export; upload; "
-        "download; encrypt: encode encoding; decrypt: decode decoding; enable; disable; add: "
-        "install; remove: uninstall delete; start; stop; male: man men boy; female: woman "
-        "women girl; hot; cold; formal; informal: casual; beginner: beginners novice; expert: "
-        "advanced; pros: advantages benefits; cons: disadvantages drawbacks risks; brief: "
-        "short concise; detailed: detail long; sum: plus addition; product: multiply times "
-        "multiplication; difference: subtract minus; quotient: divide division; uppercase; "
-        "lowercase; input; output; public; private; sync: synchronous; async: asynchronous; "
-        "north; south; east; west; nearest: closest near nearby; fastest: quickest"
-    ),
-}
-NEGATIONS = frozenset(
-    "not no never none nobody nothing nowhere neither nor without cannot unable non except "
-    "excluding exclude isnt arent doesnt dont didnt cant wont shouldnt wouldnt couldnt".split()
+# Categories whose values must agree when each text names one ("python" vs "java"). Every
+# "|"-separated group of opposites is a category of its own, so only true opposites clash.
+_OPPOSITES = (
+    "asc: ascending increasing; desc: descending decreasing reverse reversed | more: increase "
+    "gain; less: decrease lose | max: maximum largest biggest highest; min: minimum smallest "
+    "lowest fewest | best: top; worst | cheap: cheapest cheaper; expensive: priciest | before; "
+    "after | buy: purchase; sell | import; export | upload; download | encrypt: encode; decrypt: "
+    "decode | enable; disable | install; uninstall | start; stop | male: man men boy boys; "
+    "female: woman women girl girls | hot; cold | formal; informal: casual | beginner: "
+    "beginners novice; expert: experts advanced | pros: advantages benefits; cons: "
+    "disadvantages drawbacks | brief: short concise; detailed: detail long | sum: plus "
+    "addition; product: multiply multiplication; difference: subtract minus; quotient: divide "
+    "division | uppercase; lowercase | input; output | public; private | sync: synchronous; "
+    "async: asynchronous | north; south; east; west | synonym: synonyms; antonym: antonyms | "
+    "light; dark | solved; unsolved | local; remote | daily; weekly; monthly; yearly: annual | "
+    "nearest: closest nearby; cheapest; fastest: quickest | morning; evening; night"
 )
-STOPWORDS = frozenset(
+LEXICONS: tuple[tuple[str, dict[str, str]], ...] = (
+    (
+        "language",
+        _lexicon(
+            "english; spanish: español espanol; french: français francais; german: deutsch; "
+            "italian; portuguese; chinese: mandarin cantonese; japanese; korean; russian; arabic; "
+            "hindi; dutch; swedish; polish; turkish; greek; hebrew; latin; vietnamese; thai"
+        ),
+    ),
+    (
+        "code",
+        _lexicon(
+            "python: py; javascript: js; typescript: ts; java; kotlin; scala; c++: cpp; c#: csharp; "
+            "f#; golang; rust; ruby; php; swift; perl; haskell; lua; matlab; julia; dart; elixir; "
+            "sql; mysql; postgres: postgresql; sqlite; bash; zsh; powershell; html; css; json; "
+            "yaml: yml; xml; csv; toml; markdown; pdf; docx; excel: xlsx; png; jpeg: jpg; webp; "
+            "gif; svg; mp3; mp4; wav; git; svn; npm; yarn; pnpm; pip; conda; vim; emacs"
+        ),
+    ),
+    (
+        "unit",
+        _lexicon(
+            "km: kilometer kilometers kilometre kilometres; mile: miles mi; meter: meters metre "
+            "metres; foot: feet ft; inch: inches; cm; mm; kg: kilogram kilograms kilos; lb: lbs "
+            "pound pounds; gram: grams; oz: ounce ounces; liter: liters litre litres; gallon: "
+            "gallons; ml; celsius: centigrade; fahrenheit; kelvin; mph; kph; cup: cups; tbsp: "
+            "tablespoon tablespoons; tsp: teaspoon teaspoons; metric; imperial; kb; mb; gb; tb; "
+            "hour: hours; minute: minutes; second: seconds; day: days; week: weeks; month: months; "
+            "year: years"
+        ),
+    ),
+    (
+        "currency",
+        _lexicon(
+            "usd: $ dollar dollars; eur: € euro euros; gbp: £ sterling; jpy: ¥ yen; cny: yuan "
+            "rmb; inr: ₹ rupee rupees; cad; aud; chf: franc francs; btc: bitcoin; eth: ethereum"
+        ),
+    ),
+    (
+        "time",
+        _lexicon(
+            "now: current currently latest today todays recent recently nowadays this_week; "
+            "tomorrow; yesterday; tonight; next_week; last_week; next_month; last_month; "
+            "next_year; last_year"
+        ),
+    ),
+    (
+        "date",
+        _lexicon(
+            "january; february; march; april; june; july; august; september; october; november; "
+            "december; monday; tuesday; wednesday; thursday; friday; saturday; sunday"
+        ),
+    ),
+    *(("opposite", _lexicon(group)) for group in _OPPOSITES.split("|")),
+)
+NEGATIONS = _words(
+    "not no never none nobody nothing nowhere neither nor without unable non dont doesnt didnt "
+    "isnt arent cant couldnt shouldnt wouldnt wont"
+)
+STOPWORDS = _words(
     "a an the of in on at to for from by with about as into over is are was were be been being "
     "am do does did doing have has had i me my we our you your he she it its they them their "
     "this that these those what which who whom whose how why when where can could should would "
     "will shall may might must and or but if then so than there here some any please tell give "
-    "show explain find get make let s also just very really up out via vs versus".split()
+    "show explain find get make let s also just very really up out via vs versus"
 )
-_STARTERS = STOPWORDS | frozenset("is are list define write create name compare".split())
-_SMALL = "zero one two three four five six seven eight nine ten eleven twelve thirteen "
-_SMALL += "fourteen fifteen sixteen seventeen eighteen nineteen"
-_NUM_WORDS = {w: i for i, w in enumerate(_SMALL.split())} | {"dozen": 12}
-_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
-_NUM_WORDS |= {w: 20 + 10 * i for i, w in enumerate(_TENS)}
-_ORDINALS = "third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split()
-_NUM_WORDS |= {w: 3 + i for i, w in enumerate(_ORDINALS)}
+_NUMBER_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty:20 thirty:30 forty:40 fifty:50 sixty:60 "
+    "seventy:70 eighty:80 ninety:90 dozen:12 third:3 fourth:4 fifth:5 sixth:6 seventh:7 "
+    "eighth:8 ninth:9 tenth:10"
+).split()
+_NUM = {w.partition(":")[0]: int(w.partition(":")[2] or i) for i, w in enumerate(_NUMBER_WORDS)}
 _SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
 _DEMONYMS = _lexicon(
     "france: french; germany: german; spain: spanish; italy: italian; china: chinese; japan: "
-    "japanese; america: american; britain: british uk; england: english; russia: russian; "
-    "india: indian; canada: canadian; mexico: mexican; brazil: brazilian; korea: korean; "
-    "greece: greek; portugal: portuguese; netherlands: dutch holland; sweden: swedish; turkey: "
-    "turkish; ireland: irish; poland: polish; egypt: egyptian; australia: australian"
+    "japanese; america: american us usa; britain: british uk; england: english; russia: "
+    "russian; india: indian; canada: canadian; mexico: mexican; brazil: brazilian; korea: "
+    "korean; greece: greek; netherlands: dutch; sweden: swedish; turkey: turkish; ireland: irish"
 )
-_TOKEN = re.compile(r"[^\W_]+(?:\+\+|#)?|[$€£¥₹]")
-_DIGITS = re.compile(r"\d+(?:[.:]\d+)*")
+_TOKEN = re.compile(r"\d+(?:[.:]\d+)*|[^\W\d_]+(?:\+\+|#)?|[$€£¥₹]")
 _QUOTED = re.compile(r"(?<!\w)[\"'“‘`]([^\"'“”‘’`]{1,80})[\"'”’`](?!\w)")
-_WORDS = re.compile(r"[^\s\"'“”‘’`()\[\]{},;!?]+")
 _CAMEL = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")
-_IDENT = re.compile(r"\w[\w-]*(?:(?:\.|::|->)\w+)+|\w+_\w+|\w+\(\)")
+_IDENT = re.compile(r"\w[\w-]*(?:(?:\.|::|->)[A-Za-z_]\w*)+|\w+_\w+|\w+\(\)")
+_PARTS = re.compile(r"[A-Z]?[^A-Z]+|[A-Z]+(?![a-z])")
+_REWRITES = (("n't", " not"), ("cannot", "can not"), ("→", " to "), ("->", " to "))
+_REWRITES += (("°f", " fahrenheit"), ("°c", " celsius"), ("’", "'"))
+_DIRECTIONAL = _words("to into")
+_ORDERED = _words("unit currency")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,16 +172,17 @@ class Profile:
 
     tokens: tuple[str, ...]
     token_set: frozenset[str]
-    parts: tuple[str, ...]  # tokens split at camelCase boundaries, for acronyms
-    content: frozenset[str]
+    stems: frozenset[str]
+    content: frozenset[str]  # stems of the words that carry meaning
+    parts: tuple[tuple[str, str], ...]  # (camelCase part, its word), for acronyms
     numbers: frozenset[str]
-    weak_one: bool  # the only trace of "1" is the word "one" (often a pronoun)
+    weak_one: bool  # the only "1" is the word "one", often a pronoun ("which one")
     negated: bool
-    quotes: tuple[str, ...]
+    quotes: tuple[frozenset[str], ...]
     entities: frozenset[str]
     idents: frozenset[str]
-    lexicon: dict[str, tuple[str, ...]]
-    flat: str  # lowercase words joined by single spaces
+    lexicon: tuple[tuple[str, ...], ...]  # per LEXICONS entry, values in order of appearance
+    pairs: tuple[tuple[str, str], ...]  # ("markdown", "html") from "markdown to html"
     trigrams: frozenset[str]
 
 
@@ -168,93 +195,109 @@ def _stem(word: str) -> str:
     return word
 
 
-def _spoken_numbers(tokens: Iterable[str]) -> tuple[set[str], bool]:
-    """Written-out numbers ("twenty one", "two hundred") → digit strings; ``one`` alone is weak."""
+def _spoken_numbers(tokens: Sequence[str]) -> tuple[set[str], bool]:
+    """Written-out numbers ("twenty one", "two hundred") → digit strings; a lone "one" is weak."""
     found: set[str] = set()
-    weak, run, total, current = False, [], 0, 0
-    for tok in [*tokens, ""]:
-        if tok in _NUM_WORDS or (tok in _SCALES and run):
-            run.append(tok)
+    weak, run, total, current = False, 0, 0, 0
+    for i, tok in enumerate([*tokens, ""]):
+        if tok in _NUM or (tok in _SCALES and run):
+            run += 1
             if tok in _SCALES:
                 total, current = total + max(current, 1) * _SCALES[tok], 0
             else:
-                current += _NUM_WORDS[tok]
+                current += _NUM[tok]
             continue
-        if run == ["one"]:
+        if run == 1 and tokens[i - 1] == "one":
             weak = True
         elif run:
             found.add(str(total + current))
-        run, total, current = [], 0, 0
+        run, total, current = 0, 0, 0
     return found, weak
 
 
 def _digit_numbers(text: str) -> set[str]:
-    out: set[str] = set()
-    for match in _DIGITS.findall(re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)):
-        out.add(match if "." in match or ":" in match else str(int(match)))
-    return out
-
-
-def _entities(text: str) -> frozenset[str]:
-    """Proper nouns, acronyms and camelCase names (a sentence-initial common word is not one)."""
-    out: set[str] = set()
-    for sentence in re.split(r"(?<=[.!?:])\s+|\n", text):
-        words = [w.strip(".,!?:;-") for w in _WORDS.findall(sentence)]
-        for i, word in enumerate(w for w in words if w):
-            if not (word[0].isupper() or _CAMEL.search(word)) or word in ("I", "A"):
-                continue
-            low = word.lower()
-            if i == 0 and (low in _STARTERS or not (word.isupper() or _CAMEL.search(word))):
-                if low in _STARTERS or low in _NUM_WORDS or _is_lexical(low):
-                    continue
-            out.update(t for t in _TOKEN.findall(low) if not t.isdigit())
-    return frozenset(out)
+    found = re.findall(r"\d+(?:[.:]\d+)*", re.sub(r"(?<=\d),(?=\d{3}\b)", "", text))
+    return {n if "." in n or ":" in n else str(int(n)) for n in found}
 
 
 def _is_lexical(word: str) -> bool:
-    return any(word in lex for lex in LEXICONS.values()) or word in NEGATIONS
+    return word in STOPWORDS or word in NEGATIONS or any(word in lex for _, lex in LEXICONS)
 
 
-def _lexicon_values(tokens: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
-    grams = [*tokens, *(f"{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False))]
-    out: dict[str, tuple[str, ...]] = {}
-    for name, lex in LEXICONS.items():
-        values = tuple(dict.fromkeys(lex[g] for g in grams if g in lex))
-        if values:
-            out[name] = values
-    return out
+def _entities(text: str) -> frozenset[str]:
+    """Proper nouns, acronyms and camelCase names; a capitalised sentence start is none, and
+    title-cased text ("Tips For Busy Parents") keeps only acronyms and camelCase."""
+    raw = text.split()
+    words = [w.strip("\"'“”‘’`()[]{}.,;:!?*") for w in raw]
+    alpha = [w for w in words if w[:1].isalpha()]
+    title = len(alpha) >= 3 and sum(w[0].isupper() for w in alpha) >= 0.6 * len(alpha)
+    shout = len(alpha) >= 3 and sum(w.isupper() for w in alpha) >= 0.6 * len(alpha)
+    out: set[str] = set()
+    for i, word in enumerate(words):
+        start = i == 0 or raw[i - 1].endswith((".", "!", "?", ":"))
+        if not word[:1].isalpha() or word in ("I", "A") or _is_lexical(word.lower()):
+            continue
+        strong = bool(_CAMEL.search(word)) or (word.isupper() and len(word) > 1 and not shout)
+        if strong or (word[0].isupper() and not start and not title):
+            out.update(t for t in _TOKEN.findall(word.lower()) if t.isalpha())
+    return frozenset(out)
+
+
+def _lexicon_values(tokens: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+    grams = [*tokens, *(f"{a}_{b}" for a, b in pairwise(tokens))]
+    return tuple(
+        tuple(
+            dict.fromkeys(lex.get(g) or lex[_stem(g)] for g in grams if g in lex or _stem(g) in lex)
+        )
+        for _, lex in LEXICONS
+    )
+
+
+def _pairs(tokens: Sequence[str]) -> tuple[tuple[str, str], ...]:
+    return tuple(
+        (tokens[i - 1], tokens[i + 1])
+        for i in range(1, len(tokens) - 1)
+        if tokens[i] in _DIRECTIONAL
+        and not {tokens[i - 1], tokens[i + 1]} & STOPWORDS
+        and tokens[i - 1].isalpha()
+        and tokens[i + 1].isalpha()
+    )
+
+
+def _normalise(text: str) -> str:
+    low = text.lower()
+    for old, new in _REWRITES:
+        low = low.replace(old, new)
+    return low
 
 
 @lru_cache(maxsize=4096)
 def profile(text: str) -> Profile:
-    """Analyse one text (cached: the cached side of a check repeats)."""
-    low = text.lower().replace("’", "'")
-    low = re.sub(r"n't\b", " not", low).replace("cannot", "can not")
+    """Analyse one text (memoised: the cached side of a check repeats)."""
+    low = _normalise(text)
     tokens = tuple(_TOKEN.findall(low))
-    parts = tuple(
-        p.lower()
-        for w in _TOKEN.findall(text)
-        for p in re.findall(r"[A-Z]?[^A-Z]+|[A-Z]+(?![a-z])", w)
-    )
     spoken, weak = _spoken_numbers(tokens)
     numbers = _digit_numbers(low) | spoken
-    flat = " ".join(tokens)
-    padded = f" {flat} "
+    padded = f" {' '.join(tokens)} "
+    idents = (m.lower() for m in _IDENT.findall(text) if not re.fullmatch(r"(?:\w\.)+\w?", m))
     return Profile(
         tokens=tokens,
         token_set=frozenset(tokens),
-        parts=parts,
-        content=frozenset(_stem(t) for t in tokens if t not in STOPWORDS and not t.isdigit()),
+        stems=frozenset(map(_stem, tokens)),
+        content=frozenset(_stem(t) for t in tokens if t not in STOPWORDS and not t[0].isdigit()),
+        parts=tuple(
+            (p.lower(), w.lower()) for w in _TOKEN.findall(text) for p in _PARTS.findall(w)
+        ),
         numbers=frozenset(numbers),
         weak_one=weak and "1" not in numbers,
         negated=any(t in NEGATIONS for t in tokens),
-        quotes=tuple(" ".join(_TOKEN.findall(q.lower())) for q in _QUOTED.findall(text)),
-        entities=_entities(text),
-        idents=frozenset(
-            m.lower() for m in _IDENT.findall(text) if not re.fullmatch(r"(\w\.)+\w?", m)
+        quotes=tuple(
+            frozenset(map(_stem, _TOKEN.findall(_normalise(q)))) for q in _QUOTED.findall(text)
         ),
+        entities=_entities(text),
+        idents=frozenset(idents),
         lexicon=_lexicon_values(tokens),
-        flat=flat,
+        pairs=_pairs(tokens),
         trigrams=frozenset(padded[i : i + 3] for i in range(len(padded) - 2)),
     )
 
@@ -265,75 +308,74 @@ def _swap(mine: Iterable[str], theirs: Iterable[str]) -> tuple[list[str], list[s
     return (a, b) if a and b else None
 
 
-def _acronym_cover(parts: tuple[str, ...], tokens: Iterable[str]) -> set[str]:
-    """Parts of this text spelled out by an acronym of the other ("new york city" ← "nyc")."""
-    initials, covered = "".join(p[0] for p in parts), set()
+def _acronym_cover(parts: Sequence[tuple[str, str]], tokens: Iterable[str]) -> set[str]:
+    """Words of this text that an acronym of the other spells out ("new york city" ← "nyc")."""
+    initials, covered = "".join(p[0] for p, _ in parts), set()
     for tok in tokens:
         if 2 <= len(tok) <= 6 and tok.isalpha() and tok not in STOPWORDS:
             at = initials.find(tok)
             while at >= 0:
-                covered.update(parts[at : at + len(tok)])
+                covered.update(w for _, w in parts[at : at + len(tok)])
                 at = initials.find(tok, at + 1)
     return covered
 
 
 def _entity_found(entity: str, other: Profile) -> bool:
-    if entity in other.token_set or entity in _acronym_cover(other.parts, [entity]):
+    if entity in other.token_set or _acronym_cover(other.parts, [entity]):
         return True
     nation = _DEMONYMS.get(entity)
     if nation and any(_DEMONYMS.get(t) == nation for t in other.token_set):
         return True
     return any(
-        min(len(t), len(entity)) >= 3
-        and (t.startswith(entity) or entity.startswith(t))
-        and min(len(t), len(entity)) >= 0.6 * max(len(t), len(entity))
+        min(len(t), len(entity)) >= 3 and (t.startswith(entity) or entity.startswith(t))
         for t in other.token_set
     )
 
 
 def unmatched_entities(mine: Profile, other: Profile) -> list[str]:
+    """Named entities of ``mine`` that ``other`` does not mention in any spelling."""
     covered = _acronym_cover(mine.parts, other.token_set)
     return sorted(e for e in mine.entities if e not in covered and not _entity_found(e, other))
 
 
 def unmatched_idents(mine: Profile, other: Profile) -> list[str]:
-    out = []
-    for ident in mine.idents:
-        words = _TOKEN.findall(ident)
-        if f" {' '.join(words)} " not in f" {other.flat} " and not set(words) <= other.token_set:
-            out.append(ident)
-    return sorted(out)
-
-
-def _numbers(p: Profile) -> frozenset[str]:
-    return p.numbers | ({"1"} if p.weak_one else frozenset())
+    """Code identifiers / domains of ``mine`` whose parts ``other`` does not all contain."""
+    return sorted(i for i in mine.idents if not set(_TOKEN.findall(i)) <= other.token_set)
 
 
 def _number_guard(a: Profile, b: Profile) -> str | None:
-    na, nb = _numbers(a), _numbers(b)
+    na = a.numbers | ({"1"} if a.weak_one else frozenset())
+    nb = b.numbers | ({"1"} if b.weak_one else frozenset())
     if na == nb or (na ^ nb == {"1"} and (a.weak_one or b.weak_one)):
         return None
-    show = lambda s: ", ".join(sorted(s)) or "none"  # noqa: E731
-    return f"numbers differ: {show(na - nb)} vs {show(nb - na)}"
+    return f"numbers differ: {', '.join(sorted(na - nb)) or 'none'} vs "
+    f"{', '.join(sorted(nb - na)) or 'none'}"
 
 
 def _lexicon_guard(a: Profile, b: Profile) -> str | None:
-    for name in LEXICONS:
-        va, vb = a.lexicon.get(name, ()), b.lexicon.get(name, ())
+    for (name, _), va, vb in zip(LEXICONS, a.lexicon, b.lexicon, strict=True):
         swap = _swap(va, vb)
         if swap:
             return f"{name} differs: {'/'.join(swap[0])} vs {'/'.join(swap[1])}"
-        shared = [v for v in va if v in vb]
-        if name in ("unit", "currency") and shared != [v for v in vb if v in va]:
+        if name in _ORDERED and [v for v in va if v in vb] != [v for v in vb if v in va]:
             return f"{name} direction differs: {' → '.join(va)} vs {' → '.join(vb)}"
+    return None
+
+
+def _order_guard(a: Profile, b: Profile) -> str | None:
+    for mine, other in ((a, b), (b, a)):
+        for left, right in mine.pairs:
+            if {left, right} <= other.token_set and left != right:
+                if other.tokens.index(right) < other.tokens.index(left):
+                    return f"direction differs: {left} → {right}"
     return None
 
 
 def _quote_guard(a: Profile, b: Profile) -> str | None:
     for mine, other in ((a, b), (b, a)):
         for quote in mine.quotes:
-            if quote and f" {quote} " not in f" {other.flat} ":
-                return f"quoted text differs: '{quote}'"
+            if not quote <= other.stems:
+                return f"quoted text differs: {' '.join(sorted(quote - other.stems))}"
     return None
 
 
@@ -352,6 +394,7 @@ def hard_guards(a: Profile, b: Profile) -> str | None:
         _number_guard(a, b)
         or _quote_guard(a, b)
         or _lexicon_guard(a, b)
+        or _order_guard(a, b)
         or _pair_guard("entity", unmatched_entities, a, b)
         or _pair_guard("identifier", unmatched_idents, a, b)
     )
@@ -365,7 +408,7 @@ def features(a: Profile, b: Profile, similarity: float) -> list[float]:
     """The verifier's inputs, in ``FEATURES`` order."""
     only_a, only_b = len(a.content - b.content), len(b.content - a.content)
     shared = len(a.content & b.content)
-    one_sided = sum((k in a.lexicon) != (k in b.lexicon) for k in LEXICONS)
+    one_sided = sum(bool(va) != bool(vb) for va, vb in zip(a.lexicon, b.lexicon, strict=True))
     ents = len(unmatched_entities(a, b)) + len(unmatched_entities(b, a))
     idents = len(unmatched_idents(a, b)) + len(unmatched_idents(b, a))
     return [
@@ -383,30 +426,24 @@ def features(a: Profile, b: Profile, similarity: float) -> list[float]:
 
 
 class CacheVerifier:
-    """Hard guards, then a logistic regression: P(serving ``cached``'s answer is right)."""
+    """Hard guards, then a logistic regression: P(serving the cached answer is right)."""
 
-    def __init__(
-        self,
-        coef: list[float],
-        intercept: float,
-        mean: list[float],
-        scale: list[float],
-        threshold: float,
-    ) -> None:
-        self._coef = np.asarray(coef, dtype=np.float64)
-        self._mean = np.asarray(mean, dtype=np.float64)
-        self._scale = np.asarray(scale, dtype=np.float64)
-        self._intercept = float(intercept)
-        self.threshold = float(threshold)
+    def __init__(self, model: dict[str, Sequence[float]], threshold: float) -> None:
+        """``model`` holds ``coef``, ``mean`` and ``scale`` (one per feature) and ``intercept``."""
+        self._coef = np.asarray(model["coef"], dtype=np.float64)
+        self._mean = np.asarray(model["mean"], dtype=np.float64)
+        self._scale = np.asarray(model["scale"], dtype=np.float64)
+        self._intercept = float(model["intercept"][0])
+        self.threshold = threshold
 
     def score(self, query: str, cached: str, similarity: float) -> float:
-        """The verifier's probability alone (no guards)."""
+        """The verifier's probability alone, guards not applied."""
         x = np.asarray(features(profile(query), profile(cached), similarity))
         z = float(((x - self._mean) / self._scale) @ self._coef) + self._intercept
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
     def check(self, query: str, cached: str, similarity: float) -> Verdict:
-        """Verdict on serving the answer cached for ``cached`` to ``query``."""
+        """May the answer cached for ``cached`` be served to ``query``?"""
         refused = hard_guards(profile(query), profile(cached))
         if refused:
             return Verdict(False, 0.0, refused)
@@ -418,14 +455,12 @@ class CacheVerifier:
 
 def _verifier_from(raw: Any) -> CacheVerifier:
     if not isinstance(raw, dict) or raw.get("features") != list(FEATURES):
-        raise ValueError(f"expected an object with features {list(FEATURES)}")
-    model = raw["model"]
-    arrays = [[float(v) for v in model[k]] for k in ("coef", "mean", "scale")]
-    if any(len(arr) != len(FEATURES) for arr in arrays) or 0.0 in arrays[2]:
-        raise ValueError("coef/mean/scale must hold one non-zero value per feature")
-    return CacheVerifier(
-        arrays[0], float(model["intercept"]), arrays[1], arrays[2], float(raw["threshold"])
-    )
+        raise ValueError(f"expected an object whose features are {list(FEATURES)}")
+    model = {k: [float(v) for v in raw["model"][k]] for k in ("coef", "mean", "scale")}
+    if any(len(v) != len(FEATURES) for v in model.values()) or 0.0 in model["scale"]:
+        raise ValueError("coef, mean and scale need one value per feature (scale non-zero)")
+    model["intercept"] = [float(raw["model"]["intercept"])]
+    return CacheVerifier(model, float(raw["threshold"]))
 
 
 def load_verifier(path: Path | None = None) -> CacheVerifier:
@@ -436,8 +471,7 @@ def load_verifier(path: Path | None = None) -> CacheVerifier:
     """
     source = path or BUNDLED_VERIFIER
     try:
-        raw = json.loads(source.read_text(encoding="utf-8"))
-        return _verifier_from(raw)
+        return _verifier_from(json.loads(source.read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise ArtifactError("cache verifier not found", path=source) from None
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from router.answering import Answer, BudgetAdmission
 from router.balancer import Balancer
-from router.breaker import BreakerRegistry
+from router.breaker import BreakerRegistry, Breakers
 from router.cache import SemanticCache
 from router.calls import complete_call, open_stream
 from router.centroids import CentroidSet, load_centroids
@@ -50,6 +50,7 @@ class Router:
         *,
         spending: Spending | None = None,
         cache: SemanticCache | None = None,
+        breakers: Breakers | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
@@ -59,7 +60,7 @@ class Router:
         self.providers = providers if providers is not None else build_providers(config)
         self.spending = spending or Spending(config.budget)
         self.memory = CacheMemory(config, cache)
-        self.breakers = BreakerRegistry(config.execution.breaker, clock)
+        self.breakers = breakers or BreakerRegistry(config.execution.breaker, clock)
         self.balancer = Balancer(config.execution.balancing, rng=rng, clock=clock)
         self.chain = FallbackChain(
             config,

@@ -20,7 +20,7 @@ import anyio
 
 from router import errors as e
 from router.balancer import Balancer, Deployment
-from router.breaker import BreakerRegistry
+from router.breaker import Breakers
 from router.budget import Reservation
 from router.config import Config
 from router.providers.base import Provider, UpstreamCall
@@ -68,7 +68,7 @@ class FallbackChain:
         config: Config,
         providers: Mapping[str, Provider],
         deployments: Callable[[str], list[Deployment]],
-        breakers: BreakerRegistry,
+        breakers: Breakers,
         balancer: Balancer,
         *,
         clock: Callable[[], float] = time.monotonic,
@@ -109,20 +109,20 @@ class FallbackChain:
             f"all {len(candidates)} candidate model(s) failed", attempts=walk.attempts
         )
 
-    def _usable(self, candidate: Candidate, walk: _Walk) -> tuple[list[Deployment], str]:
+    async def _usable(self, candidate: Candidate, walk: _Walk) -> tuple[list[Deployment], str]:
         window = self.config.models[candidate.model].context_window
         if window <= walk.min_window:
             return [], f"context window {window} too small"
         deps = [d for d in self.deployments(candidate.model) if d.provider not in walk.auth_failed]
         if not deps:
             return [], "no enabled deployment"
-        ready = [d for d in self.balancer.order(deps) if self.breakers.get(d.id).available()]
+        ready = [d for d in self.balancer.order(deps) if await self.breakers.available(d.id)]
         return ready, "" if ready else "breaker open or cooling down"
 
     async def _candidate(
         self, request: ChatRequest, candidate: Candidate, call: CallFn[T], walk: _Walk
     ) -> Executed[T] | None:
-        order, why = self._usable(candidate, walk)
+        order, why = await self._usable(candidate, walk)
         if not order:
             walk.attempts.append(
                 Attempt(candidate.model, candidate.provider, "-", "skipped", 0.0, detail=why)
@@ -150,9 +150,8 @@ class FallbackChain:
         call: CallFn[T],
         walk: _Walk,
     ) -> Executed[T] | e.ProviderError:
-        breaker = self.breakers.get(dep.id)
         remaining = walk.deadline - self._clock()
-        if remaining <= 0 or not breaker.acquire():
+        if remaining <= 0 or not await self.breakers.acquire(dep.id):
             why = "deadline of the chain exceeded" if remaining <= 0 else "breaker open"
             walk.attempts.append(
                 Attempt(dep.model, dep.provider, dep.id, "skipped", 0.0, detail=why)
@@ -163,7 +162,7 @@ class FallbackChain:
         try:
             reservation = await self._admit(candidate, walk)
         except e.BudgetExhausted as exc:
-            breaker.release()
+            await self.breakers.release(dep.id)
             walk.attempts.append(Attempt(dep.model, dep.provider, dep.id, BUDGET, 0.0))
             return e.ProviderUnavailable(
                 exc.message, provider=dep.provider, model=dep.model, retryable=False
@@ -193,14 +192,14 @@ class FallbackChain:
             raise
         else:
             elapsed = self._clock() - started
-            breaker.record_success()
+            await self.breakers.record_success(dep.id)
             self.balancer.observe(dep, elapsed)
             walk.attempts.append(
                 Attempt(candidate.model, dep.provider, dep.id, "ok", round(elapsed * 1e3, 2))
             )
             return Executed(result, candidate.model, dep, tuple(walk.attempts), reservation)
         await self._refund(walk, reservation)
-        self._bookkeep(err, dep, walk, round((self._clock() - started) * 1e3, 2))
+        await self._bookkeep(err, dep, walk, round((self._clock() - started) * 1e3, 2))
         if isinstance(err, e.BadRequest | e.ContentPolicy):
             err.attempts = tuple(walk.attempts)
             raise err
@@ -219,12 +218,13 @@ class FallbackChain:
         if walk.admission is not None and reservation is not None:
             await walk.admission.refund(reservation)
 
-    def _bookkeep(self, err: e.ProviderError, dep: Deployment, walk: _Walk, ms: float) -> None:
-        breaker = self.breakers.get(dep.id)
+    async def _bookkeep(
+        self, err: e.ProviderError, dep: Deployment, walk: _Walk, ms: float
+    ) -> None:
         if isinstance(err, _UPSTREAM_FAULTS):
-            breaker.record_failure()
+            await self.breakers.record_failure(dep.id)
         else:
-            breaker.release()
+            await self.breakers.release(dep.id)
         if isinstance(err, e.RateLimited):
             self.balancer.cool_down(
                 dep, err.retry_after or self.config.execution.policy(err.code).backoff_s

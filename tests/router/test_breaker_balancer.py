@@ -104,11 +104,13 @@ def test_forced_state_overrides() -> None:
     assert b.acquire()
 
 
-def test_registry_creates_one_breaker_per_deployment() -> None:
+async def test_registry_creates_one_breaker_per_deployment() -> None:
     reg = BreakerRegistry(BreakerConfig(), Clock())
     assert reg.get("a") is reg.get("a")
-    reg.get("b").record_failure()
-    assert reg.states() == {"a": BreakerState.CLOSED, "b": BreakerState.CLOSED}
+    await reg.record_failure("b")
+    assert await reg.states() == {"a": BreakerState.CLOSED, "b": BreakerState.CLOSED}
+    await reg.force("a", BreakerState.OPEN)
+    assert not await reg.acquire("a")
 
 
 DEPS = [Deployment("m", "p1", "u", weight=3.0), Deployment("m", "p2", "u", weight=1.0)]

@@ -3,6 +3,7 @@ speaking the OpenAI and Anthropic wire formats, with scripted faults."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -152,7 +153,7 @@ def test_breaker_opens_skips_probes_after_cooldown_and_closes(stack: Stack) -> N
     done = client.chat.completions.create(model="auto", messages=ask())
     assert done.choices[0].message.content == "Hello from primary"
     assert stack.primary.calls == calls + 1
-    states = stack.router.breakers.states()
+    states = asyncio.run(stack.router.breakers.states())
     assert states["alpha@primary/alpha-upstream"] == "closed"
 
 
