@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -39,122 +39,113 @@ FEATURES = (
 )
 
 
-def _words(spec: str) -> frozenset[str]:
-    return frozenset(spec.split())
+# Word tables, one per line ("name = canon: synonym …; canon2; …"; indented lines continue).
+# The categories before "negation" must agree when each text names a value ("python" vs
+# "java"); each group of opposites is a category of its own, so only true opposites clash.
+_SPEC = """
+language = english; spanish: español espanol; french: français francais; german: deutsch;
+  italian; portuguese; chinese: mandarin cantonese; japanese; korean; russian; arabic; hindi;
+  dutch; swedish; polish; turkish; greek; hebrew; latin; vietnamese; thai
+code = python: py; javascript: js; typescript: ts; java; kotlin; scala; c++: cpp; c#: csharp;
+  f#; golang; rust; ruby; php; swift; perl; haskell; lua; matlab; julia; dart; elixir; sql;
+  mysql; postgres: postgresql; sqlite; bash; zsh; powershell; html; css; json; yaml: yml; xml;
+  csv; toml; markdown; pdf; docx; excel: xlsx; png; jpeg: jpg; webp; gif; svg; mp3; mp4; wav;
+  git; svn; npm; yarn; pnpm; pip; conda; vim; emacs
+unit = km: kilometer kilometers kilometre kilometres; mile: miles mi; meter: meters metre
+  metres; foot: feet ft; inch: inches; cm; mm; kg: kilogram kilograms kilos; lb: lbs pound
+  pounds; gram: grams; oz: ounce ounces; liter: liters litre litres; gallon: gallons; ml;
+  celsius: centigrade; fahrenheit; kelvin; mph; kph; cup: cups; tbsp: tablespoon tablespoons;
+  tsp: teaspoon teaspoons; metric; imperial; kb; mb; gb; tb; hour: hours; minute: minutes;
+  second: seconds; day: days; week: weeks; month: months; year: years
+currency = usd: $ dollar dollars; eur: € euro euros; gbp: £ sterling; jpy: ¥ yen; cny: yuan
+  rmb; inr: ₹ rupee rupees; cad; aud; chf: franc francs; btc: bitcoin; eth: ethereum
+time = now: current currently latest today todays recent recently nowadays this_week; tomorrow;
+  yesterday; tonight; next_week; last_week; next_month; last_month; next_year; last_year
+date = january; february; march; april; june; july; august; september; october; november;
+  december; monday; tuesday; wednesday; thursday; friday; saturday; sunday
+opposite = asc: ascending increasing; desc: descending decreasing reverse reversed
+opposite = more: increase gain; less: decrease lose
+opposite = max: maximum largest biggest highest; min: minimum smallest lowest fewest
+opposite = best: top; worst
+opposite = cheap: cheapest cheaper; expensive: priciest
+opposite = before; after
+opposite = buy: purchase; sell
+opposite = import; export
+opposite = upload; download
+opposite = encrypt: encode; decrypt: decode
+opposite = enable; disable
+opposite = install; uninstall
+opposite = start; stop
+opposite = male: man men boy boys; female: woman women girl girls
+opposite = hot; cold
+opposite = formal; informal: casual
+opposite = beginner: beginners novice; expert: experts advanced
+opposite = pros: advantages benefits; cons: disadvantages drawbacks
+opposite = brief: short concise; detailed: detail long
+opposite = sum: plus addition; product: multiply multiplication; difference: subtract minus;
+  quotient: divide division
+opposite = uppercase; lowercase
+opposite = input; output
+opposite = public; private
+opposite = sync: synchronous; async: asynchronous
+opposite = north; south; east; west
+opposite = synonym: synonyms; antonym: antonyms
+opposite = light; dark
+opposite = solved; unsolved
+opposite = local; remote
+opposite = daily; weekly; monthly; yearly: annual
+opposite = nearest: closest nearby; cheapest; fastest: quickest
+opposite = morning; evening; night
+negation = not no never none nobody nothing nowhere neither nor without unable non dont doesnt
+  didnt isnt arent cant couldnt shouldnt wouldnt wont
+stop = a an the of in on at to for from by with about as into over is are was were be been
+  being am do does did doing have has had i me my we our you your he she it its they them their
+  this that these those what which who whom whose how why when where can could should would
+  will shall may might must and or but if then so than there here some any please tell give
+  show explain find get make let s also just very really up out via vs versus
+number = 0: zero; 1: one; 2: two; 3: three third; 4: four fourth; 5: five fifth; 6: six sixth;
+  7: seven seventh; 8: eight eighth; 9: nine ninth; 10: ten tenth; 11: eleven; 12: twelve
+  dozen; 13: thirteen; 14: fourteen; 15: fifteen; 16: sixteen; 17: seventeen; 18: eighteen;
+  19: nineteen; 20: twenty; 30: thirty; 40: forty; 50: fifty; 60: sixty; 70: seventy;
+  80: eighty; 90: ninety
+nation = france: french; germany: german; spain: spanish; italy: italian; china: chinese;
+  japan: japanese; america: american us usa; britain: british uk; england: english; russia:
+  russian; india: indian; canada: canadian; mexico: mexican; brazil: brazilian; korea: korean;
+  greece: greek; netherlands: dutch; sweden: swedish; turkey: turkish; ireland: irish
+"""
 
 
-def _lexicon(spec: str) -> dict[str, str]:
-    """``"canon: word word; canon2: word"`` → {word: canon} (each canon maps to itself)."""
-    pairs = [group.partition(":") for group in spec.split(";")]
-    return {w: c.strip() for c, _, ws in pairs for w in [c.strip(), *ws.split()]}
+def _parse(spec: str) -> list[tuple[str, dict[str, str]]]:
+    """Each table line → (name, {word: canon}); a canon maps to itself, a bare word too."""
+    tables = []
+    for line in re.sub(r"\n\s+", " ", spec).strip().splitlines():
+        name, _, body = line.partition(" = ")
+        table: dict[str, str] = {}
+        for group in body.split(";"):
+            canon, colon, words = group.partition(":")
+            for word in [*canon.split(), *words.split()] if colon else canon.split():
+                table[word] = canon.strip() if colon else word
+        tables.append((name, table))
+    return tables
 
 
-# Categories whose values must agree when each text names one ("python" vs "java"). Every
-# "|"-separated group of opposites is a category of its own, so only true opposites clash.
-_OPPOSITES = (
-    "asc: ascending increasing; desc: descending decreasing reverse reversed | more: increase "
-    "gain; less: decrease lose | max: maximum largest biggest highest; min: minimum smallest "
-    "lowest fewest | best: top; worst | cheap: cheapest cheaper; expensive: priciest | before; "
-    "after | buy: purchase; sell | import; export | upload; download | encrypt: encode; decrypt: "
-    "decode | enable; disable | install; uninstall | start; stop | male: man men boy boys; "
-    "female: woman women girl girls | hot; cold | formal; informal: casual | beginner: "
-    "beginners novice; expert: experts advanced | pros: advantages benefits; cons: "
-    "disadvantages drawbacks | brief: short concise; detailed: detail long | sum: plus "
-    "addition; product: multiply multiplication; difference: subtract minus; quotient: divide "
-    "division | uppercase; lowercase | input; output | public; private | sync: synchronous; "
-    "async: asynchronous | north; south; east; west | synonym: synonyms; antonym: antonyms | "
-    "light; dark | solved; unsolved | local; remote | daily; weekly; monthly; yearly: annual | "
-    "nearest: closest nearby; cheapest; fastest: quickest | morning; evening; night"
-)
-LEXICONS: tuple[tuple[str, dict[str, str]], ...] = (
-    (
-        "language",
-        _lexicon(
-            "english; spanish: español espanol; french: français francais; german: deutsch; "
-            "italian; portuguese; chinese: mandarin cantonese; japanese; korean; russian; arabic; "
-            "hindi; dutch; swedish; polish; turkish; greek; hebrew; latin; vietnamese; thai"
-        ),
-    ),
-    (
-        "code",
-        _lexicon(
-            "python: py; javascript: js; typescript: ts; java; kotlin; scala; c++: cpp; c#: csharp; "
-            "f#; golang; rust; ruby; php; swift; perl; haskell; lua; matlab; julia; dart; elixir; "
-            "sql; mysql; postgres: postgresql; sqlite; bash; zsh; powershell; html; css; json; "
-            "yaml: yml; xml; csv; toml; markdown; pdf; docx; excel: xlsx; png; jpeg: jpg; webp; "
-            "gif; svg; mp3; mp4; wav; git; svn; npm; yarn; pnpm; pip; conda; vim; emacs"
-        ),
-    ),
-    (
-        "unit",
-        _lexicon(
-            "km: kilometer kilometers kilometre kilometres; mile: miles mi; meter: meters metre "
-            "metres; foot: feet ft; inch: inches; cm; mm; kg: kilogram kilograms kilos; lb: lbs "
-            "pound pounds; gram: grams; oz: ounce ounces; liter: liters litre litres; gallon: "
-            "gallons; ml; celsius: centigrade; fahrenheit; kelvin; mph; kph; cup: cups; tbsp: "
-            "tablespoon tablespoons; tsp: teaspoon teaspoons; metric; imperial; kb; mb; gb; tb; "
-            "hour: hours; minute: minutes; second: seconds; day: days; week: weeks; month: months; "
-            "year: years"
-        ),
-    ),
-    (
-        "currency",
-        _lexicon(
-            "usd: $ dollar dollars; eur: € euro euros; gbp: £ sterling; jpy: ¥ yen; cny: yuan "
-            "rmb; inr: ₹ rupee rupees; cad; aud; chf: franc francs; btc: bitcoin; eth: ethereum"
-        ),
-    ),
-    (
-        "time",
-        _lexicon(
-            "now: current currently latest today todays recent recently nowadays this_week; "
-            "tomorrow; yesterday; tonight; next_week; last_week; next_month; last_month; "
-            "next_year; last_year"
-        ),
-    ),
-    (
-        "date",
-        _lexicon(
-            "january; february; march; april; june; july; august; september; october; november; "
-            "december; monday; tuesday; wednesday; thursday; friday; saturday; sunday"
-        ),
-    ),
-    *(("opposite", _lexicon(group)) for group in _OPPOSITES.split("|")),
-)
-NEGATIONS = _words(
-    "not no never none nobody nothing nowhere neither nor without unable non dont doesnt didnt "
-    "isnt arent cant couldnt shouldnt wouldnt wont"
-)
-STOPWORDS = _words(
-    "a an the of in on at to for from by with about as into over is are was were be been being "
-    "am do does did doing have has had i me my we our you your he she it its they them their "
-    "this that these those what which who whom whose how why when where can could should would "
-    "will shall may might must and or but if then so than there here some any please tell give "
-    "show explain find get make let s also just very really up out via vs versus"
-)
-_NUMBER_WORDS = (
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen twenty:20 thirty:30 forty:40 fifty:50 sixty:60 "
-    "seventy:70 eighty:80 ninety:90 dozen:12 third:3 fourth:4 fifth:5 sixth:6 seventh:7 "
-    "eighth:8 ninth:9 tenth:10"
-).split()
-_NUM = {w.partition(":")[0]: int(w.partition(":")[2] or i) for i, w in enumerate(_NUMBER_WORDS)}
+_TABLES = _parse(_SPEC)
+_AUX = ("negation", "stop", "number", "nation")
+LEXICONS = tuple((name, table) for name, table in _TABLES if name not in _AUX)
+_TABLE = dict(_TABLES)
+NEGATIONS, STOPWORDS = frozenset(_TABLE["negation"]), frozenset(_TABLE["stop"])
+_DEMONYMS = _TABLE["nation"]
+_NUM = {word: int(value) for word, value in _TABLE["number"].items() if word.isalpha()}
 _SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
-_DEMONYMS = _lexicon(
-    "france: french; germany: german; spain: spanish; italy: italian; china: chinese; japan: "
-    "japanese; america: american us usa; britain: british uk; england: english; russia: "
-    "russian; india: indian; canada: canadian; mexico: mexican; brazil: brazilian; korea: "
-    "korean; greece: greek; netherlands: dutch; sweden: swedish; turkey: turkish; ireland: irish"
-)
 _TOKEN = re.compile(r"\d+(?:[.:]\d+)*|[^\W\d_]+(?:\+\+|#)?|[$€£¥₹]")
 _QUOTED = re.compile(r"(?<!\w)[\"'“‘`]([^\"'“”‘’`]{1,80})[\"'”’`](?!\w)")
 _CAMEL = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")
 _IDENT = re.compile(r"\w[\w-]*(?:(?:\.|::|->)[A-Za-z_]\w*)+|\w+_\w+|\w+\(\)")
 _PARTS = re.compile(r"[A-Z]?[^A-Z]+|[A-Z]+(?![a-z])")
-_REWRITES = (("n't", " not"), ("cannot", "can not"), ("→", " to "), ("->", " to "))
-_REWRITES += (("°f", " fahrenheit"), ("°c", " celsius"), ("’", "'"))
-_DIRECTIONAL = _words("to into")
-_ORDERED = _words("unit currency")
+_REWRITES = [("’", "'"), ("n't", " not"), ("cannot", "can not"), ("→", " to "), ("->", " to ")]
+_REWRITES += [("°f", " fahrenheit"), ("°c", " celsius")]
+_DIRECTIONAL = frozenset({"to", "into"})
+_ORDERED = frozenset({"unit", "currency"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +301,7 @@ def _swap(mine: Iterable[str], theirs: Iterable[str]) -> tuple[list[str], list[s
 
 def _acronym_cover(parts: Sequence[tuple[str, str]], tokens: Iterable[str]) -> set[str]:
     """Words of this text that an acronym of the other spells out ("new york city" ← "nyc")."""
-    initials, covered = "".join(p[0] for p, _ in parts), set()
+    initials, covered = "".join(p[0] for p, _ in parts), set[str]()
     for tok in tokens:
         if 2 <= len(tok) <= 6 and tok.isalpha() and tok not in STOPWORDS:
             at = initials.find(tok)
@@ -348,8 +339,8 @@ def _number_guard(a: Profile, b: Profile) -> str | None:
     nb = b.numbers | ({"1"} if b.weak_one else frozenset())
     if na == nb or (na ^ nb == {"1"} and (a.weak_one or b.weak_one)):
         return None
-    return f"numbers differ: {', '.join(sorted(na - nb)) or 'none'} vs "
-    f"{', '.join(sorted(nb - na)) or 'none'}"
+    only_a, only_b = ", ".join(sorted(na - nb)) or "none", ", ".join(sorted(nb - na)) or "none"
+    return f"numbers differ: {only_a} vs {only_b}"
 
 
 def _lexicon_guard(a: Profile, b: Profile) -> str | None:
@@ -365,9 +356,9 @@ def _lexicon_guard(a: Profile, b: Profile) -> str | None:
 def _order_guard(a: Profile, b: Profile) -> str | None:
     for mine, other in ((a, b), (b, a)):
         for left, right in mine.pairs:
-            if {left, right} <= other.token_set and left != right:
-                if other.tokens.index(right) < other.tokens.index(left):
-                    return f"direction differs: {left} → {right}"
+            known = {left, right} <= other.token_set and left != right
+            if known and other.tokens.index(right) < other.tokens.index(left):
+                return f"direction differs: {left} → {right}"
     return None
 
 
@@ -428,7 +419,7 @@ def features(a: Profile, b: Profile, similarity: float) -> list[float]:
 class CacheVerifier:
     """Hard guards, then a logistic regression: P(serving the cached answer is right)."""
 
-    def __init__(self, model: dict[str, Sequence[float]], threshold: float) -> None:
+    def __init__(self, model: Mapping[str, Sequence[float]], threshold: float) -> None:
         """``model`` holds ``coef``, ``mean`` and ``scale`` (one per feature) and ``intercept``."""
         self._coef = np.asarray(model["coef"], dtype=np.float64)
         self._mean = np.asarray(model["mean"], dtype=np.float64)

@@ -23,6 +23,7 @@ from router.core import Router
 from router.errors import ProviderError
 from router.streaming import StreamSession
 from router.types import Chunk, Completion
+from service.context import Caller, get_caller
 from service.errors import error_body, status_for
 from service.schemas import (
     AttemptOut,
@@ -105,11 +106,13 @@ def _completion_body(answer: Answer[Completion], info: SemrouteInfo) -> ChatComp
     summary="OpenAI-compatible chat completions, routed",
 )
 async def chat_completions(
-    body: ChatCompletionBody, engine: Annotated[Router, Depends(get_router)]
+    body: ChatCompletionBody,
+    engine: Annotated[Router, Depends(get_router)],
+    caller: Annotated[Caller, Depends(get_caller)],
 ) -> Any:
     """Route the request (``model``: ``auto``, ``auto:<task>`` or a catalogue model) and
     execute it through the fallback chain."""
-    request = body.to_request()
+    request = caller.apply(body.to_request())
     if body.stream:
         session = await engine.stream(request)
         info = _info(session.answer)

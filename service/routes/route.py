@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from router.core import Router
+from service.context import Caller, get_caller
 from service.schemas import ErrorBody, RouteBody, RouteResponse
 from service.state import get_router
 
@@ -21,7 +22,11 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 
 @router.post("/v1/route", response_model=RouteResponse, responses=_ERRORS)
-async def route(body: RouteBody, engine: Annotated[Router, Depends(get_router)]) -> RouteResponse:
+async def route(
+    body: RouteBody,
+    engine: Annotated[Router, Depends(get_router)],
+    caller: Annotated[Caller, Depends(get_caller)],
+) -> RouteResponse:
     """Classify the request and rank the models that should answer it."""
-    decision = await engine.route(body.to_request())
+    decision = await engine.route(caller.apply(body.to_request()))
     return RouteResponse.from_decision(decision)

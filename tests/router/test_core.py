@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from router.config import ContextConfig
+from router.config import Config, ContextConfig
 from router.conversation import Turns, last_weight, user_turns
 from router.core import Router
 from router.errors import InvalidRequest, NoCandidate
-from router.types import ChatRequest, Message, Priority
+from router.types import BudgetTier, ChatRequest, Message, Priority
 
 
 def req(*texts: str, model: str = "auto", **kw: object) -> ChatRequest:
@@ -121,3 +121,33 @@ def test_short_follow_ups_lean_on_context() -> None:
     assert last_weight(Turns("ok make it faster", ("x",)), cfg) == 0.35
     assert last_weight(Turns("a long and detailed brand new request " * 3, ("x",)), cfg) == 0.6
     assert last_weight(Turns("anything", ()), cfg) == 1.0
+
+
+async def test_exhausted_budget_is_cache_only(config: Config, encoder: object) -> None:
+    from router.budget import MemoryLedger
+    from router.cache import SemanticCache
+    from router.config import BudgetConfig, CacheConfig
+    from router.deployments import build_providers
+    from router.errors import BudgetExhausted
+    from router.spending import Spending
+    from router.types import PriorityClass
+
+    ledger = MemoryLedger()
+    spending = Spending(BudgetConfig(daily_usd=1.0), ledger)
+    cache = SemanticCache(CacheConfig(verify=False), 1024)
+    r = Router.from_config(
+        config, encoder, build_providers(config, environ={}), spending=spending, cache=cache
+    )
+    hello = req("hi how are you")
+    first = await r.complete(hello)  # quality tier: answered upstream (mock) and cached
+    assert not first.cached
+    held = await spending.admit("default", 0.97, PriorityClass.CRITICAL, retry=False)
+    await spending.settle(held, 0.97)
+    d = await r.route(hello)
+    assert d.budget_tier is BudgetTier.EXHAUSTED
+    assert d.candidates == ()
+    assert d.cache is not None and d.cache.hit
+    again = await r.complete(hello)
+    assert again.cached and again.provider == "cache"
+    with pytest.raises(BudgetExhausted):
+        await r.complete(req("write a python function for this bug"))

@@ -78,7 +78,7 @@ def stack_config(centroid_dir: Any, urls: dict[str, str]) -> Config:
             ("gamma", "third", []),
         )
     }
-    raw["tasks"] = {t: {"models": ["alpha", "beta", "gamma"]} for t in raw["tasks"]}
+    raw["tasks"] = {t: {**v, "models": ["alpha", "beta", "gamma"]} for t, v in raw["tasks"].items()}
     raw["routing"]["default_route"] = ["alpha", "beta", "gamma"]
     raw["execution"]["first_token_timeout_s"] = 0.7
     raw["execution"]["deadline_s"] = 20

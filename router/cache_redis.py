@@ -1,0 +1,332 @@
+"""RedisCacheSync: replicas share the semantic cache through Redis; each keeps its own index.
+
+Layout: ``{prefix}:cache:entry:{id}`` holds one entry as JSON (``Entry.to_json()``, the vector
+as base64 little-endian float32 in ``vector_b64``) and expires with it (created_at + ttl_s, on
+the cache's clock). ``{prefix}:cache:events`` is a stream capped near 100 000 events with the
+fields ``op`` (add | del | clear), ``origin`` (the writer's random replica id: a replica skips
+its own events) and ``ids`` (a JSON list: one id for add, up to 1000 for del).
+
+Outbound: hooks on the cache (``on_insert`` / ``on_delete``) queue writes from any thread
+(``call_soon_threadsafe`` onto a bounded queue) and return at once; a writer task pipelines
+them to Redis. Inbound: ``start()`` notes the stream's last id, then loads every live entry;
+a tail task then XREADs the stream from that id and applies the events with
+``replicate=False``, so nothing is lost between load and tail and nothing echoes back.
+
+Redis down: hooks still return at once and never raise; failed writes are dropped, counted
+(``errors``) and logged once per outage, and the local cache keeps serving. When Redis is back
+the tail resumes from its last id if the stream still has it, else reloads every entry (deletes
+missed during an outage may then linger locally until their TTL). ``cache.clear()`` reaches the
+other replicas as deletes of the ids this replica held; ``clear()`` here clears all of Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import json
+import logging
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.typing import EncodableT, FieldT
+
+from router.cache import Entry, SemanticCache
+
+log = logging.getLogger(__name__)
+
+MAX_EVENTS = 100_000
+_QUEUE_MAX = 10_000
+_BATCH = 500
+_DEL_CHUNK = 1000
+_BLOCK_S = 1.0
+
+# Inbound operation: an Entry to put, ids to delete, or None for "clear".
+_Op = Entry | list[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    op: Literal["add", "del", "clear"]
+    ids: tuple[str, ...] = ()
+    payload: str = ""  # add: the entry's JSON
+    ttl_ms: int = 0
+
+
+def encode_entry(entry: Entry) -> str:
+    raw = entry.to_json()
+    del raw["vector"]
+    vector = np.ascontiguousarray(entry.vector, dtype="<f4")
+    raw["vector_b64"] = base64.b64encode(vector.tobytes()).decode("ascii")
+    return json.dumps(raw, separators=(",", ":"))
+
+
+def decode_entry(text: str, dim: int) -> Entry:
+    """Raises: ValueError (bad JSON, missing or unknown fields, wrong dimension)."""
+    try:
+        raw = json.loads(text)
+        b64 = raw.pop("vector_b64", None)
+        vector = (
+            np.frombuffer(base64.b64decode(b64), dtype="<f4").astype(np.float32)
+            if b64 is not None
+            else np.asarray(raw["vector"], np.float32)
+        )
+        if vector.shape != (dim,):
+            raise ValueError(f"vector of shape {vector.shape}, expected ({dim},)")
+        return Entry.from_json({**raw, "vector": vector})
+    except (TypeError, KeyError, AttributeError, ValueError) as exc:
+        raise ValueError(f"bad cache entry: {exc}") from exc
+
+
+class RedisCacheSync:
+    """Keeps one replica's SemanticCache in sync with the others through Redis."""
+
+    def __init__(
+        self,
+        cache: SemanticCache,
+        url: str,
+        *,
+        key_prefix: str = "semroute",
+        socket_timeout_s: float = 0.5,
+        retry_s: float = 1.0,
+    ) -> None:
+        self.cache = cache
+        self.key_prefix = key_prefix
+        self.retry_s = retry_s
+        self.origin = uuid.uuid4().hex
+        self.errors = 0
+        self.dropped = 0  # writes lost because the queue was full
+        self.events = f"{key_prefix}:cache:events"
+        self._socket_timeout_s = socket_timeout_s
+        options: dict[str, Any] = {
+            "socket_connect_timeout": socket_timeout_s,
+            "retry": Retry(NoBackoff(), 0),
+            "decode_responses": True,
+        }
+        self._redis = Redis.from_url(url, socket_timeout=socket_timeout_s, **options)
+        # XREAD blocks for _BLOCK_S: its own connection, with a timeout longer than that.
+        self._tail = Redis.from_url(url, socket_timeout=socket_timeout_s + _BLOCK_S, **options)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._queue: asyncio.Queue[_Write] = asyncio.Queue(_QUEUE_MAX)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._last_id: str | None = None  # the last stream event applied (None: reload)
+        self._stale = True  # the tail failed (or never ran): check the stream before reading
+        self._healthy = True
+
+    def entry_key(self, entry_id: str) -> str:
+        return f"{self.key_prefix}:cache:entry:{entry_id}"
+
+    async def start(self) -> None:
+        """Load the live entries (if Redis answers), hook the cache, start tail and writer."""
+        if self._loop is not None:
+            return
+        self._loop = asyncio.get_running_loop()
+        self.cache.on_insert.append(self._on_insert)
+        self.cache.on_delete.append(self._on_delete)
+        try:
+            await self._reload()
+            self._stale = False
+        except Exception as exc:  # the tail loads once Redis answers
+            self._failed(exc, "initial load")
+        self._tasks = [asyncio.create_task(self._tail_loop()), asyncio.create_task(self._writer())]
+
+    async def aclose(self) -> None:
+        """Unhook, flush queued writes (briefly), stop the tasks, close the clients."""
+        with contextlib.suppress(ValueError):
+            self.cache.on_insert.remove(self._on_insert)
+            self.cache.on_delete.remove(self._on_delete)
+        if self._tasks:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queue.join(), 2 * self._socket_timeout_s)
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        for client in (self._tail, self._redis):
+            with contextlib.suppress(RedisError, OSError):
+                await client.aclose()
+
+    def clear(self) -> int:
+        """Clear this cache and, through Redis, every replica's; returns the local count."""
+        gone = self.cache.delete([e.id for e in self.cache.entries()], replicate=False)
+        self._submit(_Write("clear"))
+        return gone
+
+    # --- outbound: hooks (any thread) → queue → writer task ----------------------------------
+
+    def _on_insert(self, entry: Entry) -> None:
+        try:
+            left = entry.created_at + self.cache.config.ttl_s - self.cache.clock()
+            if left > 0.001:
+                self._submit(_Write("add", (entry.id,), encode_entry(entry), int(left * 1000)))
+        except Exception as exc:  # a hook never raises into the request
+            self.errors += 1
+            log.warning("cache sync: could not queue an entry: %s", exc)
+
+    def _on_delete(self, ids: list[str]) -> None:
+        for i in range(0, len(ids), _DEL_CHUNK):
+            self._submit(_Write("del", tuple(ids[i : i + _DEL_CHUNK])))
+
+    def _submit(self, write: _Write) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is shutting down
+            loop.call_soon_threadsafe(self._enqueue, write)
+
+    def _enqueue(self, write: _Write) -> None:
+        try:
+            self._queue.put_nowait(write)
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+    async def _writer(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < _BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._write(batch)
+                self._ok()
+            except Exception as exc:
+                self._failed(exc, "write")
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _write(self, batch: Sequence[_Write]) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        for w in batch:
+            if w.op == "add":
+                pipe.set(self.entry_key(w.ids[0]), w.payload, px=w.ttl_ms)
+            elif w.op == "del":
+                pipe.delete(*(self.entry_key(i) for i in w.ids))
+            else:  # clear: what is queued before it is written first
+                await pipe.execute()
+                await self._delete_all()
+            event: dict[FieldT, EncodableT] = {"op": w.op, "origin": self.origin}
+            event["ids"] = json.dumps(w.ids)
+            pipe.xadd(self.events, event, maxlen=MAX_EVENTS, approximate=True)
+        await pipe.execute()
+
+    async def _delete_all(self) -> None:
+        keys = await self._entry_keys()
+        for i in range(0, len(keys), _DEL_CHUNK):
+            await self._redis.unlink(*keys[i : i + _DEL_CHUNK])
+
+    async def _entry_keys(self) -> list[str]:
+        glob = re.sub(r"([*?\[\]\\])", r"\\\1", self.entry_key("")) + "*"
+        return [str(k) async for k in self._redis.scan_iter(match=glob, count=1000)]
+
+    # --- inbound: load, then tail the stream -------------------------------------------------
+
+    async def _tail_loop(self) -> None:
+        while True:
+            try:
+                if self._stale:
+                    await self._catch_up()
+                    self._stale = False
+                await self._read_events()
+                self._ok()
+            except Exception as exc:
+                self._failed(exc, "tail")
+                self._stale = True
+                await asyncio.sleep(self.retry_s)
+
+    async def _catch_up(self) -> None:
+        """Resume from the last id if the stream still has it (or never had any), else reload."""
+        last = self._last_id
+        if last == "0-0" or (last and await self._redis.xrange(self.events, last, last, 1)):
+            return
+        await self._reload()
+
+    async def _reload(self) -> None:
+        """Every live entry from Redis; the stream's last id is noted first so none is missed."""
+        newest = await self._redis.xrevrange(self.events, "+", "-", 1)
+        last = str(newest[0][0]) if newest else "0-0"
+        keys = await self._entry_keys()
+        for i in range(0, len(keys), _BATCH):
+            values = await self._redis.mget(keys[i : i + _BATCH])
+            await asyncio.to_thread(self._apply, [e for e in map(self._decode, values) if e])
+        self._last_id = last
+
+    async def _read_events(self) -> None:
+        assert self._last_id is not None
+        block_ms = int(_BLOCK_S * 1000)
+        found: Any = await self._tail.xread({self.events: self._last_id}, _BATCH, block_ms)
+        events: list[tuple[str, dict[str, str]]] = found[0][1] if found else []  # RESP2
+        if not events:
+            return
+        parsed = [p for p in (self._parse(fields) for _, fields in events) if p is not None]
+        adds = [ids[0] for op, ids in parsed if op == "add"]
+        values = await self._redis.mget([self.entry_key(i) for i in adds]) if adds else []
+        fetched = {i: e for i, e in zip(adds, map(self._decode, values), strict=True) if e}
+        # Advanced before applying: an event that cannot be applied never stalls the tail.
+        self._last_id = str(events[-1][0])
+        ops: list[_Op] = [
+            fetched[ids[0]] if op == "add" else ids if op == "del" else None
+            for op, ids in parsed
+            if op != "add" or ids[0] in fetched
+        ]
+        try:
+            await asyncio.to_thread(self._apply, ops)
+        except Exception:
+            self.errors += 1
+            log.exception("cache sync: could not apply %d event(s)", len(ops))
+
+    def _parse(self, fields: dict[str, str]) -> tuple[str, list[str]] | None:
+        """(op, ids) of another replica's event; None for ours, and for a malformed one."""
+        if fields.get("origin") == self.origin:
+            return None
+        with contextlib.suppress(KeyError, ValueError):
+            op, ids = fields["op"], json.loads(fields["ids"])
+            strings = isinstance(ids, list) and all(isinstance(i, str) for i in ids)
+            if strings and (op in ("del", "clear") or (op == "add" and len(ids) == 1)):
+                return op, ids
+        self.errors += 1
+        log.warning("cache sync: skipped a malformed event %r", fields)
+        return None
+
+    def _decode(self, value: str | bytes | None) -> Entry | None:
+        if value is None:
+            return None
+        try:
+            entry = decode_entry(
+                value if isinstance(value, str) else value.decode(), self.cache.dim
+            )
+        except ValueError as exc:
+            self.errors += 1
+            log.warning("cache sync: skipped an entry: %s", exc)
+            return None
+        fresh = self.cache.clock() - entry.created_at < self.cache.config.ttl_s
+        return entry if fresh else None
+
+    def _apply(self, ops: Sequence[_Op]) -> None:
+        for op in ops:
+            if isinstance(op, Entry):
+                self.cache.put(op, replicate=False)
+            elif op is None:
+                self.cache.delete([e.id for e in self.cache.entries()], replicate=False)
+            else:
+                self.cache.delete(op, replicate=False)
+
+    def _failed(self, exc: BaseException, what: str) -> None:
+        self.errors += 1
+        if self._healthy:
+            why = f"{type(exc).__name__}: {exc}"
+            log.warning("cache sync (%s): Redis unavailable (%s); local cache only", what, why)
+        self._healthy = False
+
+    def _ok(self) -> None:
+        if not self._healthy:
+            log.info("cache sync: Redis reachable again")
+        self._healthy = True

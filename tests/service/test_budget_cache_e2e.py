@@ -1,0 +1,194 @@
+"""Budget and semantic cache through the HTTP API (openai SDK → semroute → loopback upstream)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import openai
+import pytest
+
+from router.cache import SemanticCache
+from router.config import Config
+from router.core import Router
+from router.deployments import build_providers
+from router.spending import Spending
+from service.app import create_app
+from tests.fakes import HashingEncoder
+from tests.service.test_chat_e2e import KEYS, stack_config
+from tests.serving import serve
+from tests.upstreams import Upstream
+
+
+@dataclass
+class Stack:
+    upstream: Upstream
+    url: str
+    router: Router
+
+    def client(self) -> openai.OpenAI:
+        return openai.OpenAI(base_url=self.url + "/v1", api_key="unused", max_retries=0)
+
+
+def build(centroid_dir: Any, up: Upstream, **overrides: Any) -> tuple[Config, Router]:
+    urls = {"primary": up.base_url, "secondary": up.base_url, "third": up.base_url}
+    raw = stack_config(centroid_dir, urls).model_dump()
+    for section, values in overrides.items():
+        raw[section].update(values)
+    for model in raw["models"].values():  # expensive models: a few calls spend the budget
+        model.update(input_price=100.0, output_price=1000.0)
+    config = Config.model_validate(raw)
+    encoder = HashingEncoder()
+    cache = SemanticCache(config.cache, encoder.dim) if config.cache.enabled else None
+    router = Router.from_config(
+        config,
+        encoder,
+        build_providers(config, KEYS),
+        spending=Spending(config.budget),
+        cache=cache,
+    )
+    return config, router
+
+
+@pytest.fixture
+def stack(centroid_dir: Any, request: pytest.FixtureRequest) -> Iterator[Stack]:
+    overrides = getattr(request, "param", {})
+    with Upstream("up") as up:
+        config, router = build(centroid_dir, up, **overrides)
+        with serve(create_app(config, router)) as url:
+            yield Stack(up, url, router)
+
+
+def ask(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}]
+
+
+NO_VERIFY = {"cache": {"verify": False}}
+
+
+@pytest.mark.parametrize("stack", [NO_VERIFY], indirect=True)
+def test_second_identical_request_is_served_from_the_cache(stack: Stack) -> None:
+    client = stack.client()
+    first = client.chat.completions.with_raw_response.create(
+        model="auto", messages=ask("hi how are you")
+    )
+    assert first.headers["x-semroute-cache"] == "miss"
+    second = client.chat.completions.with_raw_response.create(
+        model="auto", messages=ask("hi how are you")
+    )
+    assert second.headers["x-semroute-cache"] == "hit"
+    assert second.headers["x-semroute-provider"] == "cache"
+    assert second.parse().choices[0].message.content == first.parse().choices[0].message.content
+    assert stack.upstream.calls == 1
+    info = (second.parse().model_extra or {})["semroute"]
+    assert info["cache_similarity"] >= 0.99
+    route = httpx.post(stack.url + "/v1/route", json={"messages": ask("hi how are you")}).json()
+    assert route["cache"]["hit"] is True
+
+
+@pytest.mark.parametrize("stack", [NO_VERIFY], indirect=True)
+def test_cached_answer_streams_back_as_sse(stack: Stack) -> None:
+    client = stack.client()
+    client.chat.completions.create(model="auto", messages=ask("hi how are you"))
+    stream = client.chat.completions.create(
+        model="auto", messages=ask("hi how are you"), stream=True
+    )
+    assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices) == "Hello from up"
+    assert stack.upstream.calls == 1
+
+
+@pytest.mark.parametrize("stack", [NO_VERIFY], indirect=True)
+def test_completed_streams_are_cached_partial_ones_never(stack: Stack) -> None:
+    client = stack.client()
+    stack.upstream.script("reset_mid_stream")
+    with pytest.raises(openai.APIError):
+        list(
+            client.chat.completions.create(
+                model="auto", messages=ask("hi how are you"), stream=True
+            )
+        )
+    assert len(stack.router.cache or []) == 0
+    list(client.chat.completions.create(model="auto", messages=ask("hi how are you"), stream=True))
+    assert len(stack.router.cache or []) == 1
+
+
+@pytest.mark.parametrize("stack", [NO_VERIFY], indirect=True)
+def test_cache_never_crosses_parameters(stack: Stack) -> None:
+    client = stack.client()
+    client.chat.completions.create(model="auto", messages=ask("hi how are you"))
+    raw = client.chat.completions.with_raw_response.create(
+        model="auto", messages=ask("hi how are you"), temperature=1.2
+    )
+    assert raw.headers["x-semroute-cache"] == "miss"
+    system = [{"role": "system", "content": "Answer in French."}, *ask("hi how are you")]
+    raw = client.chat.completions.with_raw_response.create(model="auto", messages=system)  # type: ignore[arg-type]
+    assert raw.headers["x-semroute-cache"] == "miss"
+
+
+@pytest.mark.parametrize(
+    "stack", [{"cache": {"verify": False}, "budget": {"daily_usd": 0.1}}], indirect=True
+)
+def test_budget_runs_out_then_cache_only_then_429(stack: Stack) -> None:
+    client = stack.client()
+    seen: list[str] = []
+    refused: list[openai.RateLimitError] = []
+    for i in range(40):
+        try:
+            raw = client.chat.completions.with_raw_response.create(
+                model="auto", messages=ask(f"hi how are you {i}"), max_tokens=20
+            )
+        except openai.RateLimitError as exc:
+            refused.append(exc)
+            break
+        seen.append(raw.headers["x-semroute-tier"])
+    assert refused, "the budget never ran out"
+    assert refused[0].code == "budget_exhausted"
+    assert seen[0] == "quality"
+    # Out of budget: a request the cache can answer is still served, for free.
+    raw = client.chat.completions.with_raw_response.create(
+        model="auto", messages=ask("hi how are you 0"), max_tokens=20
+    )
+    assert raw.headers["x-semroute-cache"] == "hit"
+    assert raw.headers["x-semroute-tier"] != "quality"
+    route = httpx.post(
+        stack.url + "/v1/route", json={"messages": ask("hi how are you 0"), "max_tokens": 20}
+    ).json()
+    assert route["budget_tier"] != "quality"
+    assert route["budget_remaining"] < 0.3
+
+
+@pytest.mark.parametrize("stack", [{"budget": {"daily_usd": 0.1}}], indirect=True)
+def test_critical_traffic_may_use_the_reserve(stack: Stack) -> None:
+    client = stack.client()
+    for i in range(40):
+        try:
+            client.chat.completions.create(model="auto", messages=ask(f"hi {i}"), max_tokens=20)
+        except openai.RateLimitError:
+            break
+    done = client.chat.completions.create(
+        model="auto",
+        messages=ask("hi urgent"),
+        max_tokens=10,
+        extra_headers={"x-semroute-priority": "critical"},
+    )
+    assert done.choices[0].message.content == "Hello from up"
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(
+            model="auto", messages=ask("hi"), extra_headers={"x-semroute-priority": "vip"}
+        )
+
+
+def test_math_is_never_cached(stack: Stack) -> None:
+    client = stack.client()
+    for _ in range(2):
+        raw = client.chat.completions.with_raw_response.create(
+            model="auto:math", messages=ask("what is 17 times 23")
+        )
+    assert raw.headers["x-semroute-cache"] == "miss"
+    assert stack.upstream.calls == 2
+    route = httpx.post(
+        stack.url + "/v1/route", json={"model": "auto:math", "messages": ask("what is 17 times 23")}
+    ).json()
+    assert "never cached" in route["cache"]["skipped"]
