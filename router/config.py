@@ -127,10 +127,26 @@ def load_config(path: Path | None = None) -> Config:
     except ValidationError as exc:
         key, message = _format_validation(exc)
         raise ConfigError(message, path=source, key=key) from exc
-    routing = config.routing.model_copy(
-        update={"centroids_dir": _resolve(config.routing.centroids_dir, base)}
+    return _with_absolute_paths(config, base)
+
+
+def _with_absolute_paths(config: Config, base: Path) -> Config:
+    def absolute(path: Path | None) -> Path | None:
+        return None if path is None else _resolve(path, base)
+
+    return config.model_copy(
+        update={
+            "routing": config.routing.model_copy(
+                update={"centroids_dir": absolute(config.routing.centroids_dir)}
+            ),
+            "encoder": config.encoder.model_copy(
+                update={"model_path": absolute(config.encoder.model_path)}
+            ),
+            "cache": config.cache.model_copy(
+                update={
+                    "path": absolute(config.cache.path),
+                    "verifier_path": absolute(config.cache.verifier_path),
+                }
+            ),
+        }
     )
-    encoder = config.encoder
-    if encoder.model_path is not None:
-        encoder = encoder.model_copy(update={"model_path": _resolve(encoder.model_path, base)})
-    return config.model_copy(update={"routing": routing, "encoder": encoder})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from pathlib import Path
 
 import anyio
 
@@ -12,7 +11,7 @@ from router.budget_redis import RedisLedger
 from router.cache import SemanticCache
 from router.cache_persist import load_snapshot, save_snapshot
 from router.cache_verify import load_verifier
-from router.config import PROJECT_ROOT, Config
+from router.config import Config
 from router.core import Router
 from router.embedding import SentenceTransformerEncoder
 from router.spending import FailoverLedger, Spending
@@ -33,11 +32,6 @@ def build_spending(config: Config) -> Spending:
     )
 
 
-def cache_path(config: Config) -> Path:
-    path = config.cache.path
-    return path if path.is_absolute() else PROJECT_ROOT / path
-
-
 def build_cache(config: Config, dim: int) -> SemanticCache | None:
     """The cache with its verifier; in embedded mode, reloaded from the last snapshot."""
     if not config.cache.enabled:
@@ -45,8 +39,8 @@ def build_cache(config: Config, dim: int) -> SemanticCache | None:
     verifier = load_verifier(config.cache.verifier_path) if config.cache.verify else None
     cache = SemanticCache(config.cache, dim, verifier)
     if config.redis.url is None:
-        loaded = load_snapshot(cache, cache_path(config))
-        log.info("cache: %d entries loaded from %s", loaded, cache_path(config))
+        loaded = load_snapshot(cache, config.cache.path)
+        log.info("cache: %d entries loaded from %s", loaded, config.cache.path)
     return cache
 
 
@@ -69,7 +63,7 @@ async def snapshot(router: Router) -> None:
     """Write the embedded cache to disk (no-op in Redis mode or without a cache)."""
     if router.cache is None or router.config.redis.url is not None:
         return
-    path = cache_path(router.config)
+    path = router.config.cache.path
     try:
         n = await anyio.to_thread.run_sync(save_snapshot, router.cache, path)
         log.info("cache: snapshot of %d entries written to %s", n, path)

@@ -43,7 +43,7 @@ async def replica(redis_url: str, clock: Clock) -> AsyncIterator[Replica]:
     started: list[RedisCacheSync] = []
 
     async def make(url: str = redis_url, at: Clock = clock, **config: object) -> RedisCacheSync:
-        cache_config = CacheConfig(verify=False, ttl_s=TTL, **config)  # type: ignore[arg-type]
+        cache_config = CacheConfig(verify=False, ttl_s=TTL, **config)
         cache = SemanticCache(cache_config, ENC.dim, None, clock=at)
         sync = RedisCacheSync(cache, url, key_prefix="t", socket_timeout_s=0.2, retry_s=0.05)
         started.append(sync)
@@ -134,15 +134,19 @@ async def test_clear_propagates(replica: Replica, redis_url: str) -> None:
     await eventually(lambda: len(a.cache) == 0)
     late = await replica()
     assert len(late.cache) == 0
-    client = aioredis.Redis.from_url(redis_url)
+    assert await entry_keys(redis_url) == []
+
+
+async def entry_keys(url: str) -> list[str]:
+    client = aioredis.Redis.from_url(url, decode_responses=True)
     try:
-        assert await client.keys("t:cache:entry:*") == []
+        return sorted(map(str, await client.keys("t:cache:entry:*")))
     finally:
         await client.aclose()
 
 
 async def test_a_replica_started_later_loads_the_live_entries(
-    replica: Replica, clock: Clock
+    replica: Replica, clock: Clock, redis_url: str
 ) -> None:
     a = await replica()
     kept = [put(a.cache, t) for t in ("solve x squared", "summarize this article", "hi there")]
@@ -150,7 +154,10 @@ async def test_a_replica_started_later_loads_the_live_entries(
     a.cache.delete([gone.id])
     put(a.cache, "already stale when written", age=TTL + 1)  # never written to Redis
     put(a.cache, "stale by the time c starts", age=TTL - 5)
-    await asyncio.sleep(0.05)  # a's writer has drained its queue
+    for _ in range(200):  # until a's writer has written the four live ones
+        if len(await entry_keys(redis_url)) == 4:
+            break
+        await asyncio.sleep(0.01)
     clock.now += 10
     c = await replica()
     assert sorted(e.id for e in c.cache.entries()) == sorted(e.id for e in kept)
@@ -176,9 +183,13 @@ async def test_key_layout_and_expiry(replica: Replica, redis_url: str) -> None:
                 break
             await asyncio.sleep(0.01)
         assert 29_000 < await client.pttl(key) <= 30_000
-        stored = json.loads(await client.get(key))
+        raw = await client.get(key)
+        assert isinstance(raw, str)
+        stored = json.loads(raw)
         assert "vector" not in stored and isinstance(stored["vector_b64"], str)
-        [(_, event)] = await client.xrange("t:cache:events")
+        events = await client.xrange("t:cache:events")
+        assert events is not None
+        [(_, event)] = events
         assert event == {"op": "add", "origin": a.origin, "ids": json.dumps([e.id])}
     finally:
         await client.aclose()
