@@ -46,8 +46,9 @@ class BudgetAdmission:
         return cost_usd(self.config.models[model], self.prompt_tokens, self.output_tokens)
 
     async def admit(self, model: str, *, retry: bool) -> Reservation | None:
+        who = self.request.budget_scope or self.request.tenant
         return await self.spending.admit(
-            self.request.tenant, self.estimate(model), self.request.priority_class, retry=retry
+            who, self.estimate(model), self.request.priority_class, retry=retry
         )
 
     async def refund(self, reservation: Reservation | None) -> None:

@@ -6,17 +6,17 @@ the cache's clock). ``{prefix}:cache:events`` is a stream capped near 100 000 ev
 fields ``op`` (add | del | clear), ``origin`` (the writer's random replica id: a replica skips
 its own events) and ``ids`` (a JSON list: one id for add, up to 1000 for del).
 
-Outbound: hooks on the cache (``on_insert`` / ``on_delete``) queue writes from any thread
-(``call_soon_threadsafe`` onto a bounded queue) and return at once; a writer task pipelines
-them to Redis. Inbound: ``start()`` notes the stream's last id, then loads every live entry;
-a tail task then XREADs the stream from that id and applies the events with
-``replicate=False``, so nothing is lost between load and tail and nothing echoes back.
+Outbound: the cache's ``on_insert`` / ``on_delete`` hooks queue writes from any thread
+(``call_soon_threadsafe``, bounded queue) and return at once; a writer task pipelines them.
+Inbound: ``start()`` notes the stream's last id, then loads every live entry, then a tail task
+XREADs from that id and applies events with ``replicate=False`` (nothing lost in between,
+nothing echoed back). ``cache.clear()`` reaches the others as deletes of the ids it held;
+``RedisCacheSync.clear()`` clears every replica and Redis.
 
-Redis down: hooks still return at once and never raise; failed writes are dropped, counted
-(``errors``) and logged once per outage, and the local cache keeps serving. When Redis is back
-the tail resumes from its last id if the stream still has it, else reloads every entry (deletes
-missed during an outage may then linger locally until their TTL). ``cache.clear()`` reaches the
-other replicas as deletes of the ids this replica held; ``clear()`` here clears all of Redis.
+Redis down: hooks never block or raise, failed writes are dropped and counted (``errors``), the
+warning is logged once per outage, and the local cache keeps serving. When Redis is back the
+tail resumes from its last id if the stream still has it, else reloads every entry (a delete
+missed meanwhile then lingers locally until its TTL).
 """
 
 from __future__ import annotations
@@ -43,11 +43,8 @@ from router.cache import Entry, SemanticCache
 
 log = logging.getLogger(__name__)
 
-MAX_EVENTS = 100_000
-_QUEUE_MAX = 10_000
-_BATCH = 500
-_DEL_CHUNK = 1000
-_BLOCK_S = 1.0
+MAX_EVENTS = 100_000  # the stream's cap (approximate, MAXLEN ~)
+_QUEUE_MAX, _BATCH, _DEL_CHUNK, _BLOCK_S = 10_000, 500, 1000, 1.0
 
 # Inbound operation: an Entry to put, ids to delete, or None for "clear".
 _Op = Entry | list[str] | None
@@ -86,6 +83,17 @@ def decode_entry(text: str, dim: int) -> Entry:
         raise ValueError(f"bad cache entry: {exc}") from exc
 
 
+def _client(url: str, timeout_s: float, connect_timeout_s: float) -> Redis:
+    # No retries: redis-py's default (with backoff) would hold a failing call for seconds.
+    return Redis.from_url(
+        url,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=connect_timeout_s,
+        retry=Retry(NoBackoff(), 0),
+        decode_responses=True,
+    )
+
+
 class RedisCacheSync:
     """Keeps one replica's SemanticCache in sync with the others through Redis."""
 
@@ -106,14 +114,9 @@ class RedisCacheSync:
         self.dropped = 0  # writes lost because the queue was full
         self.events = f"{key_prefix}:cache:events"
         self._socket_timeout_s = socket_timeout_s
-        options: dict[str, Any] = {
-            "socket_connect_timeout": socket_timeout_s,
-            "retry": Retry(NoBackoff(), 0),
-            "decode_responses": True,
-        }
-        self._redis = Redis.from_url(url, socket_timeout=socket_timeout_s, **options)
+        self._redis = _client(url, socket_timeout_s, socket_timeout_s)
         # XREAD blocks for _BLOCK_S: its own connection, with a timeout longer than that.
-        self._tail = Redis.from_url(url, socket_timeout=socket_timeout_s + _BLOCK_S, **options)
+        self._tail = _client(url, socket_timeout_s + _BLOCK_S, socket_timeout_s)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[_Write] = asyncio.Queue(_QUEUE_MAX)
         self._tasks: list[asyncio.Task[None]] = []
@@ -210,18 +213,15 @@ class RedisCacheSync:
                 pipe.set(self.entry_key(w.ids[0]), w.payload, px=w.ttl_ms)
             elif w.op == "del":
                 pipe.delete(*(self.entry_key(i) for i in w.ids))
-            else:  # clear: what is queued before it is written first
+            else:  # clear: what was queued before it is written first
                 await pipe.execute()
-                await self._delete_all()
+                keys = await self._entry_keys()
+                for i in range(0, len(keys), _DEL_CHUNK):
+                    await self._redis.unlink(*keys[i : i + _DEL_CHUNK])
             event: dict[FieldT, EncodableT] = {"op": w.op, "origin": self.origin}
             event["ids"] = json.dumps(w.ids)
             pipe.xadd(self.events, event, maxlen=MAX_EVENTS, approximate=True)
         await pipe.execute()
-
-    async def _delete_all(self) -> None:
-        keys = await self._entry_keys()
-        for i in range(0, len(keys), _DEL_CHUNK):
-            await self._redis.unlink(*keys[i : i + _DEL_CHUNK])
 
     async def _entry_keys(self) -> list[str]:
         glob = re.sub(r"([*?\[\]\\])", r"\\\1", self.entry_key("")) + "*"
@@ -266,7 +266,8 @@ class RedisCacheSync:
         events: list[tuple[str, dict[str, str]]] = found[0][1] if found else []  # RESP2
         if not events:
             return
-        parsed = [p for p in (self._parse(fields) for _, fields in events) if p is not None]
+        theirs = (f for _, f in events if f.get("origin") != self.origin)
+        parsed = [p for p in map(self._parse, theirs) if p is not None]
         adds = [ids[0] for op, ids in parsed if op == "add"]
         values = await self._redis.mget([self.entry_key(i) for i in adds]) if adds else []
         fetched = {i: e for i, e in zip(adds, map(self._decode, values), strict=True) if e}
@@ -278,37 +279,35 @@ class RedisCacheSync:
             if op != "add" or ids[0] in fetched
         ]
         try:
-            await asyncio.to_thread(self._apply, ops)
+            if ops:
+                await asyncio.to_thread(self._apply, ops)
         except Exception:
             self.errors += 1
             log.exception("cache sync: could not apply %d event(s)", len(ops))
 
     def _parse(self, fields: dict[str, str]) -> tuple[str, list[str]] | None:
-        """(op, ids) of another replica's event; None for ours, and for a malformed one."""
-        if fields.get("origin") == self.origin:
-            return None
-        with contextlib.suppress(KeyError, ValueError):
-            op, ids = fields["op"], json.loads(fields["ids"])
-            strings = isinstance(ids, list) and all(isinstance(i, str) for i in ids)
-            if strings and (op in ("del", "clear") or (op == "add" and len(ids) == 1)):
-                return op, ids
+        """(op, ids) of an event; None (counted) for a malformed one."""
+        try:
+            op, ids = fields["op"], [str(i) for i in json.loads(fields["ids"])]
+        except (KeyError, TypeError, ValueError):
+            op, ids = "", []
+        if op in ("del", "clear") or (op == "add" and len(ids) == 1):
+            return op, ids
         self.errors += 1
         log.warning("cache sync: skipped a malformed event %r", fields)
         return None
 
-    def _decode(self, value: str | bytes | None) -> Entry | None:
-        if value is None:
-            return None
+    def _decode(self, value: object) -> Entry | None:
+        """The stored entry if it is still fresh (None also for a missing or bad one)."""
         try:
-            entry = decode_entry(
-                value if isinstance(value, str) else value.decode(), self.cache.dim
-            )
+            entry = decode_entry(value, self.cache.dim) if isinstance(value, str) else None
         except ValueError as exc:
             self.errors += 1
             log.warning("cache sync: skipped an entry: %s", exc)
             return None
-        fresh = self.cache.clock() - entry.created_at < self.cache.config.ttl_s
-        return entry if fresh else None
+        if entry is None or self.cache.clock() - entry.created_at >= self.cache.config.ttl_s:
+            return None
+        return entry
 
     def _apply(self, ops: Sequence[_Op]) -> None:
         for op in ops:
@@ -322,8 +321,7 @@ class RedisCacheSync:
     def _failed(self, exc: BaseException, what: str) -> None:
         self.errors += 1
         if self._healthy:
-            why = f"{type(exc).__name__}: {exc}"
-            log.warning("cache sync (%s): Redis unavailable (%s); local cache only", what, why)
+            log.warning("cache sync (%s): Redis unavailable, local cache only: %r", what, exc)
         self._healthy = False
 
     def _ok(self) -> None:

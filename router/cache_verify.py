@@ -26,17 +26,22 @@ from router.errors import ArtifactError
 
 BUNDLED_VERIFIER = Path(__file__).resolve().parent / "data" / "cache_verifier.json"
 FEATURES = (
-    "cosine",
+    "same_gap",
     "jaccard",
     "containment",
     "char_jaccard",
     "length_ratio",
     "only_min",
     "only_max",
+    "addition_gap",
+    "substitution_gap",
     "entity_one_sided",
     "ident_one_sided",
     "lexicon_one_sided",
+    "negation_one_sided",
+    "numbers_one_sided",
 )
+SHORT_TOKENS = 16  # a detail only one of two prompts this short names is a different request
 
 
 # Word tables, one per line ("name = canon: synonym …; canon2; …"; indented lines continue).
@@ -132,6 +137,10 @@ def _parse(spec: str) -> list[tuple[str, dict[str, str]]]:
 _TABLES = _parse(_SPEC)
 _AUX = ("negation", "stop", "number", "nation")
 LEXICONS = tuple((name, table) for name, table in _TABLES if name not in _AUX)
+_INDEX: dict[str, list[tuple[int, str]]] = {}  # word → [(LEXICONS position, canon)]
+for _at, (_, _table) in enumerate(LEXICONS):
+    for _word, _canon in _table.items():
+        _INDEX.setdefault(_word, []).append((_at, _canon))
 _TABLE = dict(_TABLES)
 NEGATIONS, STOPWORDS = frozenset(_TABLE["negation"]), frozenset(_TABLE["stop"])
 _DEMONYMS = _TABLE["nation"]
@@ -140,12 +149,15 @@ _SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1
 _TOKEN = re.compile(r"\d+(?:[.:]\d+)*|[^\W\d_]+(?:\+\+|#)?|[$€£¥₹]")
 _QUOTED = re.compile(r"(?<!\w)[\"'“‘`]([^\"'“”‘’`]{1,80})[\"'”’`](?!\w)")
 _CAMEL = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")
-_IDENT = re.compile(r"\w[\w-]*(?:(?:\.|::|->)[A-Za-z_]\w*)+|\w+_\w+|\w+\(\)")
+_IDENT = re.compile(
+    r"\w[\w-]*(?:(?:\.|::|->)[A-Za-z_]\w*)+|\w+_\w+|\w+\(\)|[A-Za-z_]\w*:[A-Za-z0-9][\w.-]*"
+)
 _PARTS = re.compile(r"[A-Z]?[^A-Z]+|[A-Z]+(?![a-z])")
 _REWRITES = [("’", "'"), ("n't", " not"), ("cannot", "can not"), ("→", " to "), ("->", " to ")]
 _REWRITES += [("°f", " fahrenheit"), ("°c", " celsius")]
 _DIRECTIONAL = frozenset({"to", "into"})
 _ORDERED = frozenset({"unit", "currency"})
+_SYMMETRIC = frozenset({"and", "or", "vs", "versus", "with", "between", "the", "a", "an", "&"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,10 +177,11 @@ class Profile:
     token_set: frozenset[str]
     stems: frozenset[str]
     content: frozenset[str]  # stems of the words that carry meaning
+    sequence: tuple[str, ...]  # the same, in order of first appearance
     parts: tuple[tuple[str, str], ...]  # (camelCase part, its word), for acronyms
     numbers: frozenset[str]
     weak_one: bool  # the only "1" is the word "one", often a pronoun ("which one")
-    negated: bool
+    negated: frozenset[str]  # what a negation scopes over: "no summaries" → {"summary"}
     quotes: tuple[frozenset[str], ...]
     entities: frozenset[str]
     idents: frozenset[str]
@@ -177,6 +190,7 @@ class Profile:
     trigrams: frozenset[str]
 
 
+@lru_cache(maxsize=65536)
 def _stem(word: str) -> str:
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
@@ -212,7 +226,7 @@ def _digit_numbers(text: str) -> set[str]:
 
 
 def _is_lexical(word: str) -> bool:
-    return word in STOPWORDS or word in NEGATIONS or any(word in lex for _, lex in LEXICONS)
+    return word in STOPWORDS or word in NEGATIONS or word in _INDEX
 
 
 def _entities(text: str) -> frozenset[str]:
@@ -234,14 +248,23 @@ def _entities(text: str) -> frozenset[str]:
     return frozenset(out)
 
 
+def _negated(tokens: Sequence[str]) -> frozenset[str]:
+    """The first content word after each negation ("don't use recursion" → "use"); a cue
+    with nothing to scope over stands for itself ("not" alone)."""
+    out = set()
+    for i, tok in enumerate(tokens):
+        if tok in NEGATIONS:
+            scope = [t for t in tokens[i + 1 : i + 4] if t not in STOPWORDS and t not in NEGATIONS]
+            out.add(_stem(scope[0]) if scope else "not")
+    return frozenset(out)
+
+
 def _lexicon_values(tokens: Sequence[str]) -> tuple[tuple[str, ...], ...]:
-    grams = [*tokens, *(f"{a}_{b}" for a, b in pairwise(tokens))]
-    return tuple(
-        tuple(
-            dict.fromkeys(lex.get(g) or lex[_stem(g)] for g in grams if g in lex or _stem(g) in lex)
-        )
-        for _, lex in LEXICONS
-    )
+    values: list[dict[str, None]] = [{} for _ in LEXICONS]
+    for gram in [*tokens, *(f"{a}_{b}" for a, b in pairwise(tokens))]:
+        for i, canon in _INDEX.get(gram) or _INDEX.get(_stem(gram), ()):
+            values[i][canon] = None
+    return tuple(tuple(v) for v in values)
 
 
 def _pairs(tokens: Sequence[str]) -> tuple[tuple[str, str], ...]:
@@ -270,18 +293,22 @@ def profile(text: str) -> Profile:
     spoken, weak = _spoken_numbers(tokens)
     numbers = _digit_numbers(low) | spoken
     padded = f" {' '.join(tokens)} "
+    sequence = tuple(
+        dict.fromkeys(_stem(t) for t in tokens if t not in STOPWORDS and not t[0].isdigit())
+    )
     idents = (m.lower() for m in _IDENT.findall(text) if not re.fullmatch(r"(?:\w\.)+\w?", m))
     return Profile(
         tokens=tokens,
         token_set=frozenset(tokens),
         stems=frozenset(map(_stem, tokens)),
-        content=frozenset(_stem(t) for t in tokens if t not in STOPWORDS and not t[0].isdigit()),
+        content=frozenset(sequence),
+        sequence=sequence,
         parts=tuple(
             (p.lower(), w.lower()) for w in _TOKEN.findall(text) for p in _PARTS.findall(w)
         ),
         numbers=frozenset(numbers),
         weak_one=weak and "1" not in numbers,
-        negated=any(t in NEGATIONS for t in tokens),
+        negated=_negated(tokens),
         quotes=tuple(
             frozenset(map(_stem, _TOKEN.findall(_normalise(q)))) for q in _QUOTED.findall(text)
         ),
@@ -334,13 +361,35 @@ def unmatched_idents(mine: Profile, other: Profile) -> list[str]:
     return sorted(i for i in mine.idents if not set(_TOKEN.findall(i)) <= other.token_set)
 
 
+def _short(a: Profile, b: Profile) -> bool:
+    return max(len(a.tokens), len(b.tokens)) <= SHORT_TOKENS
+
+
+def _all_numbers(p: Profile) -> frozenset[str]:
+    return p.numbers | ({"1"} if p.weak_one else frozenset())
+
+
 def _number_guard(a: Profile, b: Profile) -> str | None:
-    na = a.numbers | ({"1"} if a.weak_one else frozenset())
-    nb = b.numbers | ({"1"} if b.weak_one else frozenset())
+    """A changed number always refuses; a number only one text has refuses short prompts."""
+    na, nb = _all_numbers(a), _all_numbers(b)
     if na == nb or (na ^ nb == {"1"} and (a.weak_one or b.weak_one)):
+        return None
+    if not (na - nb and nb - na) and not _short(a, b):
         return None
     only_a, only_b = ", ".join(sorted(na - nb)) or "none", ", ".join(sorted(nb - na)) or "none"
     return f"numbers differ: {only_a} vs {only_b}"
+
+
+def _negation_guard(a: Profile, b: Profile) -> str | None:
+    """Refuse when one text negates what the other asserts ("use recursion" vs "don't use
+    recursion"); in short prompts, any negation only one of them has."""
+    for mine, other in ((a, b), (b, a)):
+        for word in mine.negated - other.negated:
+            if word in other.content or (word == "not" and not other.negated):
+                return f"negation differs: not {word}" if word != "not" else "negation differs"
+    if bool(a.negated) != bool(b.negated) and _short(a, b):
+        return "negation differs"
+    return None
 
 
 def _lexicon_guard(a: Profile, b: Profile) -> str | None:
@@ -353,7 +402,23 @@ def _lexicon_guard(a: Profile, b: Profile) -> str | None:
     return None
 
 
+def _joined(p: Profile, x: str, y: str) -> bool:
+    """Are ``x`` and ``y`` joined symmetrically ("A and B", "A vs B") in ``p``?"""
+    stems = [_stem(t) for t in p.tokens]
+    i, j = sorted((stems.index(x), stems.index(y)))
+    return all(t in _SYMMETRIC for t in p.tokens[i + 1 : j])
+
+
 def _order_guard(a: Profile, b: Profile) -> str | None:
+    """Roles swapped ("diesel in a petrol engine" vs "petrol in a diesel engine"), or the
+    two ends of a "to" swapped ("markdown to html" vs "html to markdown")."""
+    shared = a.content & b.content
+    sa, sb = [w for w in a.sequence if w in shared], [w for w in b.sequence if w in shared]
+    moved = [i for i, (x, y) in enumerate(zip(sa, sb, strict=True)) if x != y]
+    if len(moved) == 2:
+        x, y = sa[moved[0]], sa[moved[1]]
+        if not (_joined(a, x, y) or _joined(b, x, y)):
+            return f"roles swapped: {x} ↔ {y}"
     for mine, other in ((a, b), (b, a)):
         for left, right in mine.pairs:
             known = {left, right} <= other.token_set and left != right
@@ -379,10 +444,9 @@ def _pair_guard(
 
 def hard_guards(a: Profile, b: Profile) -> str | None:
     """The first one-detail difference that forbids serving one text's answer to the other."""
-    if a.negated != b.negated:
-        return "negation differs"
     return (
-        _number_guard(a, b)
+        _negation_guard(a, b)
+        or _number_guard(a, b)
         or _quote_guard(a, b)
         or _lexicon_guard(a, b)
         or _order_guard(a, b)
@@ -398,21 +462,25 @@ def _ratio(num: float, den: float) -> float:
 def features(a: Profile, b: Profile, similarity: float) -> list[float]:
     """The verifier's inputs, in ``FEATURES`` order."""
     only_a, only_b = len(a.content - b.content), len(b.content - a.content)
-    shared = len(a.content & b.content)
+    shared, gap = len(a.content & b.content), 1.0 - similarity
     one_sided = sum(bool(va) != bool(vb) for va, vb in zip(a.lexicon, b.lexicon, strict=True))
     ents = len(unmatched_entities(a, b)) + len(unmatched_entities(b, a))
     idents = len(unmatched_idents(a, b)) + len(unmatched_idents(b, a))
     return [
-        similarity,
+        gap * (max(only_a, only_b) == 0),
         _ratio(shared, len(a.content | b.content)),
         _ratio(shared, min(len(a.content), len(b.content))),
         _ratio(len(a.trigrams & b.trigrams), len(a.trigrams | b.trigrams)),
         _ratio(min(len(a.tokens), len(b.tokens)), max(len(a.tokens), len(b.tokens))),
         float(min(only_a, only_b, 5)),
         float(min(max(only_a, only_b), 10)),
+        gap * (min(only_a, only_b) == 0 < max(only_a, only_b)),
+        gap * (min(only_a, only_b) > 0),
         float(min(ents, 3)),
         float(min(idents, 3)),
         float(one_sided),
+        float(bool(a.negated) != bool(b.negated)),
+        float(_all_numbers(a) != _all_numbers(b)),
     ]
 
 

@@ -14,9 +14,11 @@ from pydantic import Field, ValidationError, model_validator
 
 from router.config_sections import (
     RETRYABLE_CODES,
+    AuthConfig,
     BreakerConfig,
     BudgetConfig,
     CacheConfig,
+    ClientKey,
     ContextConfig,
     DeploymentConfig,
     EncoderConfig,
@@ -34,9 +36,11 @@ from router.errors import ConfigError
 
 __all__ = [
     "RETRYABLE_CODES",
+    "AuthConfig",
     "BreakerConfig",
     "BudgetConfig",
     "CacheConfig",
+    "ClientKey",
     "Config",
     "ContextConfig",
     "DeploymentConfig",
@@ -59,6 +63,7 @@ DEFAULT_TASKS = ("code", "math", "creative", "analysis", "chat", "lookup", "summ
 
 class Config(_Model):
     service: ServiceConfig = ServiceConfig()
+    auth: AuthConfig = AuthConfig()
     encoder: EncoderConfig = EncoderConfig()
     context: ContextConfig = ContextConfig()
     routing: RoutingConfig
@@ -81,6 +86,12 @@ class Config(_Model):
                     )
         lists = {f"tasks.{t}.models": c.models for t, c in self.tasks.items()}
         lists.update({f"models.{m}.alternates": c.alternates for m, c in self.models.items()})
+        lists.update(
+            {f"auth.keys.{k.name}.allowed_models": k.allowed_models for k in self.auth.keys}
+        )
+        names = [k.name for k in self.auth.keys]
+        if len(set(names)) != len(names) or len({k.sha256 for k in self.auth.keys}) != len(names):
+            raise ValueError("auth.keys: key names and sha256 digests must be unique")
         lists["routing.default_route"] = self.routing.default_route
         for key, names in lists.items():
             unknown = [n for n in names if n not in self.models]

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from router.types import BudgetTier, Capability, ModelTier, Priority
+from router.types import BudgetTier, Capability, ModelTier, Priority, PriorityClass
 
 PositiveInt = Annotated[int, Field(gt=0)]
 Price = Annotated[float, Field(ge=0)]
@@ -18,10 +18,43 @@ class _Model(BaseModel):
 
 
 class ServiceConfig(_Model):
+    """HTTP limits: each one is a clear 4xx (413, 400, 429 with Retry-After, 504)."""
+
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
     max_body_bytes: PositiveInt = 1_000_000
     max_messages: PositiveInt = 512
+    max_tokens: PositiveInt = 32_768  # a request's max_tokens above this → 400
+    request_timeout_s: Annotated[float, Field(gt=0)] = 300.0  # until the first byte of the answer
+    max_concurrent: PositiveInt = 256  # in-flight requests; beyond → 429 + Retry-After
+    shutdown_grace_s: Annotated[float, Field(ge=0)] = 30.0  # in-flight requests may finish
+    log_prompts: bool = False  # put prompt text in the request log (off: only a hash)
+
+
+_SHA256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class ClientKey(_Model):
+    """One client API key, stored as the sha256 hex digest of the key (never the key)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    sha256: _SHA256
+    tenant: str = Field(default="default", min_length=1, max_length=64)
+    priority: PriorityClass = PriorityClass.STANDARD  # used when no x-semroute-priority header
+    allowed_priorities: list[PriorityClass] = Field(
+        default_factory=lambda: [PriorityClass.STANDARD, PriorityClass.LOW]
+    )
+    allowed_models: list[str] = Field(default_factory=list)  # empty: every model
+    daily_usd: Annotated[float, Field(gt=0)] | None = None  # this key's own daily budget
+
+
+class AuthConfig(_Model):
+    """Client keys → tenants. ``enabled = false`` (the embedded default) serves anyone: for
+    local development only. The admin API needs ``admin_key_sha256``; without it, it is off."""
+
+    enabled: bool = False
+    keys: list[ClientKey] = Field(default_factory=list)
+    admin_key_sha256: _SHA256 | None = None
 
 
 class EncoderConfig(_Model):

@@ -121,7 +121,7 @@ class Router:
         classified = time.perf_counter()
         priority = request.priority or self.config.routing.default_priority
         requirements = request.requirements(estimate_prompt_tokens(request.messages))
-        selection = self._select(route, ranked, requirements, priority, tier)
+        selection = self._select(route, ranked, requirements, priority, tier, request)
         decision = Decision(
             match=match,
             route=route,
@@ -138,7 +138,7 @@ class Router:
         if self.memory.consulted(task):
             if embedding is None:
                 embedding = await self.embed(user_turns(request.messages, self.config.context))
-            floor = self._select(route, ranked, requirements, priority, BudgetTier.ECONOMY)
+            floor = self._select(route, ranked, requirements, priority, BudgetTier.ECONOMY, request)
             decision = await self.memory.look_up(request, decision, embedding.vector, task, floor)
         else:
             decision = replace(decision, cache=self.memory.skipped(task))
@@ -149,7 +149,8 @@ class Router:
     async def _budget(self, request: ChatRequest) -> BudgetView | None:
         if not self.spending.enabled:
             return None
-        return await self.spending.view(request.tenant, request.priority_class)
+        who = request.budget_scope or request.tenant
+        return await self.spending.view(who, request.priority_class)
 
     def _select(
         self,
@@ -158,8 +159,15 @@ class Router:
         requirements: Requirements,
         priority: Priority,
         tier: BudgetTier,
+        request: ChatRequest,
     ) -> Selection:
         task_cfg = self.config.tasks.get(route)
+        allowed = request.allowed_models
+        barred = {
+            m: "not allowed for this API key"
+            for m in self.config.models
+            if allowed is not None and m not in allowed
+        }
         try:
             return select(
                 route,
@@ -169,6 +177,7 @@ class Router:
                 priority=priority,
                 budget_tier=tier,
                 premium_required=bool(task_cfg and task_cfg.premium_required),
+                unavailable=barred,
             )
         except BudgetExhausted:
             return Selection((), (Skipped("*", "daily budget exhausted: cache only"),))

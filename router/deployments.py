@@ -32,12 +32,13 @@ class ProviderSet:
     credentials: dict[str, Credentials] = field(default_factory=dict)
     disabled: dict[str, str] = field(default_factory=dict)  # name → why (never a key)
     mock_mode: bool = False
+    switched_off: set[str] = field(default_factory=set)  # by an operator (manual failover)
 
     def deployments(self, config: Config, model: str) -> list[Deployment]:
         """The deployments of ``model`` whose provider is enabled."""
         spec = config.models[model]
         if self.mock_mode:
-            return [Deployment(model=model, provider=MOCK, upstream=spec.upstream)]
+            return [] if MOCK in self.switched_off else [Deployment(model, MOCK, spec.upstream)]
         return [
             Deployment(
                 model=model,
@@ -46,7 +47,7 @@ class ProviderSet:
                 weight=d.weight,
             )
             for d in spec.all_deployments()
-            if d.provider in self.providers
+            if d.provider in self.providers and d.provider not in self.switched_off
         ]
 
     def reload_credentials(self) -> dict[str, bool]:

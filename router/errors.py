@@ -18,6 +18,9 @@
     │   ├── BudgetUnavailable                          shared ledger unreachable (fail-closed)
     │   └── AllCandidatesFailed(attempts)              every candidate was tried and failed
     ├── InvalidRequest(param)                          the client's request is malformed
+    ├── AccessError                                    who is asking may not do this
+    │   ├── Unauthenticated                            missing or unknown API key (401)
+    │   └── Forbidden                                  the key may not use this (403)
     ├── NotReady                                       the encoder / centroids are not loaded
     ├── ConfigError(path, key)                         semroute.toml is wrong
     └── ArtifactError(path)                            a centroid artifact is missing or corrupt
@@ -52,6 +55,18 @@ class InvalidRequest(RouterError):
         self.param = param
         if code is not None:
             self.code = code
+
+
+class AccessError(RouterError):
+    code = "access_denied"
+
+
+class Unauthenticated(AccessError):
+    code = "invalid_api_key"
+
+
+class Forbidden(AccessError):
+    code = "forbidden"
 
 
 class NotReady(RouterError):

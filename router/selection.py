@@ -9,7 +9,7 @@ the rest of the catalogue is searched before giving up.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from router.config import ModelConfig
@@ -59,9 +59,11 @@ def select(
     priority: Priority = Priority.QUALITY,
     budget_tier: BudgetTier = BudgetTier.QUALITY,
     premium_required: bool = False,
-    unavailable: Collection[str] = frozenset(),
+    unavailable: Mapping[str, str] | None = None,
 ) -> Selection:
     """Rank the models that can serve a request routed to ``route``.
+
+    ``unavailable`` maps models that may not be used to why (a key's allow-list, …).
 
     Raises:
         BudgetExhausted: the budget tier is exhausted (only the cache may answer).
@@ -70,6 +72,7 @@ def select(
     if budget_tier is BudgetTier.EXHAUSTED:
         raise BudgetExhausted("daily budget exhausted: no model may be called")
     skipped: list[Skipped] = []
+    unavailable = unavailable or {}
     fit = _fit(ranked, catalogue, requirements, unavailable, skipped)
     widened = False
     if not fit:
@@ -106,12 +109,12 @@ def _fit(
     names: Sequence[str],
     catalogue: Mapping[str, ModelConfig],
     req: Requirements,
-    unavailable: Collection[str],
+    unavailable: Mapping[str, str],
     skipped: list[Skipped] | None,
 ) -> list[str]:
     fit: list[str] = []
     for name in names:
-        reason = "unavailable" if name in unavailable else _unfit_reason(catalogue[name], req)
+        reason = unavailable.get(name) or _unfit_reason(catalogue[name], req)
         if reason is None:
             fit.append(name)
         elif skipped is not None:

@@ -103,20 +103,27 @@ class Spending:
         config: BudgetConfig,
         ledger: Ledger | None = None,
         *,
+        key_limits: dict[str, float] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         """``ledger``: MemoryLedger by default; pass a FailoverLedger around a shared one."""
         self.config = config
         self.ledger: Ledger = ledger or MemoryLedger()
+        self.key_limits = dict(key_limits or {})  # client key name → its own daily USD
         self.policy = TierPolicy(config)
         self.clock = clock
         self.estimate_ratios: deque[float] = deque(maxlen=1000)  # actual / estimate
 
     @property
     def enabled(self) -> bool:
-        return self.config.daily_usd > 0 or bool(self.config.tenants)
+        return self.config.daily_usd > 0 or bool(self.config.tenants) or bool(self.key_limits)
 
-    def scope(self, tenant: str) -> tuple[str, int]:
+    def scope(self, who: str) -> tuple[str, int]:
+        """(scope, limit) for a tenant name or ``key:<name>`` (a key with its own budget)."""
+        name = who.removeprefix("key:")
+        if who.startswith("key:") and name in self.key_limits:
+            return who, to_micros(self.key_limits[name])
+        tenant = who
         if tenant in self.config.tenants:
             return f"tenant:{tenant}", to_micros(self.config.tenants[tenant])
         return "global", to_micros(self.config.daily_usd)

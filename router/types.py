@@ -113,6 +113,8 @@ class ChatRequest:
     user: str | None = None
     tenant: str = "default"
     priority_class: PriorityClass = PriorityClass.STANDARD
+    budget_scope: str | None = None  # "key:<name>" when the client key has its own budget
+    allowed_models: frozenset[str] | None = None  # None: every catalogue model
 
     def requirements(self, prompt_tokens: int) -> Requirements:
         fmt = (self.response_format or {}).get("type")

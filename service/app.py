@@ -7,6 +7,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio
 from fastapi import FastAPI
@@ -16,7 +17,8 @@ from router.core import Router
 from router.errors import RouterError
 from service.errors import install_error_handlers
 from service.limits import BodyLimit
-from service.routes import chat, health, route
+from service.middleware import RequestContext
+from service.routes import admin, chat, health, metrics, route
 from service.state import ServiceState
 from service.wiring import build_router, snapshot, snapshot_loop
 
@@ -56,9 +58,12 @@ def _on_sighup(state: ServiceState) -> None:
         log.debug("SIGHUP handler not installed (not in the main thread)")
 
 
-def create_app(config: Config, router: Router | None = None) -> FastAPI:
-    """Build the app. With ``router`` given (tests, embedding), it is ready at once."""
-    state = ServiceState(config=config, router=router)
+def create_app(
+    config: Config, router: Router | None = None, *, config_path: Path | None = None
+) -> FastAPI:
+    """Build the app. With ``router`` given (tests, embedding), it is ready at once.
+    ``config_path`` is what an admin reload re-reads (None: the embedded default)."""
+    state = ServiceState(config=config, config_path=config_path, router=router)
     if router is not None:
         state.loaded.set()
 
@@ -88,5 +93,9 @@ def create_app(config: Config, router: Router | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(route.router)
     app.include_router(chat.router)
+    app.include_router(metrics.router)
+    app.include_router(admin.router)
+    # Added last = outermost: every request gets an id, a log line and the caps first.
     app.add_middleware(BodyLimit, max_bytes=config.service.max_body_bytes)
+    app.add_middleware(RequestContext, state=state)
     return app

@@ -20,9 +20,13 @@ from router.types import Message, Priority
 log = logging.getLogger("semroute.cli")
 
 
-def _config(args: argparse.Namespace) -> Config:
+def _config_path(args: argparse.Namespace) -> Path | None:
     path = args.config or os.environ.get("SEMROUTE_CONFIG")
-    return load_config(Path(path) if path else None)
+    return Path(path) if path else None
+
+
+def _config(args: argparse.Namespace) -> Config:
+    return load_config(_config_path(args))
 
 
 def _encoder(config: Config) -> Any:
@@ -35,11 +39,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.logs import configure
+    from service.server import DrainingServer
 
+    configure(args.log_level, json_lines=not args.plain_logs)
     config = _config(args)
     host = args.host or config.service.host
     port = args.port if args.port is not None else config.service.port
-    uvicorn.run(create_app(config), host=host, port=port, log_level=args.log_level)
+    if not config.auth.enabled and host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning(
+            "AUTH IS OFF and semroute listens on %s: anyone who can reach it can spend your "
+            "provider budget. Enable [auth] with client keys before exposing it.",
+            host,
+        )
+    app = create_app(config, config_path=_config_path(args))
+    server = DrainingServer(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=int(config.service.shutdown_grace_s),
+        ),
+        app.state.semroute,
+    )
+    server.run()
     return 0
 
 
@@ -159,6 +184,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--host")
     s.add_argument("--port", type=int)
     s.add_argument("--log-level", default="info")
+    s.add_argument("--plain-logs", action="store_true", help="human-readable logs, not JSON")
     s.set_defaults(func=cmd_serve)
 
     r = sub.add_parser("route", parents=[common], help="print the routing decision for TEXT")

@@ -1,36 +1,104 @@
-"""Who is asking: the tenant and the priority class of a request (headers now; keys later)."""
+"""Who is asking: the client key (→ tenant, allowed priorities and models, own budget) and
+the priority class of a request. Keys are compared by sha256 digest; never stored or logged."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass, replace
 
 from fastapi import Request
 
-from router.errors import InvalidRequest
+from router.config import ClientKey, Config
+from router.errors import Forbidden, InvalidRequest, Unauthenticated
 from router.types import ChatRequest, PriorityClass
+from service.state import get_state
 
 PRIORITY_HEADER = "x-semroute-priority"
+ALL_PRIORITIES = tuple(PriorityClass)
+
+
+def key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
     tenant: str = "default"
     priority_class: PriorityClass = PriorityClass.STANDARD
+    key: str | None = None  # the key's configured name (never the key)
+    allowed_models: frozenset[str] | None = None
+    budget_scope: str | None = None
 
     def apply(self, request: ChatRequest) -> ChatRequest:
-        return replace(request, tenant=self.tenant, priority_class=self.priority_class)
+        """The request as this caller may make it.
+
+        Raises:
+            Forbidden: the request names a model this key may not use.
+        """
+        model = request.model
+        barred = self.allowed_models is not None and model not in self.allowed_models
+        if barred and not model.startswith("auto"):
+            raise Forbidden(f"this API key may not use model {model!r}")
+        return replace(
+            request,
+            tenant=self.tenant,
+            priority_class=self.priority_class,
+            budget_scope=self.budget_scope,
+            allowed_models=self.allowed_models,
+        )
 
 
-def get_caller(request: Request) -> Caller:
-    """Raises: InvalidRequest for an unknown priority class in ``x-semroute-priority``."""
+def presented_key(request: Request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip() or None
+    return request.headers.get("x-api-key") or None
+
+
+def find_key(config: Config, key: str) -> ClientKey | None:
+    digest = key_digest(key)
+    for entry in config.auth.keys:
+        if hmac.compare_digest(entry.sha256, digest):
+            return entry
+    return None
+
+
+def _priority(
+    request: Request, default: PriorityClass, allowed: tuple[PriorityClass, ...]
+) -> PriorityClass:
     raw = request.headers.get(PRIORITY_HEADER)
     if raw is None:
-        return Caller()
+        return default
     try:
-        return Caller(priority_class=PriorityClass(raw.strip().lower()))
+        wanted = PriorityClass(raw.strip().lower())
     except ValueError:
         raise InvalidRequest(
             f"{PRIORITY_HEADER}: unknown priority class {raw!r}; expected one of "
             f"{[p.value for p in PriorityClass]}",
             param=PRIORITY_HEADER,
         ) from None
+    if wanted not in allowed:
+        raise Forbidden(f"this API key may not send priority {wanted.value!r}")
+    return wanted
+
+
+def get_caller(request: Request) -> Caller:
+    """Raises: Unauthenticated (401), Forbidden (403), InvalidRequest (unknown priority)."""
+    config = get_state(request).config
+    if not config.auth.enabled:
+        return Caller(priority_class=_priority(request, PriorityClass.STANDARD, ALL_PRIORITIES))
+    key = presented_key(request)
+    if key is None:
+        raise Unauthenticated("missing API key: send Authorization: Bearer <key>")
+    entry = find_key(config, key)
+    if entry is None:
+        raise Unauthenticated("invalid API key")
+    allowed = tuple(dict.fromkeys([entry.priority, *entry.allowed_priorities]))
+    return Caller(
+        tenant=entry.tenant,
+        priority_class=_priority(request, entry.priority, allowed),
+        key=entry.name,
+        allowed_models=frozenset(entry.allowed_models) if entry.allowed_models else None,
+        budget_scope=f"key:{entry.name}" if entry.daily_usd else None,
+    )

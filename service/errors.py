@@ -29,6 +29,8 @@ ERROR_TABLE: tuple[tuple[type[e.RouterError], int, str], ...] = (
     (e.ProviderUnavailable, 503, "api_error"),
     (e.BadResponse, 502, "api_error"),
     (e.InvalidRequest, 400, "invalid_request_error"),
+    (e.Unauthenticated, 401, "authentication_error"),
+    (e.Forbidden, 403, "permission_error"),
     (e.ArtifactError, 503, "api_error"),
     (e.NotReady, 503, "api_error"),
     (e.RouterError, 500, "api_error"),
@@ -43,6 +45,17 @@ _STATUS_TYPES = {
     413: "invalid_request_error",
     415: "invalid_request_error",
     429: "rate_limit_error",
+}
+
+# For OpenAPI: the error responses every authenticated route may give.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Invalid request", "content": {"application/json": {}}},
+    401: {"description": "Missing or invalid key", "content": {"application/json": {}}},
+    403: {
+        "description": "Not allowed (or admin API disabled)",
+        "content": {"application/json": {}},
+    },
+    503: {"description": "Not ready", "content": {"application/json": {}}},
 }
 
 # Codes that mean "no such thing" rather than "malformed".
@@ -111,7 +124,13 @@ def install_error_handlers(app: FastAPI) -> None:
     """Every error leaves as an OpenAI-style JSON body; nothing leaks a stack trace."""
 
     @app.exception_handler(e.RouterError)
-    async def _router(_: Request, exc: e.RouterError) -> JSONResponse:
+    async def _router(request: Request, exc: e.RouterError) -> JSONResponse:
+        info = getattr(request.state, "semroute", None)
+        if isinstance(info, dict):
+            info["error"] = exc.code
+        metrics = getattr(request.app.state, "semroute", None)
+        if metrics is not None:
+            metrics.metrics.requests.labels(request.url.path, "-", "-", "-", exc.code).inc()
         return router_error_response(exc)
 
     @app.exception_handler(RequestValidationError)

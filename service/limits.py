@@ -1,4 +1,5 @@
-"""Request-size limit as pure ASGI middleware: oversized bodies get a 413 before any parsing."""
+"""Request limits: body size as pure ASGI middleware (a 413 before any parsing), and the
+per-request limits checked once the body is parsed."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from router.config import ServiceConfig
+from router.errors import InvalidRequest
 from service.errors import error_body
+from service.schemas import ChatFields
 
 
 class BodyLimit:
@@ -70,3 +74,25 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return await receive()
 
     return replay
+
+
+def check_limits(body: ChatFields, limits: ServiceConfig) -> None:
+    """Per-request limits from ``[service]``.
+
+    Raises:
+        InvalidRequest: too many messages, or ``max_tokens`` above the configured cap.
+    """
+    messages = getattr(body, "messages", None) or []
+    if len(messages) > limits.max_messages:
+        raise InvalidRequest(
+            f"too many messages: {len(messages)} > {limits.max_messages}",
+            param="messages",
+            code="too_many_messages",
+        )
+    wanted = body.max_completion_tokens or body.max_tokens
+    if wanted is not None and wanted > limits.max_tokens:
+        raise InvalidRequest(
+            f"max_tokens {wanted} is above this service's limit of {limits.max_tokens}",
+            param="max_tokens",
+            code="max_tokens_too_large",
+        )

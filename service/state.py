@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from fastapi import Request
 
 from router.config import Config
 from router.core import Router
 from router.errors import NotReady
+from router.metrics import Metrics
+from service.observe import Observation
 
 
 @dataclass(slots=True)
 class ServiceState:
     config: Config
+    config_path: Path | None = None  # None: the embedded default
     router: Router | None = None
     load_error: str | None = None
     loaded: asyncio.Event = field(default_factory=asyncio.Event)
+    metrics: Metrics = field(default_factory=Metrics)
+    in_flight: int = 0
+    draining: bool = False  # shutting down: /readyz is false, new requests get 503
 
     def ready_router(self) -> Router:
         """Raises: NotReady while loading or after a failed load."""
@@ -33,3 +41,12 @@ def get_state(request: Request) -> ServiceState:
 
 def get_router(request: Request) -> Router:
     return get_state(request).ready_router()
+
+
+def get_observation(request: Request) -> Observation:
+    state = get_state(request)
+    info = getattr(request.state, "semroute", None)
+    if info is None:  # mounted without the middleware (unit tests of one route)
+        info = {"request_id": "-", "started": time.perf_counter()}
+        request.state.semroute = info
+    return Observation(info, state.metrics, state.config)

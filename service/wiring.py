@@ -20,8 +20,9 @@ log = logging.getLogger("semroute.service")
 
 
 def build_spending(config: Config) -> Spending:
+    keys = {k.name: k.daily_usd for k in config.auth.keys if k.daily_usd}
     if config.redis.url is None:
-        return Spending(config.budget)
+        return Spending(config.budget, key_limits=keys)
     shared = RedisLedger(
         config.redis.url,
         key_prefix=config.redis.key_prefix,

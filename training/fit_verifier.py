@@ -40,8 +40,8 @@ FIT_FILES = {
 }
 # Highest false-hit rate each tier may show on held-out folds of *every* fit file: half the
 # shipped targets (quality ≤ 1 %, economy ≤ 5 %), because unseen traffic is harder.
-TIER_BUDGETS = {"quality": 0.005, "balanced": 0.01, "economy": 0.025, "exhausted": 0.04}
-COSINE_GRID = np.round(np.arange(0.70, 0.99, 0.005), 3)
+TIER_BUDGETS = {"quality": 0.0025, "balanced": 0.005, "economy": 0.015, "exhausted": 0.025}
+COSINE_GRID = np.round(np.arange(0.85, 0.99, 0.005), 3)
 DECISION_GRID = np.round(np.arange(0.20, 0.86, 0.05), 2)
 TRAIN_FLOOR = 0.70  # the verifier only ever sees pairs above the cache floor
 

@@ -1,17 +1,10 @@
-"""POST /v1/chat/completions: OpenAI-compatible, streaming as SSE.
-
-Streaming contract: retries and fallback happen only before the first byte reaches the client.
-A failure after that ends the stream with an in-band ``{"error": …}`` event and **no**
-``[DONE]``, so a client never mistakes a cut stream for a finished answer.
-"""
+"""POST /v1/chat/completions: OpenAI-compatible; ``stream: true`` is served as SSE (sse.py)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import asdict
 from typing import Annotated, Any
 
@@ -20,11 +13,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from router.answering import Answer
 from router.core import Router
-from router.errors import ProviderError
-from router.streaming import StreamSession
-from router.types import Chunk, Completion
+from router.types import Completion
 from service.context import Caller, get_caller
-from service.errors import error_body, status_for
+from service.limits import check_limits
+from service.observe import Observation
 from service.schemas import (
     AttemptOut,
     ChatCompletionBody,
@@ -34,7 +26,8 @@ from service.schemas import (
     SemrouteInfo,
     UsageOut,
 )
-from service.state import get_router
+from service.sse import sse
+from service.state import get_observation, get_router
 
 log = logging.getLogger("semroute.service")
 router = APIRouter(tags=["chat"])
@@ -109,69 +102,26 @@ async def chat_completions(
     body: ChatCompletionBody,
     engine: Annotated[Router, Depends(get_router)],
     caller: Annotated[Caller, Depends(get_caller)],
+    observation: Annotated[Observation, Depends(get_observation)],
 ) -> Any:
     """Route the request (``model``: ``auto``, ``auto:<task>`` or a catalogue model) and
     execute it through the fallback chain."""
+    check_limits(body, engine.config.service)
     request = caller.apply(body.to_request())
+    observation.caller(caller.tenant, request.messages[-1].text())
     if body.stream:
         session = await engine.stream(request)
+        observation.decided(session.answer.decision)
         info = _info(session.answer)
         return StreamingResponse(
-            _sse(session, info, include_usage=body.include_usage),
+            sse(session, observation, include_usage=body.include_usage),
             media_type="text/event-stream",
             headers={**_headers(info), "cache-control": "no-cache"},
         )
     answer = await engine.complete(request)
+    observation.decided(answer.decision)
+    observation.answered("chat", answer, answer.result.usage)
     info = _info(answer)
     return JSONResponse(
         _completion_body(answer, info).model_dump(mode="json"), headers=_headers(info)
     )
-
-
-def _chunk_json(chunk: Chunk, stream_id: str, created: int, model: str) -> dict[str, Any]:
-    choices = [{"index": 0, "delta": dict(chunk.delta), "finish_reason": chunk.finish_reason}]
-    return {
-        "id": stream_id,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "choices": choices,
-    }
-
-
-def _event(payload: dict[str, Any]) -> bytes:
-    return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
-
-
-async def _sse(
-    session: StreamSession, info: SemrouteInfo, *, include_usage: bool
-) -> AsyncIterator[bytes]:
-    stream_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-    completed = False
-    try:
-        async for chunk in session.chunks():
-            if chunk.delta or chunk.finish_reason:
-                yield _event(_chunk_json(chunk, stream_id, created, info.model))
-        completed = True
-    except ProviderError as exc:
-        log.warning("stream from %s failed after the first byte: %s", info.provider, exc.code)
-        status, type_ = status_for(exc)
-        err = error_body(f"upstream stream failed: {exc.message}", type_, exc.code)
-        err["error"]["status"] = status
-        yield _event(err)
-        return
-    finally:
-        await session.close(completed=completed)
-    if include_usage:
-        usage = session.usage
-        yield _event(
-            {
-                "id": stream_id,
-                "object": "chat.completion.chunk",
-                "created": created,
-                "model": info.model,
-                "choices": [],
-                "usage": {**asdict(usage), "total_tokens": usage.total_tokens},
-            }
-        )
-    yield b"data: [DONE]\n\n"

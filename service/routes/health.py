@@ -24,6 +24,8 @@ async def healthz() -> dict[str, str]:
     responses={503: {"description": "Still loading, or loading failed"}},
 )
 async def readyz(state: Annotated[ServiceState, Depends(get_state)]) -> Any:
+    if state.draining:
+        return JSONResponse(error_body("shutting down", "api_error", code="draining"), 503)
     if state.router is None:
         message = state.load_error or "starting: the encoder is loading"
         return JSONResponse(error_body(message, "api_error", code="not_ready"), 503)

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Depends
 
 from router.core import Router
 from service.context import Caller, get_caller
+from service.limits import check_limits
+from service.observe import Observation
 from service.schemas import ErrorBody, RouteBody, RouteResponse
-from service.state import get_router
+from service.state import get_observation, get_router
 
 router = APIRouter(tags=["routing"])
 
@@ -26,7 +28,12 @@ async def route(
     body: RouteBody,
     engine: Annotated[Router, Depends(get_router)],
     caller: Annotated[Caller, Depends(get_caller)],
+    observation: Annotated[Observation, Depends(get_observation)],
 ) -> RouteResponse:
     """Classify the request and rank the models that should answer it."""
-    decision = await engine.route(caller.apply(body.to_request()))
+    check_limits(body, engine.config.service)
+    request = caller.apply(body.to_request())
+    observation.caller(caller.tenant, request.messages[-1].text())
+    decision = await engine.route(request)
+    observation.decided(decision)
     return RouteResponse.from_decision(decision)

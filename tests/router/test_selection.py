@@ -107,9 +107,11 @@ def test_no_capable_model_names_what_was_required() -> None:
 
 
 def test_unavailable_models_are_skipped() -> None:
-    sel = select("code", ROUTE, CATALOGUE, requirements=NONE, unavailable={"big"})
+    sel = select(
+        "code", ROUTE, CATALOGUE, requirements=NONE, unavailable={"big": "not allowed for this key"}
+    )
     assert names(sel) == ["mid", "small"]
-    assert sel.skipped[0].reason == "unavailable"
+    assert sel.skipped[0].reason == "not allowed for this key"
 
 
 def test_balanced_tier_skips_premium() -> None:

@@ -1,0 +1,129 @@
+"""Per-request plumbing as pure ASGI middleware: request id, concurrency cap, drain, the
+timeout until the first byte, in-flight accounting, and the one structured log line."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.errors import error_body
+from service.observe import log_request
+from service.state import ServiceState
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_EXEMPT = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/admin")
+
+
+async def send_error(
+    send: Send, status: int, message: str, code: str, headers: dict[str, str] | None = None
+) -> None:
+    type_ = "rate_limit_error" if status == 429 else "api_error"
+    payload = json.dumps(error_body(message, type_, code)).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    raw += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": payload})
+
+
+class RequestContext:
+    def __init__(self, app: ASGIApp, state: ServiceState) -> None:
+        self.app = app
+        self.state = state
+
+    def _request_id(self, scope: Scope) -> str:
+        raw = dict(scope.get("headers") or ()).get(b"x-request-id", b"").decode("latin-1")
+        return raw if _REQUEST_ID.match(raw) else uuid.uuid4().hex
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state, config = self.state, self.state.config.service
+        rid = self._request_id(scope)
+        info: dict[str, Any] = {"request_id": rid, "started": time.perf_counter()}
+        scope.setdefault("state", {})["semroute"] = info
+        exempt = scope["path"].startswith(_EXEMPT)
+        extra = {"x-request-id": rid}
+        if not exempt and state.draining:
+            state.metrics.rejected.labels("draining").inc()
+            await send_error(send, 503, "semroute is shutting down", "shutting_down", extra)
+            return
+        if not exempt and state.in_flight >= config.max_concurrent:
+            state.metrics.rejected.labels("concurrency").inc()
+            extra["retry-after"] = "1"
+            await send_error(send, 429, "too many concurrent requests", "too_many_requests", extra)
+            return
+        await self._serve(scope, receive, send, info, exempt)
+
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, info: dict[str, Any], exempt: bool
+    ) -> None:
+        state = self.state
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                info["status"] = message["status"]
+                message = {
+                    **message,
+                    "headers": [
+                        *message.get("headers", []),
+                        (b"x-request-id", info["request_id"].encode()),
+                    ],
+                }
+            await send(message)
+
+        state.in_flight += 1
+        state.metrics.in_flight.inc()
+        timed_out = False
+        try:
+            async with anyio.create_task_group() as group:
+
+                async def watchdog() -> None:
+                    nonlocal timed_out
+                    await anyio.sleep(state.config.service.request_timeout_s)
+                    if not started:
+                        timed_out = True
+                        group.cancel_scope.cancel()
+
+                group.start_soon(watchdog)
+                await self.app(scope, receive, tracked)
+                group.cancel_scope.cancel()
+            if timed_out:
+                info["status"], info["error"] = 504, "request_timeout"
+                await send_error(
+                    send,
+                    504,
+                    "no answer within the request timeout",
+                    "request_timeout",
+                    {"x-request-id": info["request_id"]},
+                )
+        finally:
+            state.in_flight -= 1
+            state.metrics.in_flight.dec()
+            if not exempt:
+                self._log(scope, info)
+
+    def _log(self, scope: Scope, info: dict[str, Any]) -> None:
+        state = self.state
+        state.metrics.latency.labels("total").observe(time.perf_counter() - info["started"])
+        log_request(
+            request_id=info["request_id"],
+            tenant=info.get("tenant", "default"),
+            endpoint=scope["path"],
+            status=info.get("status", 499),
+            started=info["started"],
+            decision=info.get("decision"),
+            answer=info.get("answer"),
+            cost=info.get("cost", 0.0),
+            error=info.get("error"),
+            prompt=info.get("prompt") if state.config.service.log_prompts else None,
+        )

@@ -1,0 +1,156 @@
+"""Per-request observation: Prometheus metrics from the decision and the answer, and one
+structured JSON log line per request. Keys never; prompt text only when explicitly enabled."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+from router.answering import Answer
+from router.breaker import BreakerState
+from router.config import Config
+from router.core import Router
+from router.errors import RouterError
+from router.metrics import Metrics
+from router.spending import cost_usd
+from router.types import Completion, Decision, PriorityClass, Usage
+
+request_log = logging.getLogger("semroute.requests")
+_BREAKER_VALUE = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
+
+
+def observe_decision(metrics: Metrics, decision: Decision) -> None:
+    if decision.match is not None:
+        metrics.confidence.observe(decision.match.score)
+        if not decision.match.confident:
+            metrics.not_confident.inc()
+        metrics.latency.labels("embed").observe(decision.latency_ms.get("classify_ms", 0) / 1e3)
+    metrics.latency.labels("route").observe(decision.latency_ms.get("route_ms", 0) / 1e3)
+    cache = decision.cache
+    if cache is not None:
+        tier = decision.budget_tier.value
+        result = "skipped" if cache.skipped else "hit" if cache.hit else "miss"
+        metrics.cache.labels(tier, result).inc()
+        if cache.refused:
+            metrics.cache_refusals.labels(tier).inc(len(cache.refused))
+
+
+def observe_answer(
+    metrics: Metrics, config: Config, endpoint: str, answer: Answer[Completion], usage: Usage
+) -> float:
+    """Record an answered request; returns its cost in USD (0 for a cache hit)."""
+    task = _task(answer.decision)
+    metrics.requests.labels(endpoint, task, answer.model, answer.provider, "ok").inc()
+    for attempt in answer.attempts:
+        if attempt.outcome != "ok":
+            metrics.fallbacks.labels(attempt.outcome).inc()
+        if attempt.outcome not in ("skipped", "budget_exhausted"):
+            metrics.latency.labels("upstream").observe(attempt.latency_ms / 1e3)
+    if answer.cached:
+        return 0.0
+    cost = cost_usd(config.models[answer.model], usage.prompt_tokens, usage.completion_tokens)
+    metrics.tokens.labels(answer.provider, answer.model, "prompt").inc(usage.prompt_tokens)
+    metrics.tokens.labels(answer.provider, answer.model, "completion").inc(usage.completion_tokens)
+    metrics.cost.labels(answer.provider, answer.model).inc(cost)
+    return cost
+
+
+def observe_error(metrics: Metrics, endpoint: str, exc: RouterError) -> None:
+    metrics.requests.labels(endpoint, "-", "-", "-", exc.code).inc()
+    for attempt in getattr(exc, "attempts", ()):
+        if getattr(attempt, "outcome", "ok") != "ok":
+            metrics.fallbacks.labels(attempt.outcome).inc()
+
+
+def _task(decision: Decision) -> str:
+    return decision.match.task if decision.match else decision.route
+
+
+async def refresh_gauges(metrics: Metrics, router: Router) -> None:
+    """State read at scrape time: breakers, budget, cache size, ledger fail-overs."""
+    for deployment, state in (await router.breakers.states()).items():
+        metrics.breaker_state.labels(deployment).set(_BREAKER_VALUE[state])
+    if router.cache is not None:
+        metrics.cache_entries.set(len(router.cache))
+    spending = router.spending
+    if spending.enabled:
+        tenants = ["default", *router.config.budget.tenants]
+        for tenant in tenants:
+            view = await spending.view(tenant, PriorityClass.STANDARD)
+            metrics.budget_remaining.labels(view.scope).set(view.remaining_fraction)
+            for tier in ("quality", "balanced", "economy", "exhausted"):
+                metrics.budget_tier.labels(view.scope, tier).set(float(view.tier.value == tier))
+    metrics.budget_failovers.set(getattr(spending.ledger, "failovers", 0))
+
+
+def log_request(
+    *,
+    request_id: str,
+    tenant: str,
+    endpoint: str,
+    status: int,
+    started: float,
+    decision: Decision | None = None,
+    answer: Answer[Completion] | None = None,
+    cost: float = 0.0,
+    error: str | None = None,
+    prompt: str | None = None,
+) -> None:
+    """One JSON line per request (logger ``semroute.requests``)."""
+    record: dict[str, Any] = {
+        "event": "request",
+        "request_id": request_id,
+        "tenant": tenant,
+        "endpoint": endpoint,
+        "status": status,
+        "latency_ms": round((time.perf_counter() - started) * 1e3, 2),
+    }
+    if decision is not None:
+        record.update(
+            task=decision.match.task if decision.match else None,
+            confident=decision.match.confident if decision.match else None,
+            route=decision.route,
+            budget_tier=decision.budget_tier.value,
+            cache="hit" if decision.cache and decision.cache.hit else "miss",
+        )
+    if answer is not None:
+        record.update(
+            model=answer.model,
+            provider=answer.provider,
+            attempts=[[a.provider, a.model, a.outcome, a.latency_ms] for a in answer.attempts],
+            cost_usd=round(cost, 8),
+        )
+    if error is not None:
+        record["error"] = error
+    if prompt is not None:
+        record["prompt"] = prompt
+    request_log.info(json.dumps(record, separators=(",", ":")))
+
+
+class Observation:
+    """One request's record: fills the middleware's log line and the metrics as it goes."""
+
+    def __init__(self, info: dict[str, Any], metrics: Metrics, config: Config) -> None:
+        self.info, self.metrics, self.config = info, metrics, config
+
+    def caller(self, tenant: str, prompt: str | None = None) -> None:
+        self.info["tenant"] = tenant
+        if prompt is not None:
+            self.info["prompt"] = prompt[:2000]
+
+    def decided(self, decision: Decision) -> None:
+        observe_decision(self.metrics, decision)
+        self.info["decision"] = decision
+
+    def answered(self, endpoint: str, answer: Answer[Completion], usage: Usage) -> None:
+        self.info["answer"] = answer
+        self.info["cost"] = observe_answer(self.metrics, self.config, endpoint, answer, usage)
+
+    def first_byte(self) -> None:
+        self.metrics.latency.labels("ttft").observe(time.perf_counter() - self.info["started"])
+
+    def failed(self, endpoint: str, exc: RouterError) -> None:
+        observe_error(self.metrics, endpoint, exc)
+        self.info["error"] = exc.code

@@ -1,0 +1,75 @@
+"""Server-sent events for streamed chat completions.
+
+Streaming contract: retries and fallback happen only before the first byte reaches the client.
+A failure after that ends the stream with an in-band ``{"error": …}`` event and **no**
+``[DONE]``, so a client never mistakes a cut stream for a finished answer.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from typing import Any
+
+from router.errors import ProviderError
+from router.streaming import StreamSession
+from router.types import Chunk
+from service.errors import error_body, status_for
+from service.observe import Observation
+
+log = logging.getLogger("semroute.service")
+
+
+def _chunk(chunk: Chunk, stream_id: str, created: int, model: str) -> dict[str, Any]:
+    choices = [{"index": 0, "delta": dict(chunk.delta), "finish_reason": chunk.finish_reason}]
+    return {
+        "id": stream_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": choices,
+    }
+
+
+def _event(payload: dict[str, Any]) -> bytes:
+    return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
+
+
+async def sse(
+    session: StreamSession, observation: Observation, *, include_usage: bool
+) -> AsyncIterator[bytes]:
+    model = session.answer.model
+    stream_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    completed = first = False
+    try:
+        async for chunk in session.chunks():
+            if chunk.delta or chunk.finish_reason:
+                if not first:
+                    first = True
+                    observation.first_byte()
+                yield _event(_chunk(chunk, stream_id, created, model))
+        completed = True
+    except ProviderError as exc:
+        log.warning(
+            "stream from %s failed after the first byte: %s", session.answer.provider, exc.code
+        )
+        observation.failed("chat", exc)
+        status, type_ = status_for(exc)
+        err = error_body(f"upstream stream failed: {exc.message}", type_, exc.code)
+        err["error"]["status"] = status
+        yield _event(err)
+        return
+    finally:
+        await session.close(completed=completed)
+        observation.answered("chat", session.answer, session.usage)
+    if include_usage:
+        usage = session.usage
+        payload = _chunk(Chunk(delta={}), stream_id, created, model)
+        payload["choices"] = []
+        payload["usage"] = {**asdict(usage), "total_tokens": usage.total_tokens}
+        yield _event(payload)
+    yield b"data: [DONE]\n\n"
