@@ -11,10 +11,9 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from router.providers.anthropic import AnthropicProvider
-
 from router.balancer import Deployment
 from router.config import Config, ProviderConfig
+from router.providers.anthropic import AnthropicProvider
 from router.providers.base import Provider
 from router.providers.credentials import AuthStyle, Credentials
 from router.providers.mock import MockProvider

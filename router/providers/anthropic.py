@@ -135,7 +135,9 @@ class AnthropicProvider:
             try:
                 event = json.loads(data)
                 if name == "error" or event.get("type") == "error":
-                    raise stream_error(data.encode(), provider=self.name, model=call.model)
+                    raise stream_error(
+                        self.credentials.redact(data).encode(), provider=self.name, model=call.model
+                    )
                 chunks = state.feed(event)
             except _MALFORMED as exc:
                 raise error_for_transport(exc, provider=self.name, model=call.model) from exc
@@ -152,6 +154,7 @@ class AnthropicProvider:
         self, status: int, content: bytes, headers: Mapping[str, str], call: UpstreamCall
     ) -> e.ProviderError:
         message, code = error_fields(content)
+        message = self.credentials.redact(message)
         return error_for_status(
             status, message, provider=self.name, model=call.model, headers=headers, code=code
         )

@@ -90,5 +90,12 @@ class Credentials:
             out[self._header or "api-key"] = key
         return out
 
+    def redact(self, text: str) -> str:
+        """``text`` with this key masked: upstreams sometimes echo credentials in errors."""
+        if self._key is None:
+            return text
+        key = self._key.get_secret_value()
+        return text.replace(key, "***") if key else text
+
     def __repr__(self) -> str:
         return f"Credentials({self.provider}, {self.source}, present={self.present})"

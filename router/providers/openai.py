@@ -122,7 +122,9 @@ class OpenAIProvider:
             try:
                 event = json.loads(data)
                 if "error" in event:
-                    raise stream_error(data.encode(), provider=self.name, model=call.model)
+                    raise stream_error(
+                        self.credentials.redact(data).encode(), provider=self.name, model=call.model
+                    )
                 chunk = parse_chunk(event)
             except (ValueError, KeyError, TypeError, IndexError) as exc:
                 raise error_for_transport(exc, provider=self.name, model=call.model) from exc
@@ -139,6 +141,7 @@ class OpenAIProvider:
         self, status: int, content: bytes, headers: Mapping[str, str], call: UpstreamCall
     ) -> e.ProviderError:
         message, code = error_fields(content)
+        message = self.credentials.redact(message)
         return error_for_status(
             status, message, provider=self.name, model=call.model, headers=headers, code=code
         )

@@ -79,7 +79,7 @@ async def provider(name: str, action: Literal["disable", "enable"], admin: Admin
     return _done(f"provider.{action}", provider=name)
 
 
-@router.post("/breakers/{deployment}/{action}", summary="Force a breaker open or closed")
+@router.post("/breakers/{deployment:path}/{action}", summary="Force a breaker open or closed")
 async def breaker(deployment: str, action: Literal["open", "close", "auto"], admin: Admin) -> Done:
     forced = {"open": BreakerState.OPEN, "close": BreakerState.CLOSED, "auto": None}[action]
     await _router(admin).breakers.force(deployment, forced)
