@@ -26,9 +26,12 @@ from router.errors import ArtifactError
 
 BUNDLED_VERIFIER = Path(__file__).resolve().parent / "data" / "cache_verifier.json"
 FEATURES = tuple(
-    "same_gap jaccard containment char_jaccard length_ratio only_min only_max addition_gap "
-    "substitution_gap entity_one_sided ident_one_sided lexicon_one_sided negation_one_sided "
-    "numbers_one_sided".split(" ")
+    re.findall(
+        r"\w+",
+        "same_gap jaccard containment char_jaccard length_ratio only_min only_max addition_gap "
+        "substitution_gap entity_one_sided ident_one_sided lexicon_one_sided negation_one_sided "
+        "numbers_one_sided",
+    )
 )
 SHORT_TOKENS = 16  # a detail only one of two prompts this short names is a different request
 
@@ -249,7 +252,7 @@ def _negated(tokens: Sequence[str]) -> frozenset[str]:
 def _lexicon_values(tokens: Sequence[str]) -> tuple[tuple[str, ...], ...]:
     values: list[dict[str, None]] = [{} for _ in LEXICONS]
     for gram in [*tokens, *(f"{a}_{b}" for a, b in pairwise(tokens))]:
-        for i, canon in _INDEX.get(gram) or _INDEX.get(_stem(gram), ()):
+        for i, canon in _INDEX.get(gram) or _INDEX.get(_stem(gram)) or []:
             values[i][canon] = None
     return tuple(tuple(v) for v in values)
 

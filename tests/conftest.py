@@ -42,9 +42,8 @@ def encoder() -> HashingEncoder:
     return HashingEncoder()
 
 
-@pytest.fixture
-def centroid_dir(tmp_path: Path, encoder: HashingEncoder) -> Path:
-    root = tmp_path / "centroids"
+def write_test_centroids(root: Path, encoder: HashingEncoder) -> Path:
+    """Tiny centroids (one per task, from TASK_WORDS) for the hashing encoder."""
     tasks = [(t, encoder.encode([w]), 0.2) for t, w in TASK_WORDS.items()]
     info = EncoderInfo(name=encoder.name, dim=encoder.dim)
     write_centroids(root, "v1", tasks=tasks, encoder=info, created_at="2026-01-01T00:00:00")
@@ -52,11 +51,22 @@ def centroid_dir(tmp_path: Path, encoder: HashingEncoder) -> Path:
     return root
 
 
-@pytest.fixture
-def config(centroid_dir: Path) -> Config:
+def make_test_config(centroid_dir: Path) -> Config:
+    """The embedded default configuration, on the test centroids."""
     base = load_config()
     routing = base.routing.model_copy(update={"centroids_dir": centroid_dir})
-    return base.model_copy(update={"routing": routing})
+    cache = base.cache.model_copy(update={"path": centroid_dir.parent / "cache"})
+    return base.model_copy(update={"routing": routing, "cache": cache})
+
+
+@pytest.fixture
+def centroid_dir(tmp_path: Path, encoder: HashingEncoder) -> Path:
+    return write_test_centroids(tmp_path / "centroids", encoder)
+
+
+@pytest.fixture
+def config(centroid_dir: Path) -> Config:
+    return make_test_config(centroid_dir)
 
 
 @pytest.fixture

@@ -125,7 +125,10 @@ def out_of_fold(files: Sequence[FitFile], seed: int, folds: int = 5) -> list[Flo
 def lowest_safe_threshold(files: Sequence[FitFile], oks: Sequence[Any], budget: float) -> float:
     """The lowest grid cosine at which every file's false-hit rate is within ``budget``."""
     for c in COSINE_GRID:
-        worst = max(rates(f.sims, ok, f.pairs.duplicate, c)["false_hit_rate"] for f, ok in zip(files, oks, strict=True))
+        worst = max(
+            rates(f.sims, ok, f.pairs.duplicate, c)["false_hit_rate"]
+            for f, ok in zip(files, oks, strict=True)
+        )
         if worst <= budget:
             return float(c)
     return float(COSINE_GRID[-1])
@@ -159,7 +162,9 @@ def held_out_metrics(
         out[f.name] = {
             "n": len(ok),
             "tiers": {t: rates(f.sims, ok, f.pairs.duplicate, c) for t, c in tiers.items()},
-            "cosine_only": {t: rates(f.sims, all_ok, f.pairs.duplicate, c) for t, c in tiers.items()},
+            "cosine_only": {
+                t: rates(f.sims, all_ok, f.pairs.duplicate, c) for t, c in tiers.items()
+            },
         }
     return out
 
@@ -208,7 +213,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     artifact = fit_verifier(args.data_dir, encoder, args.seed, progress=not args.quiet)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(artifact, indent=2) + "\n", encoding="utf-8")
-    log.info("decision threshold %.2f, tiers %s → %s", artifact["threshold"], artifact["recommended_thresholds"], args.out)
+    log.info(
+        "decision threshold %.2f, tiers %s → %s",
+        artifact["threshold"],
+        artifact["recommended_thresholds"],
+        args.out,
+    )
     return 0
 
 
