@@ -24,6 +24,7 @@ from router.config_sections import (
     EncoderConfig,
     ExecutionConfig,
     ModelConfig,
+    OutcomesConfig,
     ProviderConfig,
     RedisConfig,
     RetryPolicy,
@@ -47,6 +48,7 @@ __all__ = [
     "EncoderConfig",
     "ExecutionConfig",
     "ModelConfig",
+    "OutcomesConfig",
     "ProviderConfig",
     "RedisConfig",
     "RetryPolicy",
@@ -71,6 +73,7 @@ class Config(_Model):
     budget: BudgetConfig = BudgetConfig()
     cache: CacheConfig = CacheConfig()
     redis: RedisConfig = RedisConfig()
+    outcomes: OutcomesConfig = OutcomesConfig()
     providers: dict[str, ProviderConfig]
     models: Annotated[dict[str, ModelConfig], Field(min_length=1)]
     tasks: Annotated[dict[str, TaskConfig], Field(min_length=1)]
@@ -159,5 +162,6 @@ def _with_absolute_paths(config: Config, base: Path) -> Config:
                     "verifier_path": absolute(config.cache.verifier_path),
                 }
             ),
+            "outcomes": config.outcomes.model_copy(update={"path": absolute(config.outcomes.path)}),
         }
     )

@@ -199,6 +199,18 @@ class ExecutionConfig(_Model):
         return self.retry.get(code) or _default_retries().get(code) or RetryPolicy()
 
 
+class OutcomesConfig(_Model):
+    """The routing-outcome log (training data for the next centroids)."""
+
+    enabled: bool = True
+    sink: Literal["jsonl", "redis"] = "jsonl"
+    path: Path = Path("var/outcomes")  # jsonl: one file per UTC day (and per max_file_bytes)
+    include_text: bool = False  # store the prompt text (needed to retrain from the logs)
+    max_file_bytes: PositiveInt = 50_000_000
+    queue_size: PositiveInt = 10_000
+    recent_ids: PositiveInt = 200_000  # request ids kept in memory for POST /v1/feedback
+
+
 class RedisConfig(_Model):
     """Shared state for replicas (budget, cache, breakers). No ``url`` → everything in-process."""
 

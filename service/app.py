@@ -18,9 +18,9 @@ from router.errors import RouterError
 from service.errors import install_error_handlers
 from service.limits import BodyLimit
 from service.middleware import RequestContext
-from service.routes import admin, chat, health, metrics, route
+from service.routes import admin, chat, feedback, health, metrics, route
 from service.state import ServiceState
-from service.wiring import build_router, snapshot, snapshot_loop
+from service.wiring import build_outcome_log, build_router, snapshot, snapshot_loop
 
 log = logging.getLogger("semroute.service")
 
@@ -66,10 +66,13 @@ def create_app(
     state = ServiceState(config=config, config_path=config_path, router=router)
     if router is not None:
         state.loaded.set()
+    state.outcomes = build_outcome_log(config, state.metrics.outcome_drops.inc)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         loading = asyncio.create_task(_load(state)) if state.router is None else None
+        if state.outcomes is not None:
+            state.outcomes.start()
         snapshots = asyncio.create_task(_snapshots(state))
         _on_sighup(state)
         try:
@@ -78,6 +81,8 @@ def create_app(
             for task in (loading, snapshots):
                 if task is not None and not task.done():
                     task.cancel()
+            if state.outcomes is not None:
+                await state.outcomes.aclose()
             if state.router is not None:
                 await snapshot(state.router)
                 await state.router.aclose()
@@ -93,6 +98,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(route.router)
     app.include_router(chat.router)
+    app.include_router(feedback.router)
     app.include_router(metrics.router)
     app.include_router(admin.router)
     # Added last = outermost: every request gets an id, a log line and the caps first.

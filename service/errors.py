@@ -59,7 +59,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 # Codes that mean "no such thing" rather than "malformed".
-_NOT_FOUND_CODES = {"model_not_found"}
+_NOT_FOUND_CODES = {"model_not_found", "request_not_found", "not_found"}
 
 
 def error_body(

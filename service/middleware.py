@@ -13,10 +13,11 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import error_body
-from service.observe import log_request
+from service.observe import log_request, outcome_record
 from service.state import ServiceState
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_OUTCOME_PATHS = ("/v1/chat/completions", "/v1/route")  # feedback records itself
 _EXEMPT = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/admin")
 
 
@@ -65,20 +66,23 @@ class RequestContext:
         self, scope: Scope, receive: Receive, send: Send, info: dict[str, Any], exempt: bool
     ) -> None:
         state = self.state
-        started = False
+        started = logged = False
+
+        def finish() -> None:
+            nonlocal logged
+            if not logged and not exempt:
+                logged = True
+                self._log(scope, info)
 
         async def tracked(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
                 info["status"] = message["status"]
-                message = {
-                    **message,
-                    "headers": [
-                        *message.get("headers", []),
-                        (b"x-request-id", info["request_id"].encode()),
-                    ],
-                }
+                extra = (b"x-request-id", info["request_id"].encode())
+                message = {**message, "headers": [*message.get("headers", []), extra]}
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                finish()  # before the client sees the end: the record is queued by then
             await send(message)
 
         state.in_flight += 1
@@ -99,6 +103,7 @@ class RequestContext:
                 group.cancel_scope.cancel()
             if timed_out:
                 info["status"], info["error"] = 504, "request_timeout"
+                finish()
                 await send_error(
                     send,
                     504,
@@ -109,11 +114,13 @@ class RequestContext:
         finally:
             state.in_flight -= 1
             state.metrics.in_flight.dec()
-            if not exempt:
-                self._log(scope, info)
+            finish()
 
     def _log(self, scope: Scope, info: dict[str, Any]) -> None:
         state = self.state
+        if state.outcomes is not None and scope["path"] in _OUTCOME_PATHS:
+            include = state.config.outcomes.include_text
+            state.outcomes.record(outcome_record(info, scope["path"], include))
         state.metrics.latency.labels("total").observe(time.perf_counter() - info["started"])
         log_request(
             request_id=info["request_id"],

@@ -3,9 +3,12 @@ structured JSON log line per request. Keys never; prompt text only when explicit
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
+from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 from router.answering import Answer
@@ -154,3 +157,46 @@ class Observation:
     def failed(self, endpoint: str, exc: RouterError) -> None:
         observe_error(self.metrics, endpoint, exc)
         self.info["error"] = exc.code
+
+
+def outcome_record(info: dict[str, Any], endpoint: str, include_text: bool) -> dict[str, Any]:
+    """The outcome-log record of one request (see router/outcomes.py)."""
+    decision: Decision | None = info.get("decision")
+    answer: Answer[Completion] | None = info.get("answer")
+    prompt: str | None = info.get("prompt")
+    record: dict[str, Any] = {
+        "type": "outcome",
+        "request_id": info["request_id"],
+        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "endpoint": endpoint,
+        "tenant": info.get("tenant", "default"),
+        "status": info.get("status", 499),
+        "error": info.get("error"),
+        "latency_ms": round((time.perf_counter() - info["started"]) * 1e3, 2),
+        "text_sha256": hashlib.sha256(prompt.encode()).hexdigest() if prompt else None,
+    }
+    if include_text and prompt is not None:
+        record["text"] = prompt
+    if decision is not None:
+        m = decision.match
+        record.update(
+            task=m.task if m else None,
+            scores=dict(m.scores) if m else None,
+            margin=m.margin if m else None,
+            confident=m.confident if m else None,
+            route=decision.route,
+            centroid_version=decision.centroid_version,
+            tier=decision.budget_tier.value,
+            cache_hit=bool(decision.cache and decision.cache.hit),
+            cache_similarity=decision.cache.similarity if decision.cache else None,
+        )
+    if answer is not None:
+        usage = answer.result.usage
+        record.update(
+            model=answer.model,
+            provider=answer.provider,
+            attempts=[asdict(a) for a in answer.attempts],
+            tokens={"prompt": usage.prompt_tokens, "completion": usage.completion_tokens},
+            cost_usd=round(info.get("cost", 0.0), 8),
+        )
+    return record

@@ -13,6 +13,7 @@ from router.config import Config
 from router.core import Router
 from router.errors import NotReady
 from router.metrics import Metrics
+from router.outcomes import OutcomeLog
 from service.observe import Observation
 
 
@@ -24,6 +25,7 @@ class ServiceState:
     load_error: str | None = None
     loaded: asyncio.Event = field(default_factory=asyncio.Event)
     metrics: Metrics = field(default_factory=Metrics)
+    outcomes: OutcomeLog | None = None
     in_flight: int = 0
     draining: bool = False  # shutting down: /readyz is false, new requests get 503
 

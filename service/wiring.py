@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import anyio
 
@@ -14,6 +15,8 @@ from router.cache_verify import load_verifier
 from router.config import Config
 from router.core import Router
 from router.embedding import SentenceTransformerEncoder
+from router.errors import ConfigError
+from router.outcomes import JsonlSink, OutcomeLog, OutcomeSink, RedisStreamSink
 from router.spending import FailoverLedger, Spending
 
 log = logging.getLogger("semroute.service")
@@ -58,6 +61,24 @@ def build_router(config: Config) -> Router:
         spending=build_spending(config),
         cache=build_cache(config, encoder.dim),
     )
+
+
+def build_outcome_log(config: Config, on_drop: Callable[[int], None]) -> OutcomeLog | None:
+    spec = config.outcomes
+    if not spec.enabled:
+        return None
+    sink: OutcomeSink
+    if spec.sink == "redis":
+        if config.redis.url is None:
+            raise ConfigError('outcomes.sink = "redis" needs redis.url', key="outcomes.sink")
+        sink = RedisStreamSink(
+            config.redis.url,
+            key_prefix=config.redis.key_prefix,
+            socket_timeout_s=config.redis.socket_timeout_s,
+        )
+    else:
+        sink = JsonlSink(spec.path, max_bytes=spec.max_file_bytes)
+    return OutcomeLog(sink, queue_size=spec.queue_size, recent_ids=spec.recent_ids, on_drop=on_drop)
 
 
 async def snapshot(router: Router) -> None:

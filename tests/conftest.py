@@ -56,7 +56,8 @@ def make_test_config(centroid_dir: Path) -> Config:
     base = load_config()
     routing = base.routing.model_copy(update={"centroids_dir": centroid_dir})
     cache = base.cache.model_copy(update={"path": centroid_dir.parent / "cache"})
-    return base.model_copy(update={"routing": routing, "cache": cache})
+    outcomes = base.outcomes.model_copy(update={"path": centroid_dir.parent / "outcomes"})
+    return base.model_copy(update={"routing": routing, "cache": cache, "outcomes": outcomes})
 
 
 @pytest.fixture

@@ -103,8 +103,8 @@ def rates(
     dup, non = duplicate.sum(), (~duplicate).sum()
     return {
         "threshold": threshold,
-        "hit_rate": float((served & duplicate).sum() / dup) if dup else 0.0,
-        "false_hit_rate": float((served & ~duplicate).sum() / non) if non else 0.0,
+        "hit_rate": round(float((served & duplicate).sum() / dup), 4) if dup else 0.0,
+        "false_hit_rate": round(float((served & ~duplicate).sum() / non), 4) if non else 0.0,
     }
 
 
@@ -135,9 +135,7 @@ def evaluate_cache(
     ok = everything if verifier is None else verified(verifier, pairs.a, pairs.b, sims, floor)
     return {
         "n": len(sims),
-        "duplicates": int(pairs.duplicate.sum()),
         "invalid_rows": pairs.invalid_rows,
-        "verified": verifier is not None,
         "tiers": tier_table(sims, ok, pairs.duplicate, thresholds),
         "cosine_only": {"tiers": tier_table(sims, everything, pairs.duplicate, thresholds)},
     }

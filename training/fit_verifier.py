@@ -25,9 +25,10 @@ import sklearn
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
-from router.cache_verify import BUNDLED_VERIFIER, FEATURES, features, hard_guards, profile
+from router.cache_verify import BUNDLED_VERIFIER, FEATURES, analyse, features
 from router.config import PROJECT_ROOT, load_config
 from router.embedding import Encoder, SentenceTransformerEncoder
+from router.errors import InvalidRequest
 from training.evaluate_cache import Pairs, pair_similarities, rates, read_pairs
 
 log = logging.getLogger("semroute.fit_verifier")
@@ -62,8 +63,8 @@ def featurise(pairs: Pairs, sims: Floats) -> tuple[Floats, npt.NDArray[np.bool_]
     """Features and guard outcome per pair (``b`` is the new prompt, ``a`` the cached one)."""
     rows, ok = [], []
     for cached, query, sim in zip(pairs.a, pairs.b, sims.tolist(), strict=True):
-        q, c = profile(query), profile(cached)
-        ok.append(hard_guards(q, c) is None)
+        q, c, refused = analyse(query, cached)
+        ok.append(refused is None)
         rows.append(features(q, c, sim))
     return np.asarray(rows, dtype=np.float64).reshape(-1, len(FEATURES)), np.asarray(ok)
 
@@ -82,9 +83,15 @@ def _train_mask(f: FitFile) -> npt.NDArray[np.bool_]:
 
 
 def fit_model(files: Sequence[FitFile], masks: Sequence[npt.NDArray[np.bool_]]) -> dict[str, Any]:
-    """Standardise, then an L2 logistic regression; every file carries the same total weight."""
+    """Standardise, then an L2 logistic regression; every file carries the same total weight.
+
+    Raises:
+        InvalidRequest: the rows to fit on are not both duplicates and non-duplicates.
+    """
     x = np.concatenate([f.x[m] for f, m in zip(files, masks, strict=True)])
     y = np.concatenate([f.pairs.duplicate[m] for f, m in zip(files, masks, strict=True)])
+    if len(set(y.tolist())) < 2:
+        raise InvalidRequest("fitting the verifier needs duplicates and non-duplicates")
     w = np.concatenate([np.full(int(m.sum()), 1.0 / max(int(m.sum()), 1)) for m in masks])
     mean, scale = x.mean(axis=0), x.std(axis=0)
     scale[scale == 0] = 1.0
@@ -122,7 +129,9 @@ def out_of_fold(files: Sequence[FitFile], seed: int, folds: int = 5) -> list[Flo
     return scores
 
 
-def lowest_safe_threshold(files: Sequence[FitFile], oks: Sequence[Any], budget: float) -> float:
+def lowest_safe_threshold(
+    files: Sequence[FitFile], oks: Sequence[npt.NDArray[np.bool_]], budget: float
+) -> float:
     """The lowest grid cosine at which every file's false-hit rate is within ``budget``."""
     for c in COSINE_GRID:
         worst = max(
@@ -180,6 +189,7 @@ def fit_verifier(data_dir: Path, encoder: Encoder, seed: int, progress: bool) ->
     scores = out_of_fold(files, seed)
     decision, tiers, _ = choose_thresholds(files, scores)
     model = fit_model(files, [_train_mask(f) for f in files])
+    log.info("fitted in %.1f s", time.perf_counter() - started)
     return {
         "features": list(FEATURES),
         "model": model,
@@ -194,8 +204,8 @@ def fit_verifier(data_dir: Path, encoder: Encoder, seed: int, progress: bool) ->
             "seed": seed,
             "train_floor": TRAIN_FLOOR,
             "tier_false_hit_budgets": TIER_BUDGETS,
+            "not_used": "qqp_tune and mqp_tune (their terms allow measuring only)",
             "sklearn": sklearn.__version__,
-            "fit_seconds": round(time.perf_counter() - started, 1),
         },
         "metrics": {"held_out_folds": held_out_metrics(files, scores, decision, tiers)},
     }

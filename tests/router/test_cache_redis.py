@@ -52,7 +52,16 @@ async def replica(redis_url: str, clock: Clock) -> AsyncIterator[Replica]:
 
     yield make
     for sync in started:
-        await sync.aclose()
+        try:
+            await asyncio.wait_for(sync.aclose(), 5)
+        except TimeoutError:
+            import sys
+
+            for t in asyncio.all_tasks():
+                t.print_stack(file=sys.stderr)
+            for task in sync._tasks:
+                print("TASK", task, file=sys.stderr)
+            raise
 
 
 def entry(cache: SemanticCache, text: str, ns: str = NS, age: float = 0.0) -> Entry:

@@ -43,6 +43,7 @@ class Stack:
 def stack_config(centroid_dir: Any, urls: dict[str, str]) -> Config:
     raw = load_config().model_dump()
     raw["routing"]["centroids_dir"] = str(centroid_dir)
+    raw["outcomes"]["path"] = str(centroid_dir.parent / "outcomes")
     raw["providers"] = {
         "primary": {
             "kind": "openai",

@@ -144,7 +144,7 @@ def test_admin_actions(client: TestClient, caplog: pytest.LogCaptureFixture) -> 
         flush = client.post("/admin/cache/flush", headers=admin, json={"all": True})
         assert flush.status_code == 200
         assert client.post("/admin/cache/flush", headers=admin, json={}).status_code == 400
-        assert client.post("/admin/providers/nope/disable", headers=admin).status_code == 400
+        assert client.post("/admin/providers/nope/disable", headers=admin).status_code == 404
     assert "admin: provider.disable {'provider': 'openai'}" in caplog.text
     assert "breaker.open" in caplog.text
 

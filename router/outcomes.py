@@ -1,0 +1,209 @@
+"""The routing-outcome log: one JSON record per request, written off the request path.
+
+``OutcomeLog.record`` never blocks and never fails a request: records go to a bounded queue
+drained by a background task into a sink — rotating JSONL files (default) or a Redis stream —
+and when the queue is full or the sink is down they are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import anyio
+
+log = logging.getLogger("semroute.outcomes")
+Record = dict[str, Any]
+_BATCH = 256
+
+
+class OutcomeSink(Protocol):
+    async def write(self, records: list[Record]) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class JsonlSink:
+    """``<dir>/outcomes-YYYYMMDD-NNN.jsonl``: a new file per UTC day or past ``max_bytes``."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        max_bytes: int = 50_000_000,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        self.clock = clock
+
+    def _target(self) -> Path:
+        day = self.clock().strftime("%Y%m%d")
+        existing = sorted(self.directory.glob(f"outcomes-{day}-*.jsonl"))
+        if existing and existing[-1].stat().st_size < self.max_bytes:
+            return existing[-1]
+        return self.directory / f"outcomes-{day}-{len(existing):03d}.jsonl"
+
+    def _append(self, records: list[Record]) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        lines = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
+        with self._target().open("a", encoding="utf-8") as fh:
+            fh.write(lines)
+
+    async def write(self, records: list[Record]) -> None:
+        await anyio.to_thread.run_sync(self._append, records)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def read_jsonl_records(path: Path) -> Iterator[Record]:
+    """Records from a file, or from every ``*.jsonl`` of a directory in name order.
+
+    Lines that are not JSON objects are skipped.
+    """
+    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    for file in files:
+        with file.open(encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(record, dict):
+                    yield record
+
+
+class OutcomeLog:
+    """Bounded, non-blocking writer. ``on_drop`` is told how many records were lost."""
+
+    def __init__(
+        self,
+        sink: OutcomeSink,
+        *,
+        queue_size: int = 10_000,
+        recent_ids: int = 200_000,
+        on_drop: Callable[[int], None] | None = None,
+    ) -> None:
+        self.sink = sink
+        self.queue: asyncio.Queue[Record] = asyncio.Queue(maxsize=queue_size)
+        self.on_drop = on_drop
+        self.dropped = 0
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._recent_max = recent_ids
+        self._task: asyncio.Task[None] | None = None
+
+    def knows(self, request_id: str) -> bool:
+        return request_id in self._recent
+
+    def remember(self, request_id: str) -> None:
+        self._recent[request_id] = None
+        self._recent.move_to_end(request_id)
+        while len(self._recent) > self._recent_max:
+            self._recent.popitem(last=False)
+
+    def record(self, record: Record) -> None:
+        """Queue a record; never blocks, never raises."""
+        if record.get("type") == "outcome" and record.get("request_id"):
+            self.remember(str(record["request_id"]))
+        try:
+            self.queue.put_nowait(record)
+        except asyncio.QueueFull:
+            self._drop(1)
+
+    def _drop(self, n: int) -> None:
+        self.dropped += n
+        if self.on_drop is not None:
+            self.on_drop(n)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            while len(batch) < _BATCH and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            await self._write(batch)
+
+    async def _write(self, batch: list[Record]) -> None:
+        try:
+            await self.sink.write(batch)
+        except Exception as exc:  # any sink failure: count the loss, keep serving
+            log.warning("outcome log: %d record(s) dropped (%s)", len(batch), exc)
+            self._drop(len(batch))
+
+    async def aclose(self) -> None:
+        """Stop the writer and flush what is queued."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        rest: list[Record] = []
+        while not self.queue.empty():
+            rest.append(self.queue.get_nowait())
+        if rest:
+            await self._write(rest)
+        await self.sink.aclose()
+
+
+class RedisStreamSink:
+    """XADD each record (as JSON) to ``{prefix}:outcomes``, capped at ``maxlen`` entries."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        key_prefix: str = "semroute",
+        maxlen: int = 1_000_000,
+        socket_timeout_s: float = 0.5,
+    ) -> None:
+        import redis.asyncio as aioredis
+
+        self.key = f"{key_prefix}:outcomes"
+        self.maxlen = maxlen
+        self._redis = aioredis.Redis.from_url(
+            url, socket_timeout=socket_timeout_s, socket_connect_timeout=socket_timeout_s
+        )
+
+    async def write(self, records: list[Record]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for r in records:
+                pipe.xadd(
+                    self.key,
+                    {"record": json.dumps(r, default=str)},
+                    maxlen=self.maxlen,
+                    approximate=True,
+                )
+            await pipe.execute()
+
+    async def aclose(self) -> None:
+        await self._redis.aclose()
+
+
+def read_redis_records(url: str, key: str) -> Iterator[Record]:
+    """Every record of a Redis outcome stream (oldest first)."""
+    import redis
+
+    client = redis.Redis.from_url(url, decode_responses=True)
+    start = "-"
+    while True:
+        batch: Any = client.xrange(key, min=start, count=1000)
+        for _entry_id, fields in batch:
+            try:
+                record = json.loads(fields["record"])
+            except (KeyError, json.JSONDecodeError):
+                continue
+            if isinstance(record, dict):
+                yield record
+        if len(batch) < 1000:
+            return
+        start = "(" + str(batch[-1][0])
