@@ -20,7 +20,7 @@ from common import EVAL_FILES, RESULTS, TRAIN_FILES
 from router.centroids import load_centroids
 from router.config import EncoderConfig
 from router.embedding import SentenceTransformerEncoder
-from training.dataset import read_jsonl
+from training.dataset import read_jsonl, read_many
 from training.evaluate import evaluate_file
 from training.train import TrainOptions, train
 
@@ -44,7 +44,13 @@ def main() -> None:
         encoder = SentenceTransformerEncoder(config)
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
-            train(TRAIN_FILES, root / "c", encoder, config, TrainOptions(k=args.k, progress=False))
+            train(
+                read_many(TRAIN_FILES),
+                root / "c",
+                encoder,
+                config,
+                TrainOptions(k=args.k, progress=False),
+            )
             cs = load_centroids(root / "c", encoder_name=encoder.name, dim=encoder.dim)
             n_long = long_rows(DEV, encoder, root / "long.jsonl")
             results[strategy] = {

@@ -31,6 +31,7 @@ from router.config_sections import (
     RoutingConfig,
     ServiceConfig,
     TaskConfig,
+    TrainingConfig,
     _Model,
 )
 from router.errors import ConfigError
@@ -55,6 +56,7 @@ __all__ = [
     "RoutingConfig",
     "ServiceConfig",
     "TaskConfig",
+    "TrainingConfig",
     "load_config",
 ]
 
@@ -74,6 +76,7 @@ class Config(_Model):
     cache: CacheConfig = CacheConfig()
     redis: RedisConfig = RedisConfig()
     outcomes: OutcomesConfig = OutcomesConfig()
+    training: TrainingConfig = TrainingConfig()
     providers: dict[str, ProviderConfig]
     models: Annotated[dict[str, ModelConfig], Field(min_length=1)]
     tasks: Annotated[dict[str, TaskConfig], Field(min_length=1)]

@@ -211,6 +211,13 @@ class OutcomesConfig(_Model):
     recent_ids: PositiveInt = 200_000  # request ids kept in memory for POST /v1/feedback
 
 
+class TrainingConfig(_Model):
+    """Retraining from logs and the promotion gate."""
+
+    weak_label_weight: Annotated[float, Field(ge=0, le=1)] = 0.3  # good-rated confident routes
+    max_recall_drop: Annotated[float, Field(ge=0, le=1)] = 0.05  # per task, vs the live version
+
+
 class RedisConfig(_Model):
     """Shared state for replicas (budget, cache, breakers). No ``url`` → everything in-process."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -13,6 +14,7 @@ from typing import Any
 
 import anyio
 
+from router.centroids import load_centroids
 from router.config import Config, load_config
 from router.errors import InvalidRequest, RouterError
 from router.types import Message, Priority
@@ -105,10 +107,28 @@ def _print_decision(d: Any) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from router.centroids import current_version
+    from router.errors import ArtifactError
+    from training.dataset import read_many
+    from training.logs import add_log_examples
     from training.train import TrainOptions, train
 
     config = _config(args)
+    if not args.data and not args.from_logs:
+        raise InvalidRequest("give --data FILE.jsonl and/or --from-logs PATH|redis://…")
     out = Path(args.out) if args.out else config.routing.centroids_dir
+    data = read_many([Path(p) for p in args.data])
+    weak = args.weak_weight if args.weak_weight is not None else config.training.weak_label_weight
+    found = add_log_examples(
+        data, args.from_logs, weak_weight=weak, key_prefix=config.redis.key_prefix
+    )
+    if args.from_logs:
+        print(f"from logs: {found}")
+    encoder = _encoder(config)
+    live = None
+    with contextlib.suppress(ArtifactError):  # nothing live yet: promoted without a gate
+        live = load_centroids(out, current_version(out), encoder_name=encoder.name, dim=encoder.dim)
+    drop = args.max_recall_drop
     options = TrainOptions(
         holdout=args.holdout,
         seed=args.seed,
@@ -117,20 +137,33 @@ def cmd_train(args: argparse.Namespace) -> int:
         lvq_epochs=args.lvq_epochs,
         promote=args.promote,
         version=args.version,
+        max_recall_drop=drop if drop is not None else config.training.max_recall_drop,
     )
-    result = train([Path(p) for p in args.data], out, _encoder(config), config.encoder, options)
+    result = train(data, out, encoder, config.encoder, options, live)
+    _print_train(result, out)
+    return 3 if args.promote and result.gate is not None and not result.gate.accepted else 0
+
+
+def _print_train(result: Any, out: Path) -> None:
     val = result.metrics["validation"]
     print(
         f"wrote {out / result.manifest.version}  "
-        f"(validation macro-F1 {val['macro_f1']:.4f}, accuracy {val['accuracy']:.4f}, "
+        f"(held-out macro-F1 {val['macro_f1']:.4f}, accuracy {val['accuracy']:.4f}, "
         f"unknown rate {val['unknown_rate']:.4f}, n={val['n']})"
     )
+    if result.gate is not None:
+        live = result.metrics["live_validation"]
+        verdict = "ACCEPTED" if result.gate.accepted else "REFUSED"
+        print(
+            f"promotion gate vs {result.metrics['live_version']} "
+            f"(macro-F1 {live['macro_f1']:.4f} on the same rows): {verdict}"
+        )
+        for reason in result.gate.reasons:
+            print(f"  - {reason}")
     print(f"CURRENT -> {result.manifest.version}" if result.promoted else "CURRENT unchanged")
-    return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from router.centroids import load_centroids
     from training.evaluate import evaluate_file
 
     config = _config(args)
@@ -195,9 +228,18 @@ def _parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_route)
 
     t = sub.add_parser(
-        "train", parents=[common], help="fit centroids from labelled JSONL (fields text, task)"
+        "train", parents=[common], help="fit centroids from labelled JSONL and/or outcome logs"
     )
-    t.add_argument("--data", action="append", required=True, help="repeatable")
+    t.add_argument("--data", action="append", default=[], help="labelled JSONL (repeatable)")
+    t.add_argument(
+        "--from-logs",
+        action="append",
+        default=[],
+        metavar="PATH|redis://…",
+        help="outcome log file/dir or Redis URL: feedback corrections and good ratings",
+    )
+    t.add_argument("--weak-weight", type=float, help="weight of good-rated routes (config)")
+    t.add_argument("--max-recall-drop", type=float, help="promotion gate per task (config)")
     t.add_argument("--out", help="centroids directory (default: routing.centroids_dir)")
     t.add_argument("--k", type=int, help="centroids per task (default: chosen on validation)")
     t.add_argument("--seed", type=int, default=0)
@@ -205,7 +247,11 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--target-precision", type=float, default=0.85)
     t.add_argument("--lvq-epochs", type=int, default=5, help="0 = plain k-means centroids")
     t.add_argument("--version", help="version name (default: next vN)")
-    t.add_argument("--promote", action="store_true", help="point CURRENT at the new version")
+    t.add_argument(
+        "--promote",
+        action="store_true",
+        help="point CURRENT at the new version if the promotion gate accepts it",
+    )
     t.set_defaults(func=cmd_train)
 
     e = sub.add_parser(

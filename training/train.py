@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,8 @@ import numpy as np
 from router.centroids import CentroidSet, EncoderInfo, Manifest
 from router.config import EncoderConfig
 from router.embedding import Encoder, Vectors
-from training.dataset import TASKS, Dataset, Example, read_many, split
+from router.errors import InvalidRequest
+from training.dataset import TASKS, Dataset, Example, split
 from training.evaluate import evaluate_matches
 from training.fit import (
     calibrate_thresholds,
@@ -22,7 +24,9 @@ from training.fit import (
     fit_prototypes,
     refine_lvq,
 )
+from training.gate import GateResult, promotion_gate
 from training.publish import publish
+from training.report import write_report
 
 log = logging.getLogger("semroute.train")
 
@@ -34,6 +38,7 @@ class TrainOptions:
     k: int | None = None  # fixed k for every task; None → chosen on validation
     target_precision: float = 0.85
     lvq_epochs: int = 5  # 0 → plain k-means centroids
+    max_recall_drop: float = 0.05  # promotion gate: any task's recall may drop at most this
     promote: bool = False
     version: str | None = None
     progress: bool = True
@@ -44,6 +49,7 @@ class TrainResult:
     manifest: Manifest
     promoted: bool
     metrics: dict[str, Any]
+    gate: GateResult | None = None  # None: nothing was live to compare with
 
 
 def _weights(examples: Sequence[Example]) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -51,19 +57,24 @@ def _weights(examples: Sequence[Example]) -> np.ndarray[Any, np.dtype[np.float64
 
 
 def train(
-    paths: Sequence[Path],
+    data: Dataset,
     out: Path,
     encoder: Encoder,
     encoder_config: EncoderConfig,
     options: TrainOptions = TrainOptions(),
+    live: CentroidSet | None = None,
 ) -> TrainResult:
     """Fit, calibrate, evaluate on a held-out split, and write a new centroid version.
 
+    With ``live`` (the centroids in service), both are scored on the same held-out rows and
+    the promotion gate decides; ``options.promote`` only promotes a candidate the gate accepts.
+
     Raises:
-        InvalidRequest: a data file is missing or holds no usable rows.
+        InvalidRequest: the data holds no usable rows.
         ArtifactError: the version cannot be written.
     """
-    data = read_many(paths)
+    if not data.examples:
+        raise InvalidRequest("no labelled rows to train on", param="data")
     tasks = [t for t in TASKS if t in data.counts()]
     fit_rows, val_rows = split(data.examples, options.holdout, options.seed)
     vectors = embed_examples(encoder, [e.text for e in data.examples], progress=options.progress)
@@ -81,7 +92,23 @@ def train(
         held.task_scores(x_val), y_val, tasks, options.target_precision
     )
     calibrated = CentroidSet(held.groups, thresholds)
-    metrics = {"validation": evaluate_matches(y_val, calibrated.classify(x_val), tasks)}
+    metrics: dict[str, Any] = {
+        "validation": evaluate_matches(y_val, calibrated.classify(x_val), tasks)
+    }
+    gate = None
+    if live is not None:
+        live_tasks = [t for t in tasks if t in live.tasks]
+        kept = [i for i, t in enumerate(y_val) if t in live_tasks]
+        metrics["live_validation"] = evaluate_matches(
+            [y_val[i] for i in kept], live.classify(x_val[kept]), live.tasks
+        )
+        metrics["live_version"] = live.version
+        gate = promotion_gate(
+            metrics["validation"],
+            metrics["live_validation"],
+            max_recall_drop=options.max_recall_drop,
+        )
+        metrics["gate"] = gate.as_dict()
     labels = [e.task for e in data.examples]
     final = _fit(vectors, labels, _weights(data.examples), tasks, ks, options)
     manifest, promoted = publish(
@@ -97,9 +124,10 @@ def train(
         training=_provenance(data, ks, options),
         metrics=metrics,
         version=options.version,
-        promote=options.promote,
+        promote=options.promote and (gate is None or gate.accepted),
     )
-    return TrainResult(manifest=manifest, promoted=promoted, metrics=metrics)
+    write_report(out / manifest.version, {**metrics, "training": manifest.training})
+    return TrainResult(manifest=manifest, promoted=promoted, metrics=metrics, gate=gate)
 
 
 def _fit(
@@ -127,4 +155,5 @@ def _provenance(data: Dataset, ks: dict[str, int], options: TrainOptions) -> dic
         "holdout": options.holdout,
         "target_precision": options.target_precision,
         "lvq_epochs": options.lvq_epochs,
+        "sources": dict(Counter(e.source for e in data.examples)),
     }

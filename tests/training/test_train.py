@@ -14,7 +14,7 @@ from router.config import EncoderConfig
 from router.errors import InvalidRequest
 from tests.conftest import TASK_WORDS
 from tests.fakes import HashingEncoder
-from training.dataset import read_jsonl, split
+from training.dataset import read_jsonl, read_many, split
 from training.evaluate import evaluate_file
 from training.fit import calibrate_thresholds, kmeans_centroids
 from training.train import TrainOptions, train
@@ -72,7 +72,7 @@ def data(tmp_path: Path) -> Path:
 def test_train_writes_a_verified_version_and_promotes_the_first(tmp_path: Path, data: Path) -> None:
     enc = HashingEncoder()
     out = tmp_path / "centroids"
-    result = train([data], out, enc, EncoderConfig(), TrainOptions(progress=False))
+    result = train(read_many([data]), out, enc, EncoderConfig(), TrainOptions(progress=False))
     assert result.promoted and current_version(out) == "v1"
     manifest = json.loads((out / "v1" / "manifest.json").read_text())
     training = manifest["training"]
@@ -83,31 +83,33 @@ def test_train_writes_a_verified_version_and_promotes_the_first(tmp_path: Path, 
     cs = load_centroids(out, encoder_name=enc.name, dim=enc.dim)
     assert all(-1 <= t <= 1 for t in cs.thresholds.values())
     # A second run writes v2 but leaves CURRENT alone unless asked.
-    second = train([data], out, enc, EncoderConfig(), TrainOptions(progress=False))
+    second = train(read_many([data]), out, enc, EncoderConfig(), TrainOptions(progress=False))
     assert second.manifest.version == "v2" and not second.promoted
     assert current_version(out) == "v1"
-    train([data], out, enc, EncoderConfig(), TrainOptions(progress=False, promote=True))
+    train(read_many([data]), out, enc, EncoderConfig(), TrainOptions(progress=False, promote=True))
     assert current_version(out) == "v3"
 
 
 def test_training_is_deterministic_for_a_seed(tmp_path: Path, data: Path) -> None:
     enc = HashingEncoder()
-    a = train([data], tmp_path / "a", enc, EncoderConfig(), TrainOptions(progress=False))
-    b = train([data], tmp_path / "b", enc, EncoderConfig(), TrainOptions(progress=False))
+    a = train(read_many([data]), tmp_path / "a", enc, EncoderConfig(), TrainOptions(progress=False))
+    b = train(read_many([data]), tmp_path / "b", enc, EncoderConfig(), TrainOptions(progress=False))
     assert a.manifest.sha256 == b.manifest.sha256
     assert a.manifest.tasks == b.manifest.tasks
 
 
 def test_fixed_k(tmp_path: Path, data: Path) -> None:
     enc = HashingEncoder()
-    r = train([data], tmp_path / "c", enc, EncoderConfig(), TrainOptions(k=3, progress=False))
+    r = train(
+        read_many([data]), tmp_path / "c", enc, EncoderConfig(), TrainOptions(k=3, progress=False)
+    )
     assert {t.centroids for t in r.manifest.tasks} == {3}
 
 
 def test_evaluate_file_counts_labels_outside_the_taxonomy(tmp_path: Path, data: Path) -> None:
     enc = HashingEncoder()
     out = tmp_path / "centroids"
-    train([data], out, enc, EncoderConfig(), TrainOptions(progress=False))
+    train(read_many([data]), out, enc, EncoderConfig(), TrainOptions(progress=False))
     test = write_jsonl(
         tmp_path / "test.jsonl",
         synthetic_rows(10, seed=2),
