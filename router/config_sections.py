@@ -84,6 +84,7 @@ class RoutingConfig(_Model):
     centroid_version: str | None = None
     default_route: Annotated[list[str], Field(min_length=1)]
     default_priority: Priority = Priority.QUALITY
+    watch_current_s: Annotated[float, Field(ge=0)] = 10.0  # poll CURRENT; 0 = only admin reload
 
 
 class DeploymentConfig(_Model):

@@ -20,7 +20,13 @@ from service.limits import BodyLimit
 from service.middleware import RequestContext
 from service.routes import admin, chat, feedback, health, metrics, route
 from service.state import ServiceState
-from service.wiring import build_outcome_log, build_router, snapshot, snapshot_loop
+from service.wiring import (
+    build_outcome_log,
+    build_router,
+    snapshot,
+    snapshot_loop,
+    watch_current,
+)
 
 log = logging.getLogger("semroute.service")
 
@@ -74,11 +80,12 @@ def create_app(
         if state.outcomes is not None:
             state.outcomes.start()
         snapshots = asyncio.create_task(_snapshots(state))
+        watcher = asyncio.create_task(watch_current(state))
         _on_sighup(state)
         try:
             yield
         finally:
-            for task in (loading, snapshots):
+            for task in (loading, snapshots, watcher):
                 if task is not None and not task.done():
                     task.cancel()
             if state.outcomes is not None:

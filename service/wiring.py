@@ -12,12 +12,14 @@ from router.budget_redis import RedisLedger
 from router.cache import SemanticCache
 from router.cache_persist import load_snapshot, save_snapshot
 from router.cache_verify import load_verifier
+from router.centroids import current_version
 from router.config import Config
 from router.core import Router
 from router.embedding import SentenceTransformerEncoder
-from router.errors import ConfigError
+from router.errors import ArtifactError, ConfigError
 from router.outcomes import JsonlSink, OutcomeLog, OutcomeSink, RedisStreamSink
 from router.spending import FailoverLedger, Spending
+from service.state import ServiceState
 
 log = logging.getLogger("semroute.service")
 
@@ -100,3 +102,25 @@ async def snapshot_loop(router: Router) -> None:
         if router.cache is not None:
             await anyio.to_thread.run_sync(router.cache.sweep)
         await snapshot(router)
+
+
+async def watch_current(state: ServiceState) -> None:
+    """Follow ``centroids/CURRENT``: a promoted version goes live without a restart."""
+    interval = state.config.routing.watch_current_s
+    if interval <= 0:
+        return
+    while True:
+        await asyncio.sleep(interval)
+        engine = state.router
+        if engine is None or engine.config.routing.centroid_version is not None:
+            continue  # a pinned version is not followed
+        try:
+            live = current_version(engine.config.routing.centroids_dir)
+        except ArtifactError:
+            continue
+        if live != engine.centroids.version:
+            try:
+                await anyio.to_thread.run_sync(engine.reload_centroids, live)
+                log.info("centroids: %s is live (CURRENT changed)", live)
+            except ArtifactError as exc:
+                log.error("centroids: CURRENT names %s but it does not load: %s", live, exc)

@@ -91,7 +91,9 @@ def load_quality(path: Path) -> list[QualityRow]:
         InvalidRequest: the file is missing, or a line is not a valid row (named by number).
     """
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        # Only "\n" ends a row: JSON strings may hold U+2028 and other characters that
+        # str.splitlines() would also split on.
+        lines = path.read_text(encoding="utf-8").split("\n")
     except (FileNotFoundError, IsADirectoryError):
         raise InvalidRequest(f"data file not found: {path}", param="data") from None
     rows: list[QualityRow] = []
@@ -315,6 +317,10 @@ def _ratio(num: Array, den: float) -> Array | None:
     return num / den if abs(den) > 1e-12 else None
 
 
+def _r(x: float, digits: int = 4) -> float:
+    return round(x, digits) + 0.0  # + 0.0: no "-0.0" in the report
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
     """Quality and cost of every (row, model), shape (n, models); *cheap* is the model of
@@ -347,10 +353,10 @@ class Frame:
     def point(self, quality: float, cost: float) -> dict[str, Any]:
         pgr, share = self.gaps(np.array([quality]), np.array([cost]))
         return {
-            "quality": round(quality, 4),
-            "cost": round(cost, 8),
-            "pgr": None if pgr is None else round(float(pgr[0]), 4),
-            "cost_share": None if share is None else round(float(share[0]), 4),
+            "quality": _r(quality),
+            "cost": _r(cost, 8),
+            "pgr": None if pgr is None else _r(float(pgr[0])),
+            "cost_share": None if share is None else _r(float(share[0])),
         }
 
     def routed(self, picks: npt.NDArray[np.intp]) -> tuple[float, float]:
@@ -396,7 +402,7 @@ def apgr(curve: Sequence[tuple[float, float]]) -> float:
 def thin(curve: Sequence[tuple[float, float]], points: int) -> list[list[float]]:
     """At most ``points`` evenly spaced points of ``curve``, both ends kept, rounded."""
     idx = np.unique(np.linspace(0, len(curve) - 1, min(points, len(curve))).round().astype(int))
-    return [[round(curve[i][0], 4), round(curve[i][1], 4)] for i in idx]
+    return [[_r(curve[i][0]), _r(curve[i][1])] for i in idx]
 
 
 def _policy_picks(frame: Frame, policy: Policy, texts: list[str]) -> npt.NDArray[np.intp]:

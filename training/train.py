@@ -63,11 +63,14 @@ def train(
     encoder_config: EncoderConfig,
     options: TrainOptions = TrainOptions(),
     live: CentroidSet | None = None,
+    gate_data: Dataset | None = None,
 ) -> TrainResult:
     """Fit, calibrate, evaluate on a held-out split, and write a new centroid version.
 
-    With ``live`` (the centroids in service), both are scored on the same held-out rows and
-    the promotion gate decides; ``options.promote`` only promotes a candidate the gate accepts.
+    With ``live`` (the centroids in service), both are scored on the same held-out rows — the
+    candidate's held-out split, or ``gate_data`` when given (a trusted set: a candidate trained
+    on bad labels would also be judged by bad labels) — and the promotion gate decides;
+    ``options.promote`` only promotes a candidate the gate accepts.
 
     Raises:
         InvalidRequest: the data holds no usable rows.
@@ -97,18 +100,10 @@ def train(
     }
     gate = None
     if live is not None:
-        live_tasks = [t for t in tasks if t in live.tasks]
-        kept = [i for i, t in enumerate(y_val) if t in live_tasks]
-        metrics["live_validation"] = evaluate_matches(
-            [y_val[i] for i in kept], live.classify(x_val[kept]), live.tasks
-        )
-        metrics["live_version"] = live.version
-        gate = promotion_gate(
-            metrics["validation"],
-            metrics["live_validation"],
-            max_recall_drop=options.max_recall_drop,
-        )
-        metrics["gate"] = gate.as_dict()
+        if gate_data is not None:
+            y_val = [e.task for e in gate_data.examples]
+            x_val = embed_examples(encoder, [e.text for e in gate_data.examples], progress=False)
+        gate = _gate(calibrated, live, x_val, y_val, tasks, options, metrics)
     labels = [e.task for e in data.examples]
     final = _fit(vectors, labels, _weights(data.examples), tasks, ks, options)
     manifest, promoted = publish(
@@ -128,6 +123,30 @@ def train(
     )
     write_report(out / manifest.version, {**metrics, "training": manifest.training})
     return TrainResult(manifest=manifest, promoted=promoted, metrics=metrics, gate=gate)
+
+
+def _gate(
+    candidate: CentroidSet,
+    live: CentroidSet,
+    x: Vectors,
+    y: list[str],
+    tasks: list[str],
+    options: TrainOptions,
+    metrics: dict[str, Any],
+) -> GateResult:
+    kept = [i for i, t in enumerate(y) if t in tasks and t in live.tasks]
+    truth = [y[i] for i in kept]
+    metrics["gate_rows"] = len(kept)
+    metrics["candidate_on_gate_rows"] = evaluate_matches(truth, candidate.classify(x[kept]), tasks)
+    metrics["live_validation"] = evaluate_matches(truth, live.classify(x[kept]), live.tasks)
+    metrics["live_version"] = live.version
+    gate = promotion_gate(
+        metrics["candidate_on_gate_rows"],
+        metrics["live_validation"],
+        max_recall_drop=options.max_recall_drop,
+    )
+    metrics["gate"] = gate.as_dict()
+    return gate
 
 
 def _fit(
