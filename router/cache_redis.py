@@ -238,6 +238,11 @@ class RedisCacheSync:
                 await self._read_events()
                 self._ok()
             except Exception as exc:
+                t = asyncio.current_task()
+                if t is not None and t.cancelling():
+                    import sys, traceback
+                    print("SWALLOWED", file=sys.stderr)
+                    traceback.print_exc()
                 self._failed(exc, "tail")
                 self._stale = True
                 await asyncio.sleep(self.retry_s)

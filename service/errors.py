@@ -55,6 +55,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "Not allowed (or admin API disabled)",
         "content": {"application/json": {}},
     },
+    404: {"description": "No such resource", "content": {"application/json": {}}},
     503: {"description": "Not ready", "content": {"application/json": {}}},
 }
 

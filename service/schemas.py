@@ -171,6 +171,35 @@ class ChatCompletionResponse(BaseModel):
     semroute: SemrouteInfo
 
 
+class ChunkChoice(BaseModel):
+    index: int = 0
+    delta: dict[str, Any]
+    finish_reason: str | None
+
+
+class ChatCompletionChunk(BaseModel):
+    """One SSE ``data:`` event of a streamed answer (the stream ends with ``data: [DONE]``; a
+    failure after the first byte sends an error object instead, and no ``[DONE]``)."""
+
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: UsageOut | None = None
+
+
+def sse_event_schema() -> dict[str, Any]:
+    """The JSON schema of one SSE event: a chunk, an error, or the ``[DONE]`` sentinel."""
+    chunk = ChatCompletionChunk.model_json_schema(ref_template="#/$defs/{model}")
+    error = ErrorBody.model_json_schema(ref_template="#/$defs/{model}")
+    defs = {**chunk.pop("$defs", {}), **error.pop("$defs", {})}
+    return {
+        "$defs": defs,
+        "oneOf": [chunk, error, {"type": "string", "enum": ["[DONE]"]}],
+    }
+
+
 class CandidateOut(BaseModel):
     model: str
     provider: str

@@ -25,6 +25,7 @@ from service.schemas import (
     ErrorBody,
     SemrouteInfo,
     UsageOut,
+    sse_event_schema,
 )
 from service.sse import sse
 from service.state import get_observation, get_router
@@ -35,7 +36,7 @@ router = APIRouter(tags=["chat"])
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "A chat.completion, or with stream=true an SSE stream of chunks",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": {"text/event-stream": {"schema": sse_event_schema()}},
     },
     400: {"model": ErrorBody, "description": "Invalid request, content policy, no candidate"},
     404: {"model": ErrorBody, "description": "Unknown model or task"},

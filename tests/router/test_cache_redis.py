@@ -51,17 +51,24 @@ async def replica(redis_url: str, clock: Clock) -> AsyncIterator[Replica]:
         return sync
 
     yield make
-    for sync in started:
-        try:
-            await asyncio.wait_for(sync.aclose(), 5)
-        except TimeoutError:
-            import sys
 
-            for t in asyncio.all_tasks():
-                t.print_stack(file=sys.stderr)
-            for task in sync._tasks:
-                print("TASK", task, file=sys.stderr)
-            raise
+    async def watchdog() -> None:
+        import sys
+        await asyncio.sleep(5)
+        for t in asyncio.all_tasks():
+            print("=== TASK", t, file=sys.stderr)
+            c = t.get_coro()
+            while c is not None:
+                fr = getattr(c, "cr_frame", None) or getattr(c, "ag_frame", None) or getattr(c, "gi_frame", None)
+                print("   ", c, fr.f_code.co_filename if fr else None, fr.f_lineno if fr else None, file=sys.stderr)
+                c = getattr(c, "cr_await", None) or getattr(c, "ag_await", None) or getattr(c, "gi_yieldfrom", None)
+        for sy in started:
+            print("SYNC TASKS", sy._tasks, sy._queue.qsize(), sy._queue._unfinished_tasks, file=sys.stderr)
+
+    dog = asyncio.create_task(watchdog())
+    for sync in started:
+        await sync.aclose()
+    dog.cancel()
 
 
 def entry(cache: SemanticCache, text: str, ns: str = NS, age: float = 0.0) -> Entry:
