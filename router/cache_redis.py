@@ -1,30 +1,26 @@
 """RedisCacheSync: replicas share the semantic cache through Redis; each keeps its own index.
 
-Layout: ``{prefix}:cache:entry:{id}`` holds one entry as JSON (``Entry.to_json()``, the vector
-as base64 little-endian float32 in ``vector_b64``) and expires with it (created_at + ttl_s, on
-the cache's clock). ``{prefix}:cache:events`` is a stream capped near 100 000 events with the
-fields ``op`` (add | del | clear), ``origin`` (the writer's random replica id: a replica skips
-its own events) and ``ids`` (a JSON list: one id for add, up to 1000 for del).
+Layout: ``{prefix}:cache:entry:{id}`` is one entry's JSON (``Entry.to_json()``, the vector as
+base64 little-endian float32 in ``vector_b64``), expiring with the entry (created_at + ttl_s on
+the cache's clock). ``{prefix}:cache:events`` is a stream (MAXLEN ~100 000) of ``op`` (add |
+del | clear), ``origin`` (the writer's random replica id; replicas skip their own) and ``ids``.
+Entries and events are encoded by ``router.cache_codec`` (re-exported here).
 
-Outbound: the cache's ``on_insert`` / ``on_delete`` hooks queue writes from any thread
-(``call_soon_threadsafe``, bounded queue) and return at once; a writer task pipelines them.
-Inbound: ``start()`` notes the stream's last id, then loads every live entry, then a tail task
-XREADs from that id and applies events with ``replicate=False`` (nothing lost in between,
-nothing echoed back). ``cache.clear()`` reaches the others as deletes of the ids it held;
-``RedisCacheSync.clear()`` clears every replica and Redis.
+Out: the cache's on_insert / on_delete hooks queue writes from any thread and return at once; a
+writer task pipelines them. In: ``start()`` notes the stream's last id, loads every live entry,
+then a tail task XREADs from that id and applies events with ``replicate=False``.
+``cache.clear()`` reaches the others as deletes; ``RedisCacheSync.clear()`` clears everywhere.
 
-Redis down: hooks never block or raise, failed writes are dropped and counted (``errors``), the
-warning is logged once per outage, and the local cache keeps serving. When Redis is back the
-tail resumes from its last id if the stream still has it, else reloads every entry (a delete
-missed meanwhile then lingers locally until its TTL).
+Redis down: hooks never block or raise, failed writes are dropped and counted (``errors``, one
+warning per outage), the local cache keeps serving. Back up: the tail resumes from its last id
+if the stream still has it, else reloads every entry (a delete missed meanwhile then lingers
+locally until its TTL).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import json
 import logging
 import re
 import uuid
@@ -32,22 +28,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
-from redis.typing import EncodableT, FieldT
 
 from router.cache import Entry, SemanticCache
+from router.cache_codec import decode_entry, decode_event, encode_entry, encode_event
+
+__all__ = ["MAX_EVENTS", "RedisCacheSync", "decode_entry", "encode_entry"]
 
 log = logging.getLogger(__name__)
 
 MAX_EVENTS = 100_000  # the stream's cap (approximate, MAXLEN ~)
 _QUEUE_MAX, _BATCH, _DEL_CHUNK, _BLOCK_S = 10_000, 500, 1000, 1.0
-
-# Inbound operation: an Entry to put, ids to delete, or None for "clear".
-_Op = Entry | list[str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,31 +50,6 @@ class _Write:
     ids: tuple[str, ...] = ()
     payload: str = ""  # add: the entry's JSON
     ttl_ms: int = 0
-
-
-def encode_entry(entry: Entry) -> str:
-    raw = entry.to_json()
-    del raw["vector"]
-    vector = np.ascontiguousarray(entry.vector, dtype="<f4")
-    raw["vector_b64"] = base64.b64encode(vector.tobytes()).decode("ascii")
-    return json.dumps(raw, separators=(",", ":"))
-
-
-def decode_entry(text: str, dim: int) -> Entry:
-    """Raises: ValueError (bad JSON, missing or unknown fields, wrong dimension)."""
-    try:
-        raw = json.loads(text)
-        b64 = raw.pop("vector_b64", None)
-        vector = (
-            np.frombuffer(base64.b64decode(b64), dtype="<f4").astype(np.float32)
-            if b64 is not None
-            else np.asarray(raw["vector"], np.float32)
-        )
-        if vector.shape != (dim,):
-            raise ValueError(f"vector of shape {vector.shape}, expected ({dim},)")
-        return Entry.from_json({**raw, "vector": vector})
-    except (TypeError, KeyError, AttributeError, ValueError) as exc:
-        raise ValueError(f"bad cache entry: {exc}") from exc
 
 
 def _client(url: str, timeout_s: float, connect_timeout_s: float) -> Redis:
@@ -122,7 +91,7 @@ class RedisCacheSync:
         self._tasks: list[asyncio.Task[None]] = []
         self._last_id: str | None = None  # the last stream event applied (None: reload)
         self._stale = True  # the tail failed (or never ran): check the stream before reading
-        self._healthy = True
+        self._healthy, self._closing = True, False
 
     def entry_key(self, entry_id: str) -> str:
         return f"{self.key_prefix}:cache:entry:{entry_id}"
@@ -149,10 +118,12 @@ class RedisCacheSync:
         if self._tasks:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._queue.join(), 2 * self._socket_timeout_s)
+        self._closing = True
         for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Re-cancel: redis-py's blocking reads can swallow a CancelledError (redis-py#2028).
+            while not task.done():
+                task.cancel()
+                await asyncio.wait({task}, timeout=0.05)
         self._tasks = []
         for client in (self._tail, self._redis):
             with contextlib.suppress(RedisError, OSError):
@@ -181,10 +152,9 @@ class RedisCacheSync:
 
     def _submit(self, write: _Write) -> None:
         loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        with contextlib.suppress(RuntimeError):  # the loop is shutting down
-            loop.call_soon_threadsafe(self._enqueue, write)
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop is shutting down
+                loop.call_soon_threadsafe(self._enqueue, write)
 
     def _enqueue(self, write: _Write) -> None:
         try:
@@ -193,7 +163,7 @@ class RedisCacheSync:
             self.dropped += 1
 
     async def _writer(self) -> None:
-        while True:
+        while not self._closing:
             batch = [await self._queue.get()]
             while len(batch) < _BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
@@ -218,8 +188,7 @@ class RedisCacheSync:
                 keys = await self._entry_keys()
                 for i in range(0, len(keys), _DEL_CHUNK):
                     await self._redis.unlink(*keys[i : i + _DEL_CHUNK])
-            event: dict[FieldT, EncodableT] = {"op": w.op, "origin": self.origin}
-            event["ids"] = json.dumps(w.ids)
+            event = encode_event(w.op, self.origin, w.ids)
             pipe.xadd(self.events, event, maxlen=MAX_EVENTS, approximate=True)
         await pipe.execute()
 
@@ -230,29 +199,22 @@ class RedisCacheSync:
     # --- inbound: load, then tail the stream -------------------------------------------------
 
     async def _tail_loop(self) -> None:
-        while True:
+        while not self._closing:
             try:
-                if self._stale:
-                    await self._catch_up()
-                    self._stale = False
+                if self._stale and not await self._resumable():
+                    await self._reload()
+                self._stale = False
                 await self._read_events()
                 self._ok()
             except Exception as exc:
-                t = asyncio.current_task()
-                if t is not None and t.cancelling():
-                    import sys, traceback
-                    print("SWALLOWED", file=sys.stderr)
-                    traceback.print_exc()
                 self._failed(exc, "tail")
                 self._stale = True
                 await asyncio.sleep(self.retry_s)
 
-    async def _catch_up(self) -> None:
-        """Resume from the last id if the stream still has it (or never had any), else reload."""
+    async def _resumable(self) -> bool:
+        """Does the stream still hold the last event applied (or had it none)?"""
         last = self._last_id
-        if last == "0-0" or (last and await self._redis.xrange(self.events, last, last, 1)):
-            return
-        await self._reload()
+        return last == "0-0" or bool(last and await self._redis.xrange(self.events, last, last))
 
     async def _reload(self) -> None:
         """Every live entry from Redis; the stream's last id is noted first so none is missed."""
@@ -268,7 +230,8 @@ class RedisCacheSync:
         assert self._last_id is not None
         block_ms = int(_BLOCK_S * 1000)
         found: Any = await self._tail.xread({self.events: self._last_id}, _BATCH, block_ms)
-        events: list[tuple[str, dict[str, str]]] = found[0][1] if found else []  # RESP2
+        streams = list(found.values()) if isinstance(found, dict) else [s for _, s in found or ()]
+        events: list[tuple[str, dict[str, str]]] = streams[0] if streams else []
         if not events:
             return
         theirs = (f for _, f in events if f.get("origin") != self.origin)
@@ -278,7 +241,7 @@ class RedisCacheSync:
         fetched = {i: e for i, e in zip(adds, map(self._decode, values), strict=True) if e}
         # Advanced before applying: an event that cannot be applied never stalls the tail.
         self._last_id = str(events[-1][0])
-        ops: list[_Op] = [
+        ops: list[Entry | list[str] | None] = [
             fetched[ids[0]] if op == "add" else ids if op == "del" else None
             for op, ids in parsed
             if op != "add" or ids[0] in fetched
@@ -292,15 +255,11 @@ class RedisCacheSync:
 
     def _parse(self, fields: dict[str, str]) -> tuple[str, list[str]] | None:
         """(op, ids) of an event; None (counted) for a malformed one."""
-        try:
-            op, ids = fields["op"], [str(i) for i in json.loads(fields["ids"])]
-        except (KeyError, TypeError, ValueError):
-            op, ids = "", []
-        if op in ("del", "clear") or (op == "add" and len(ids) == 1):
-            return op, ids
-        self.errors += 1
-        log.warning("cache sync: skipped a malformed event %r", fields)
-        return None
+        parsed = decode_event(fields)
+        if parsed is None:
+            self.errors += 1
+            log.warning("cache sync: skipped a malformed event %r", fields)
+        return parsed
 
     def _decode(self, value: object) -> Entry | None:
         """The stored entry if it is still fresh (None also for a missing or bad one)."""
@@ -314,7 +273,8 @@ class RedisCacheSync:
             return None
         return entry
 
-    def _apply(self, ops: Sequence[_Op]) -> None:
+    def _apply(self, ops: Sequence[Entry | list[str] | None]) -> None:
+        """Entry: put it; ids: delete them; None: clear."""
         for op in ops:
             if isinstance(op, Entry):
                 self.cache.put(op, replicate=False)
@@ -325,7 +285,7 @@ class RedisCacheSync:
 
     def _failed(self, exc: BaseException, what: str) -> None:
         self.errors += 1
-        if self._healthy:
+        if self._healthy:  # once per outage
             log.warning("cache sync (%s): Redis unavailable, local cache only: %r", what, exc)
         self._healthy = False
 

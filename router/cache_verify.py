@@ -8,6 +8,10 @@ logistic-regression verifier over pair features whose coefficients ship in
 ``router/data/cache_verifier.json`` (fitted by ``python -m training.fit_verifier``). Long
 prompts are read like the encoder reads them (head and tail); what lies between must then be
 identical. Pure Python and numpy, about 0.1–0.6 ms a check: no model call, no scikit-learn.
+
+The word tables live in ``router.cache_lexicon``, the per-text analysis (``Profile``,
+``profile``, ``unmatched_entities`` / ``unmatched_idents``) in ``router.cache_profile``;
+both are re-exported here.
 """
 
 from __future__ import annotations
@@ -17,14 +21,34 @@ import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from router.cache_lexicon import LEXICONS, NEGATIONS, STOPWORDS
+from router.cache_profile import Profile, profile, unmatched_entities, unmatched_idents
 from router.errors import ArtifactError
+
+__all__ = [
+    "BUNDLED_VERIFIER",
+    "FEATURES",
+    "LEXICONS",
+    "NEGATIONS",
+    "SHORT_TOKENS",
+    "STOPWORDS",
+    "WINDOW_CHARS",
+    "CacheVerifier",
+    "Profile",
+    "Verdict",
+    "analyse",
+    "features",
+    "hard_guards",
+    "load_verifier",
+    "profile",
+    "unmatched_entities",
+    "unmatched_idents",
+]
 
 BUNDLED_VERIFIER = Path(__file__).resolve().parent / "data" / "cache_verifier.json"
 FEATURES = tuple(
@@ -37,121 +61,7 @@ FEATURES = tuple(
 )
 SHORT_TOKENS = 16  # a detail only one of two prompts this short names is a different request
 WINDOW_CHARS = 600  # guards read this much of a long prompt's head and of its tail
-
-
-# Word tables, one per line ("name = canon: synonym …; canon2; …"; indented lines continue).
-# The categories before "negation" must agree when each text names a value ("python" vs
-# "java"); each group of opposites is a category of its own, so only true opposites clash.
-_SPEC = """
-language = english; spanish: español espanol; french: français francais; german: deutsch;
-  italian; portuguese; chinese: mandarin cantonese; japanese; korean; russian; arabic; hindi;
-  dutch; swedish; polish; turkish; greek; hebrew; latin; vietnamese; thai
-code = python: py; javascript: js; typescript: ts; java; kotlin; scala; c++: cpp; c#: csharp;
-  f#; golang; rust; ruby; php; swift; perl; haskell; lua; matlab; julia; dart; elixir; sql;
-  mysql; postgres: postgresql; sqlite; bash; zsh; powershell; html; css; json; yaml: yml; xml;
-  csv; toml; markdown; pdf; docx; excel: xlsx; png; jpeg: jpg; webp; gif; svg; mp3; mp4; wav;
-  git; svn; npm; yarn; pnpm; pip; conda; vim; emacs
-unit = km: kilometer kilometers kilometre kilometres; mile: miles mi; meter: meters metre
-  metres; foot: feet ft; inch: inches; cm; mm; kg: kilogram kilograms kilos; lb: lbs pound
-  pounds; gram: grams; oz: ounce ounces; liter: liters litre litres; gallon: gallons; ml;
-  celsius: centigrade; fahrenheit; kelvin; mph; kph; cup: cups; tbsp: tablespoon tablespoons;
-  tsp: teaspoon teaspoons; metric; imperial; kb; mb; gb; tb; hour: hours; minute: minutes;
-  second: seconds; day: days; week: weeks; month: months; year: years
-currency = usd: $ dollar dollars; eur: € euro euros; gbp: £ sterling; jpy: ¥ yen; cny: yuan
-  rmb; inr: ₹ rupee rupees; cad; aud; chf: franc francs; btc: bitcoin; eth: ethereum
-time = now: current currently latest today todays recent recently nowadays this_week; tomorrow;
-  yesterday; tonight; next_week; last_week; next_month; last_month; next_year; last_year
-date = january; february; march; april; june; july; august; september; october; november;
-  december; monday; tuesday; wednesday; thursday; friday; saturday; sunday
-opposite = asc: ascending increasing; desc: descending decreasing reverse reversed
-opposite = more: increase gain; less: decrease lose
-opposite = max: maximum largest biggest highest; min: minimum smallest lowest fewest
-opposite = best: top; worst
-opposite = cheap: cheapest cheaper; expensive: priciest
-opposite = before; after
-opposite = buy: purchase; sell
-opposite = import; export
-opposite = upload; download
-opposite = encrypt: encode; decrypt: decode
-opposite = enable; disable
-opposite = install; uninstall
-opposite = start; stop
-opposite = male: man men boy boys; female: woman women girl girls
-opposite = hot; cold
-opposite = formal; informal: casual
-opposite = beginner: beginners novice; expert: experts advanced
-opposite = pros: advantages benefits; cons: disadvantages drawbacks
-opposite = brief: short concise; detailed: detail long
-opposite = sum: plus addition; product: multiply multiplication; difference: subtract minus;
-  quotient: divide division
-opposite = uppercase; lowercase
-opposite = input; output
-opposite = public; private
-opposite = sync: synchronous; async: asynchronous
-opposite = north; south; east; west
-opposite = synonym: synonyms; antonym: antonyms
-opposite = light; dark
-opposite = solved; unsolved
-opposite = local; remote
-opposite = daily; weekly; monthly; yearly: annual
-opposite = nearest: closest nearby; cheapest; fastest: quickest
-opposite = morning; evening; night
-negation = not no never none nobody nothing nowhere neither nor without unable non dont doesnt
-  didnt isnt arent cant couldnt shouldnt wouldnt wont
-stop = a an the of in on at to for from by with about as into over is are was were be been
-  being am do does did doing have has had i me my we our you your he she it its they them their
-  this that these those what which who whom whose how why when where can could should would
-  will shall may might must and or but if then so than there here some any please tell give
-  show explain find get make let s also just very really up out via vs versus
-number = 0: zero; 1: one; 2: two; 3: three third; 4: four fourth; 5: five fifth; 6: six sixth;
-  7: seven seventh; 8: eight eighth; 9: nine ninth; 10: ten tenth; 11: eleven; 12: twelve
-  dozen; 13: thirteen; 14: fourteen; 15: fifteen; 16: sixteen; 17: seventeen; 18: eighteen;
-  19: nineteen; 20: twenty; 30: thirty; 40: forty; 50: fifty; 60: sixty; 70: seventy;
-  80: eighty; 90: ninety
-nation = france: french; germany: german; spain: spanish; italy: italian; china: chinese;
-  japan: japanese; america: american us usa; britain: british uk; england: english; russia:
-  russian; india: indian; canada: canadian; mexico: mexican; brazil: brazilian; korea: korean;
-  greece: greek; netherlands: dutch; sweden: swedish; turkey: turkish; ireland: irish
-"""
-
-
-def _parse(spec: str) -> list[tuple[str, dict[str, str]]]:
-    """Each table line → (name, {word: canon}); a canon maps to itself, a bare word too."""
-    tables = []
-    for line in re.sub(r"\n\s+", " ", spec).strip().splitlines():
-        name, _, body = line.partition(" = ")
-        table: dict[str, str] = {}
-        for group in body.split(";"):
-            canon, colon, words = group.partition(":")
-            for word in [*canon.split(), *words.split()] if colon else canon.split():
-                table[word] = canon.strip() if colon else word
-        tables.append((name, table))
-    return tables
-
-
-_TABLES = _parse(_SPEC)
-_AUX = ("negation", "stop", "number", "nation")
-LEXICONS = tuple((name, table) for name, table in _TABLES if name not in _AUX)
-_INDEX: dict[str, list[tuple[int, str]]] = {}  # word → [(LEXICONS position, canon)]
-for _at, (_, _table) in enumerate(LEXICONS):
-    for _word, _canon in _table.items():
-        _INDEX.setdefault(_word, []).append((_at, _canon))
-_TABLE = dict(_TABLES)
-NEGATIONS, STOPWORDS = frozenset(_TABLE["negation"]), frozenset(_TABLE["stop"])
-_DEMONYMS = _TABLE["nation"]
-_NUM = {word: int(value) for word, value in _TABLE["number"].items() if word.isalpha()}
-_SCALES = {"hundred": 100, "thousand": 1_000, "million": 1_000_000, "billion": 1_000_000_000}
-_TOKEN = re.compile(r"\d+(?:[.:]\d+)*|[^\W\d_]+(?:\+\+|#)?|[$€£¥₹]")
-_QUOTED = re.compile(r"(?<!\w)[\"'“‘`]([^\"'“”‘’`]{1,80})[\"'”’`](?!\w)")
-_CAMEL = re.compile(r"[a-z][A-Z]|[A-Z]{2}[a-z]")
-_IDENT = re.compile(
-    r"\w[\w-]*(?:(?:\.|::|->)[A-Za-z_]\w*)+|\w+_\w+|\w+\(\)|[A-Za-z_]\w*:[A-Za-z0-9][\w.-]*"
-)
-_PARTS = re.compile(r"[A-Z]?[^A-Z]+|[A-Z]+(?![a-z])")
-_REWRITES = [("’", "'"), ("n't", " not"), ("cannot", "can not"), ("→", " to "), ("->", " to ")]
-_REWRITES += [("°f", " fahrenheit"), ("°c", " celsius")]
-_DIRECTIONAL = frozenset({"to", "into"})
-_ORDERED = frozenset({"unit", "currency"})
+_ORDERED = frozenset({"unit", "currency"})  # lexicons whose values' order matters ("km to mi")
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,193 +73,10 @@ class Verdict:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """What the guards and features need from one text, computed once per text."""
-
-    tokens: tuple[str, ...]
-    token_set: frozenset[str]
-    stems: frozenset[str]
-    content: frozenset[str]  # stems of the words that carry meaning
-    parts: tuple[tuple[str, str], ...]  # (camelCase part, its word), for acronyms
-    numbers: frozenset[str]
-    weak_one: bool  # the only "1" is the word "one", often a pronoun ("which one")
-    negated: frozenset[str]  # what a negation scopes over: "no summaries" → {"summary"}
-    quotes: tuple[frozenset[str], ...]
-    entities: frozenset[str]
-    idents: frozenset[str]
-    lexicon: tuple[tuple[str, ...], ...]  # per LEXICONS entry, values in order of appearance
-    pairs: tuple[tuple[str, str], ...]  # ("markdown", "html") from "markdown to html"
-    trigrams: frozenset[str]
-
-
-@lru_cache(maxsize=65536)
-def _stem(word: str) -> str:
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    for suffix, keep in (("ing", 5), ("ed", 4), ("es", 4), ("s", 3)):
-        if word.endswith(suffix) and len(word) > keep and not word.endswith("ss"):
-            return word[: -len(suffix)]
-    return word
-
-
-def _spoken_numbers(tokens: Sequence[str]) -> tuple[set[str], bool]:
-    """Written-out numbers ("twenty one", "two hundred") → digit strings; a lone "one" is weak."""
-    found: set[str] = set()
-    weak, run, total, current = False, 0, 0, 0
-    for i, tok in enumerate([*tokens, ""]):
-        if tok in _NUM or (tok in _SCALES and run):
-            run += 1
-            if tok in _SCALES:
-                total, current = total + max(current, 1) * _SCALES[tok], 0
-            else:
-                current += _NUM[tok]
-            continue
-        if run == 1 and tokens[i - 1] == "one":
-            weak = True
-        elif run:
-            found.add(str(total + current))
-        run, total, current = 0, 0, 0
-    return found, weak
-
-
-def _digit_numbers(text: str) -> set[str]:
-    found = re.findall(r"\d+(?:[.:]\d+)*", re.sub(r"(?<=\d),(?=\d{3}\b)", "", text))
-    return {n if "." in n or ":" in n else str(int(n)) for n in found}
-
-
-def _is_lexical(word: str) -> bool:
-    return word in STOPWORDS or word in NEGATIONS or word in _INDEX
-
-
-def _entities(text: str) -> frozenset[str]:
-    """Proper nouns, acronyms and camelCase names; a capitalised sentence start is none, and
-    title-cased text ("Tips For Busy Parents") keeps only acronyms and camelCase."""
-    raw = text.split()
-    words = [w.strip("\"'“”‘’`()[]{}.,;:!?*") for w in raw]
-    alpha = [w for w in words if w[:1].isalpha()]
-    title = len(alpha) >= 3 and sum(w[0].isupper() for w in alpha) >= 0.6 * len(alpha)
-    shout = len(alpha) >= 3 and sum(w.isupper() for w in alpha) >= 0.6 * len(alpha)
-    out: set[str] = set()
-    for i, word in enumerate(words):
-        start = i == 0 or raw[i - 1].endswith((".", "!", "?", ":"))
-        if not word[:1].isalpha() or word in ("I", "A") or _is_lexical(word.lower()):
-            continue
-        strong = bool(_CAMEL.search(word)) or (word.isupper() and len(word) > 1 and not shout)
-        if strong or (word[0].isupper() and not start and not title):
-            out.update(t for t in _TOKEN.findall(word.lower()) if t.isalpha())
-    return frozenset(out)
-
-
-def _negated(tokens: Sequence[str]) -> frozenset[str]:
-    """The first content word after each negation ("don't use recursion" → "use"); a cue
-    with nothing to scope over stands for itself ("not" alone)."""
-    out = set()
-    for i, tok in enumerate(tokens):
-        if tok in NEGATIONS:
-            scope = [t for t in tokens[i + 1 : i + 4] if t not in STOPWORDS and t not in NEGATIONS]
-            out.add(_stem(scope[0]) if scope else "not")
-    return frozenset(out)
-
-
-def _lexicon_values(tokens: Sequence[str]) -> tuple[tuple[str, ...], ...]:
-    values: list[dict[str, None]] = [{} for _ in LEXICONS]
-    for gram in [*tokens, *(f"{a}_{b}" for a, b in pairwise(tokens))]:
-        for i, canon in _INDEX.get(gram) or _INDEX.get(_stem(gram)) or []:
-            values[i][canon] = None
-    return tuple(tuple(v) for v in values)
-
-
-def _pairs(tokens: Sequence[str]) -> tuple[tuple[str, str], ...]:
-    return tuple(
-        (tokens[i - 1], tokens[i + 1])
-        for i in range(1, len(tokens) - 1)
-        if tokens[i] in _DIRECTIONAL
-        and not {tokens[i - 1], tokens[i + 1]} & STOPWORDS
-        and tokens[i - 1].isalpha()
-        and tokens[i + 1].isalpha()
-    )
-
-
-def _normalise(text: str) -> str:
-    low = text.lower()
-    for old, new in _REWRITES:
-        low = low.replace(old, new)
-    return low
-
-
-@lru_cache(maxsize=4096)
-def profile(text: str) -> Profile:
-    """Analyse one text (memoised: the cached side of a check repeats)."""
-    low = _normalise(text)
-    tokens = tuple(_TOKEN.findall(low))
-    spoken, weak = _spoken_numbers(tokens)
-    numbers = _digit_numbers(low) | spoken
-    padded = f" {' '.join(tokens)} "
-    idents = (m.lower() for m in _IDENT.findall(text) if not re.fullmatch(r"(?:\w\.)+\w?", m))
-    return Profile(
-        tokens=tokens,
-        token_set=frozenset(tokens),
-        stems=frozenset(map(_stem, tokens)),
-        content=frozenset(_stem(t) for t in tokens if t not in STOPWORDS and not t[0].isdigit()),
-        parts=tuple(
-            (p.lower(), w.lower())
-            for w in _TOKEN.findall(text)
-            for p in (_PARTS.findall(w) if not w.islower() else (w,))
-        ),
-        numbers=frozenset(numbers),
-        weak_one=weak and "1" not in numbers,
-        negated=_negated(tokens),
-        quotes=tuple(
-            frozenset(map(_stem, _TOKEN.findall(_normalise(q)))) for q in _QUOTED.findall(text)
-        ),
-        entities=_entities(text),
-        idents=frozenset(idents),
-        lexicon=_lexicon_values(tokens),
-        pairs=_pairs(tokens),
-        trigrams=frozenset(padded[i : i + 3] for i in range(min(len(padded) - 2, 600))),
-    )
-
-
 def _swap(mine: Iterable[str], theirs: Iterable[str]) -> tuple[list[str], list[str]] | None:
     """Values only one text has, when *each* text has one: a substitution, not an addition."""
     a, b = sorted(set(mine) - set(theirs)), sorted(set(theirs) - set(mine))
     return (a, b) if a and b else None
-
-
-def _acronym_cover(parts: Sequence[tuple[str, str]], tokens: Iterable[str]) -> set[str]:
-    """Words of this text that an acronym of the other spells out ("new york city" ← "nyc")."""
-    initials, covered = "".join(p[0] for p, _ in parts), set[str]()
-    for tok in tokens:
-        if 2 <= len(tok) <= 6 and tok.isalpha() and tok not in STOPWORDS:
-            at = initials.find(tok)
-            while at >= 0:
-                covered.update(w for _, w in parts[at : at + len(tok)])
-                at = initials.find(tok, at + 1)
-    return covered
-
-
-def _entity_found(entity: str, other: Profile) -> bool:
-    if entity in other.token_set or _acronym_cover(other.parts, [entity]):
-        return True
-    nation = _DEMONYMS.get(entity)
-    if nation and any(_DEMONYMS.get(t) == nation for t in other.token_set):
-        return True
-    return any(
-        min(len(t), len(entity)) >= 3 and (t.startswith(entity) or entity.startswith(t))
-        for t in other.token_set
-    )
-
-
-def unmatched_entities(mine: Profile, other: Profile) -> list[str]:
-    """Named entities of ``mine`` that ``other`` does not mention in any spelling."""
-    covered = _acronym_cover(mine.parts, other.token_set)
-    return sorted(e for e in mine.entities if e not in covered and not _entity_found(e, other))
-
-
-def unmatched_idents(mine: Profile, other: Profile) -> list[str]:
-    """Code identifiers / domains of ``mine`` whose parts ``other`` does not all contain."""
-    return sorted(i for i in mine.idents if not set(_TOKEN.findall(i)) <= other.token_set)
 
 
 def _short(a: Profile, b: Profile) -> bool:

@@ -242,10 +242,10 @@ class BudgetConfig(_Model):
 
 def _default_cache_thresholds() -> dict[BudgetTier, float]:
     return {
-        BudgetTier.QUALITY: 0.95,
-        BudgetTier.BALANCED: 0.93,
+        BudgetTier.QUALITY: 0.955,
+        BudgetTier.BALANCED: 0.94,
         BudgetTier.ECONOMY: 0.90,
-        BudgetTier.EXHAUSTED: 0.88,
+        BudgetTier.EXHAUSTED: 0.85,
     }
 
 

@@ -182,6 +182,55 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_cache(args: argparse.Namespace) -> int:
+    from router.cache_verify import load_verifier
+    from router.types import BudgetTier
+    from training.evaluate_cache import evaluate_cache
+
+    config = _config(args)
+    thresholds = {t.value: config.cache.threshold(t, None) for t in BudgetTier}
+    verifier = load_verifier(config.cache.verifier_path) if config.cache.verify else None
+    report = evaluate_cache(
+        Path(args.data), _encoder(config), verifier, thresholds, progress=not args.json
+    )
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"n={report['n']} pairs ({report['invalid_rows']} invalid rows skipped)")
+    print(f"{'tier':<10} {'threshold':>9} {'hit %':>7} {'false %':>8}   cosine only: hit % false %")
+    for tier, row in report["tiers"].items():
+        bare = report["cosine_only"]["tiers"][tier]
+        print(
+            f"{tier:<10} {row['threshold']:>9.3f} {100 * row['hit_rate']:>7.1f} "
+            f"{100 * row['false_hit_rate']:>8.1f}   {100 * bare['hit_rate']:>17.1f} "
+            f"{100 * bare['false_hit_rate']:>7.1f}"
+        )
+    return 0
+
+
+def cmd_eval_cost(args: argparse.Namespace) -> int:
+    from training.evaluate_cost import format_cost_report, run_eval_cost
+
+    config = _config(args)
+    encoder = _encoder(config)
+    centroids = load_centroids(
+        config.routing.centroids_dir,
+        config.routing.centroid_version,
+        encoder_name=encoder.name,
+        dim=encoder.dim,
+    )
+    report = run_eval_cost(
+        Path(args.data),
+        Path(args.prices),
+        encoder,
+        centroids,
+        seed=args.seed,
+        progress=not args.json,
+    )
+    print(json.dumps(report) if args.json else format_cost_report(report))
+    return 0
+
+
 def _print_report(r: dict[str, Any]) -> None:
     print(f"centroids {r['centroid_version']}  n={r['n']}")
     print(
@@ -261,6 +310,26 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="one JSON object on stdout")
     e.add_argument("--version", help="centroid version (default: CURRENT)")
     e.set_defaults(func=cmd_eval)
+
+    c = sub.add_parser(
+        "eval-cache",
+        parents=[common],
+        help="cache hit / false-hit rates per budget tier on labelled pairs (a, b, duplicate)",
+    )
+    c.add_argument("--data", required=True)
+    c.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    c.set_defaults(func=cmd_eval_cache)
+
+    q = sub.add_parser(
+        "eval-cost",
+        parents=[common],
+        help="quality and cost of the routing policy vs baselines on per-model outcomes",
+    )
+    q.add_argument("--data", required=True, help="JSONL with correct/scores per model")
+    q.add_argument("--prices", required=True, help="TOML: per-model prices and the policy")
+    q.add_argument("--seed", type=int, default=0)
+    q.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    q.set_defaults(func=cmd_eval_cost)
     return p
 
 

@@ -2,10 +2,9 @@
 
 A quality file is JSONL: ``text``, and per model either ``correct: {model: bool}`` or
 ``scores: {model: float in [0, 1]}`` (both may appear: a score wins), with optional
-``label``, ``source`` and ``router_task``. Sending a prompt to a model costs
-``(prompt tokens + per-call input tokens) × input price + output tokens × output price``,
-prompt tokens being estimated from the text (~4 characters a token), the rest from the
-prices file (USD per 1M tokens; see ``training/data/prices_routellm.toml``).
+``label``, ``source`` and ``router_task``. What each call costs comes from the prices file
+(``training.prices``); the policies evaluated are in ``training.cost_policy``. The names of
+both that callers import from here are re-exported.
 
 Scores follow RouteLLM (Ong et al., 2024): with *cheapest* (the model of lowest average cost)
 as the weak model and *best* (highest average quality) as the strong one,
@@ -18,47 +17,48 @@ cost share for a router whose threshold sweeps from all-cheapest (0, 0) to all-b
 from __future__ import annotations
 
 import json
-import tomllib
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from router.centroids import CentroidSet
 from router.embedding import Encoder
-from router.errors import ConfigError, InvalidRequest
-from router.tokens import estimate_tokens
-from router.types import TaskMatch
+from router.errors import InvalidRequest
+from training.cost_policy import Hardness, Policy, ScoredPolicy, semroute_policy
+from training.prices import Prices, QualityRow, load_prices, resolve
 
-if TYPE_CHECKING:
-    from router.core import Router
+__all__ = [
+    "CURVE_POINTS",
+    "RANDOM_SEEDS",
+    "Array",
+    "Frame",
+    "Policy",
+    "Prices",
+    "QualityRow",
+    "ScoredPolicy",
+    "apgr",
+    "data_models",
+    "evaluate_cost",
+    "format_cost_report",
+    "load_prices",
+    "load_quality",
+    "run_eval_cost",
+    "semroute_policy",
+    "sweep",
+    "thin",
+]
 
-Policy = Callable[[list[str]], list[str]]
-Hardness = Callable[[list[str]], list[float]]
 Array = npt.NDArray[np.float64]
-DEFAULT_ROUTE = "default"
-TYPICAL_PROMPT_TOKENS = 100  # only to rank models by price when no data is at hand
 RANDOM_SEEDS = 20
 CURVE_POINTS = 51
 
 
 # -- data ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class QualityRow:
-    """One prompt and how well each model answered it (1.0 / 0.0 for correct / wrong)."""
-
-    text: str
-    quality: Mapping[str, float]
-    label: str | None = None
-    source: str | None = None
-    router_task: str | None = None
 
 
 def _outcomes(row: dict[str, Any]) -> dict[str, float]:
@@ -110,189 +110,6 @@ def load_quality(path: Path) -> list[QualityRow]:
         label, source, task = (_optional(raw, k) for k in ("label", "source", "router_task"))
         rows.append(QualityRow(raw["text"], quality, label, source, task))
     return rows
-
-
-# -- prices ----------------------------------------------------------------------------------
-
-Price = Annotated[float, Field(ge=0)]
-Tokens = Annotated[int, Field(ge=0)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class ModelPrice(_Strict):
-    """USD per 1M tokens; optional per-call token assumptions for this model."""
-
-    input: Price
-    output: Price
-    input_tokens: Tokens | None = None  # per call, on top of the prompt (system prompt, template)
-    output_tokens: Tokens | None = None  # typical answer length of this model
-
-
-class TokenDefaults(_Strict):
-    input_tokens: Tokens = 0
-    output_tokens: Tokens = 250
-
-
-def base_name(model: str) -> str:
-    return model.rsplit("/", 1)[-1]
-
-
-def resolve(name: str, known: Sequence[str]) -> str | None:
-    """``name`` itself if known, else the one known name with the same part after the last
-    ``/`` (``mistralai/Mixtral-8x7B-Instruct-v0.1`` ↔ ``Mixtral-8x7B-Instruct-v0.1``)."""
-    if name in known:
-        return name
-    same = [k for k in known if base_name(k) == base_name(name)]
-    return same[0] if len(same) == 1 else None
-
-
-class Prices(_Strict):
-    """The prices file. ``output_tokens`` maps a row's ``source`` (or ``label``) to its typical
-    output tokens; ``policy`` maps a task (and ``default``) to a ranked list of models."""
-
-    models: Annotated[dict[str, ModelPrice], Field(min_length=1)]
-    defaults: TokenDefaults = TokenDefaults()
-    output_tokens: dict[str, Tokens] = Field(default_factory=dict)
-    policy: dict[str, Annotated[list[str], Field(min_length=1)]] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _policy_models_priced(self) -> Prices:
-        for task, names in self.policy.items():
-            unknown = [n for n in names if resolve(n, list(self.models)) is None]
-            if unknown:
-                raise ValueError(f"policy.{task}: unpriced model(s) {unknown}")
-        return self
-
-    def price(self, model: str) -> ModelPrice:
-        """Raises: InvalidRequest: the model has no price."""
-        name = resolve(model, list(self.models))
-        if name is None:
-            raise InvalidRequest(f"no price for model {model!r}", param="prices")
-        return self.models[name]
-
-    def call_cost(self, model: str, row: QualityRow) -> float:
-        """USD for sending ``row`` to ``model``."""
-        p = self.price(model)
-        extra = self.defaults.input_tokens if p.input_tokens is None else p.input_tokens
-        tokens_in = estimate_tokens(row.text) + extra
-        return (tokens_in * p.input + self.output_for(p, row) * p.output) / 1e6
-
-    def output_for(self, price: ModelPrice, row: QualityRow) -> int:
-        if price.output_tokens is not None:
-            return price.output_tokens
-        for key in (row.source, row.label):
-            if key is not None and key in self.output_tokens:
-                return self.output_tokens[key]
-        return self.defaults.output_tokens
-
-    def preference(self, task: str, models: Sequence[str]) -> list[str]:
-        """``task``'s ranked list (else ``default``'s) restricted to ``models``; cheapest
-        first when neither names any of them."""
-        for key in (task, DEFAULT_ROUTE):
-            ranked = [resolve(n, models) for n in self.policy.get(key, [])]
-            kept = list(dict.fromkeys(m for m in ranked if m is not None))
-            if kept:
-                return kept
-        return sorted(models, key=self.typical_cost)
-
-    def typical_cost(self, model: str) -> float:
-        """USD for a typical call (a prompt of TYPICAL_PROMPT_TOKENS): ranks models by price."""
-        return self.call_cost(model, QualityRow("x" * 4 * TYPICAL_PROMPT_TOKENS, {}))
-
-
-def load_prices(path: Path) -> Prices:
-    """Raises: ConfigError: the file is missing, is not TOML, or does not validate."""
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, IsADirectoryError):
-        raise ConfigError("file not found", path=path) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"not valid TOML: {exc}", path=path) from exc
-    try:
-        return Prices.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        raise ConfigError(str(err["msg"]).removeprefix("Value error, "), path, key) from exc
-
-
-# -- semroute's policy -----------------------------------------------------------------------
-
-
-@runtime_checkable
-class ScoredPolicy(Protocol):
-    """A policy that also scores how much each prompt needs the strong model."""
-
-    def __call__(self, texts: list[str]) -> list[str]: ...
-
-    def hardness(self, texts: list[str]) -> list[float]: ...
-
-
-@dataclass(slots=True)
-class SemroutePolicy:
-    """Classify with the centroids; take the first model of the task's preference (the
-    ``default`` one when the match is not confident, as the router does).
-
-    ``hardness`` = best score of a *hard* task (one whose first choice is not the cheapest
-    model) minus the best score of any other task: above 0 ≈ the policy picks the strong model.
-    """
-
-    centroids: CentroidSet
-    encoder: Encoder
-    preference: dict[str, list[str]]
-    hard: frozenset[str]
-    batch: int = 128
-    progress: bool = False
-    _seen: dict[str, TaskMatch] = field(default_factory=dict)
-
-    def matches(self, texts: list[str]) -> list[TaskMatch]:
-        """Classify each text (each distinct text is embedded once, in batches)."""
-        from training.fit import embed_examples
-
-        new = list(dict.fromkeys(t for t in texts if t not in self._seen))
-        if new:
-            vectors = embed_examples(self.encoder, new, batch=self.batch, progress=self.progress)
-            self._seen.update(zip(new, self.centroids.classify(vectors), strict=True))
-        return [self._seen[t] for t in texts]
-
-    def route(self, match: TaskMatch) -> str:
-        return match.task if match.confident and match.task in self.preference else DEFAULT_ROUTE
-
-    def __call__(self, texts: list[str]) -> list[str]:
-        return [self.preference[self.route(m)][0] for m in self.matches(texts)]
-
-    def hardness(self, texts: list[str]) -> list[float]:
-        def top(scores: Mapping[str, float], hard: bool) -> float:
-            return max((s for t, s in scores.items() if (t in self.hard) == hard), default=-2.0)
-
-        return [top(m.scores, True) - top(m.scores, False) for m in self.matches(texts)]
-
-
-def semroute_policy(
-    router_or_centroids: Router | CentroidSet,
-    encoder: Encoder,
-    prices: Prices,
-    *,
-    models: Sequence[str] | None = None,
-    batch: int = 128,
-    progress: bool = False,
-) -> SemroutePolicy:
-    """semroute's routing among ``models`` (default: every priced model), ranked per task by
-    ``prices.policy``."""
-    centroids = (
-        router_or_centroids
-        if isinstance(router_or_centroids, CentroidSet)
-        else router_or_centroids.centroids
-    )
-    candidates = list(models or prices.models)
-    routes = [*centroids.tasks, DEFAULT_ROUTE]
-    preference = {t: prices.preference(t, candidates) for t in routes}
-    cheapest = min(candidates, key=prices.typical_cost)
-    hard = frozenset(t for t in centroids.tasks if preference[t][0] != cheapest)
-    return SemroutePolicy(centroids, encoder, preference, hard, batch=batch, progress=progress)
 
 
 # -- evaluation ------------------------------------------------------------------------------
@@ -499,3 +316,21 @@ def run_eval_cost(
         centroids, encoder, prices, models=data_models(rows), progress=progress
     )
     return evaluate_cost(rows, policy, prices, seed=seed)
+
+
+def format_cost_report(report: Mapping[str, Any]) -> str:
+    """The report as a small text table (``semroute eval-cost`` without ``--json``)."""
+
+    def num(x: float | None, spec: str) -> str:
+        return "-" if x is None else format(x, spec)
+
+    lines = [f"n={report['n']}  models: " + ", ".join(report["models"])]
+    lines.append(f"{'':<16} {'quality':>8} {'$/prompt':>10} {'PGR':>7} {'cost share':>10}")
+    points = {"policy": report["policy"], **report["baselines"]}
+    for name, p in points.items():
+        lines.append(
+            f"{name:<16} {p['quality']:>8.4f} {p['cost']:>10.6f} "
+            f"{num(p['pgr'], '.4f'):>7} {num(p['cost_share'], '.4f'):>10}  {p.get('model', '')}"
+        )
+    lines.append(f"APGR {num(report['apgr'], '.4f')} (random mixing: 0.5)")
+    return "\n".join(line.rstrip() for line in lines)

@@ -4,7 +4,7 @@ then what only shared state can show (two replicas on one Redis), layout, and Re
 from __future__ import annotations
 
 import asyncio
-import time
+import random
 from collections.abc import AsyncIterator
 
 import pytest
@@ -149,6 +149,36 @@ async def test_deployments_are_independent(one: Breakers) -> None:
     assert await one.states() == {"a": BreakerState.OPEN, "b": BreakerState.CLOSED}
 
 
+@pytest.mark.parametrize("seed", range(3))
+async def test_random_walks_match_the_in_process_automaton(
+    redis_url: str, clock: Clock, seed: int
+) -> None:
+    """Step for step, a random sequence of calls answers the same on both implementations."""
+    rng = random.Random(seed)
+    memory = BreakerRegistry(CONFIG, clock)
+    shared = RedisBreakers(redis_url, CONFIG, clock=clock, probe_lease_s=1e9)
+    forced = [BreakerState.OPEN, BreakerState.CLOSED, BreakerState.HALF_OPEN, None]
+    try:
+        for step in range(400):
+            dep, op = rng.choice("ab"), rng.randrange(9)
+            if op == 0:
+                clock.now += rng.choice([0.5, 5, 20, 31, 61])
+            elif op == 1 and rng.random() < 0.2:
+                state = rng.choice(forced)
+                await memory.force(dep, state)
+                await shared.force(dep, state)
+            else:
+                name = ["available", "acquire", "record_success", "release"][op % 4]
+                name = "record_failure" if op >= 6 else name
+                got = await getattr(shared, name)(dep), await getattr(memory, name)(dep)
+                assert got[0] == got[1], (step, dep, name)
+            mine, theirs = await shared.states(), await memory.states()
+            for d in "ab":
+                assert mine.get(d, BreakerState.CLOSED) == theirs.get(d, BreakerState.CLOSED)
+    finally:
+        await shared.aclose()
+
+
 # --- shared by replicas ----------------------------------------------------------------------
 
 
@@ -288,7 +318,7 @@ async def test_redis_down_falls_back_then_recovers(redis_private: RedisServer) -
         await b.aclose()
 
 
-async def test_redis_hung_costs_one_timeout_per_retry_period(redis_private: RedisServer) -> None:
+async def test_redis_hung_is_asked_once_per_retry_period(redis_private: RedisServer) -> None:
     clock = Clock()
     b = RedisBreakers(redis_private.url, CONFIG, socket_timeout_s=0.2, clock=clock, retry_s=5)
     try:
@@ -296,10 +326,9 @@ async def test_redis_hung_costs_one_timeout_per_retry_period(redis_private: Redi
         redis_private.pause()
         async with asyncio.timeout(3):
             assert await b.acquire(DEP)  # one socket timeout, then the fallback
-        started = time.monotonic()
         for _ in range(20):
             assert await b.available(DEP)
-        assert time.monotonic() - started < 0.2  # not asked again while it is down
+        assert b.errors == 1  # not asked again while it is considered down
         redis_private.resume()
         clock.now += 5
         assert not await b.acquire(DEP)

@@ -22,6 +22,7 @@ from training.evaluate_cost import (
     ScoredPolicy,
     apgr,
     evaluate_cost,
+    format_cost_report,
     load_prices,
     load_quality,
     semroute_policy,
@@ -327,3 +328,9 @@ def test_oracle_prefers_the_cheaper_of_tied_models(prices: Prices) -> None:
     report = evaluate_cost(synthetic([1, 0], [1, 1]), lambda t: ["small"] * len(t), prices)
     assert report["baselines"]["oracle"]["picks"] == {"small": 0.5, "large": 0.5}
     assert np.isclose(report["baselines"]["oracle"]["quality"], 1.0)
+
+
+def test_text_report(rows: list[QualityRow], prices: Prices) -> None:
+    text = format_cost_report(evaluate_cost(rows, by_router_task(rows, prices), prices))
+    assert "policy" in text and "oracle" in text and "APGR" in text
+    assert "small" in text.splitlines()[3]
