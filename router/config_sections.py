@@ -242,7 +242,7 @@ class BudgetConfig(_Model):
 
 def _default_cache_thresholds() -> dict[BudgetTier, float]:
     return {
-        BudgetTier.QUALITY: 0.955,
+        BudgetTier.QUALITY: 0.96,
         BudgetTier.BALANCED: 0.94,
         BudgetTier.ECONOMY: 0.90,
         BudgetTier.EXHAUSTED: 0.85,

@@ -81,6 +81,7 @@ class Router:
         *,
         spending: Spending | None = None,
         cache: SemanticCache | None = None,
+        breakers: Breakers | None = None,
     ) -> Router:
         """Load the configured centroid version for ``encoder``; providers from the config.
 
@@ -88,7 +89,15 @@ class Router:
             ArtifactError: the centroids are missing, corrupt or built for another encoder.
         """
         centroids = cls._load(config, encoder, config.routing.centroid_version)
-        return cls(config, encoder, centroids, providers, spending=spending, cache=cache)
+        return cls(
+            config,
+            encoder,
+            centroids,
+            providers,
+            spending=spending,
+            cache=cache,
+            breakers=breakers,
+        )
 
     @property
     def cache(self) -> SemanticCache | None:
@@ -265,6 +274,9 @@ class Router:
     async def aclose(self) -> None:
         await self.providers.aclose()
         await self.spending.aclose()
+        closer = getattr(self.breakers, "aclose", None)
+        if closer is not None:
+            await closer()
 
     @staticmethod
     def _load(config: Config, encoder: Encoder, version: str | None) -> CentroidSet:

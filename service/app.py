@@ -25,6 +25,7 @@ from service.wiring import (
     build_router,
     snapshot,
     snapshot_loop,
+    start_cache_sync,
     watch_current,
 )
 
@@ -33,8 +34,10 @@ log = logging.getLogger("semroute.service")
 
 async def _load(state: ServiceState) -> None:
     try:
-        state.router = await anyio.to_thread.run_sync(build_router, state.config)
-        log.info("ready: centroids %s", state.router.centroids.version)
+        router = await anyio.to_thread.run_sync(build_router, state.config)
+        state.cache_sync = await start_cache_sync(router)
+        state.router = router
+        log.info("ready: centroids %s", router.centroids.version)
     except RouterError as exc:
         state.load_error = f"cannot start routing: {exc.message}"
         log.error(state.load_error)
@@ -77,6 +80,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         loading = asyncio.create_task(_load(state)) if state.router is None else None
+        if state.router is not None:  # given ready-made (tests, embedding)
+            state.cache_sync = await start_cache_sync(state.router)
         if state.outcomes is not None:
             state.outcomes.start()
         snapshots = asyncio.create_task(_snapshots(state))
@@ -90,6 +95,8 @@ def create_app(
                     task.cancel()
             if state.outcomes is not None:
                 await state.outcomes.aclose()
+            if state.cache_sync is not None:
+                await state.cache_sync.aclose()
             if state.router is not None:
                 await snapshot(state.router)
                 await state.router.aclose()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import Request
 
+from router.cache_redis import RedisCacheSync
 from router.config import Config
 from router.core import Router
 from router.errors import NotReady
@@ -26,6 +27,7 @@ class ServiceState:
     loaded: asyncio.Event = field(default_factory=asyncio.Event)
     metrics: Metrics = field(default_factory=Metrics)
     outcomes: OutcomeLog | None = None
+    cache_sync: RedisCacheSync | None = None
     in_flight: int = 0
     draining: bool = False  # shutting down: /readyz is false, new requests get 503
 

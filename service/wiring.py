@@ -8,9 +8,12 @@ from collections.abc import Callable
 
 import anyio
 
+from router.breaker import Breakers
+from router.breaker_redis import RedisBreakers
 from router.budget_redis import RedisLedger
 from router.cache import SemanticCache
 from router.cache_persist import load_snapshot, save_snapshot
+from router.cache_redis import RedisCacheSync
 from router.cache_verify import load_verifier
 from router.centroids import current_version
 from router.config import Config
@@ -62,7 +65,39 @@ def build_router(config: Config) -> Router:
         encoder,
         spending=build_spending(config),
         cache=build_cache(config, encoder.dim),
+        breakers=build_breakers(config),
     )
+
+
+def build_breakers(config: Config) -> Breakers | None:
+    """Shared through Redis when configured (on wall-clock time, which replicas share)."""
+    r = config.redis
+    if r.url is None:
+        return None
+    return RedisBreakers(
+        r.url,
+        config.execution.breaker,
+        key_prefix=r.key_prefix,
+        socket_timeout_s=r.socket_timeout_s,
+        probe_lease_s=config.execution.deadline_s,
+    )
+
+
+async def start_cache_sync(router: Router) -> RedisCacheSync | None:
+    """Redis mode: load the shared cache and follow its stream of inserts and deletions."""
+    r = router.config.redis
+    if r.url is None or router.cache is None:
+        return None
+    # Vectors of different encoders must never mix, even when their sizes match.
+    sync = RedisCacheSync(
+        router.cache,
+        r.url,
+        key_prefix=f"{r.key_prefix}:{router.encoder.name}",
+        socket_timeout_s=r.socket_timeout_s,
+    )
+    await sync.start()
+    log.info("cache: %d entries loaded from Redis", len(router.cache))
+    return sync
 
 
 def build_outcome_log(config: Config, on_drop: Callable[[int], None]) -> OutcomeLog | None:

@@ -1,10 +1,8 @@
 """What does routing buy? Quality and cost of a routing policy on per-model outcome data.
 
-A quality file is JSONL: ``text``, and per model either ``correct: {model: bool}`` or
-``scores: {model: float in [0, 1]}`` (both may appear: a score wins), with optional
-``label``, ``source`` and ``router_task``. What each call costs comes from the prices file
-(``training.prices``); the policies evaluated are in ``training.cost_policy``. The names of
-both that callers import from here are re-exported.
+The quality file (per-model outcomes) is read by ``training.quality``; what each call costs
+comes from the prices file (``training.prices``); the policies evaluated are in
+``training.cost_policy``. The names of these that callers import from here are re-exported.
 
 Scores follow RouteLLM (Ong et al., 2024): with *cheapest* (the model of lowest average cost)
 as the weak model and *best* (highest average quality) as the strong one,
@@ -16,7 +14,6 @@ cost share for a router whose threshold sweeps from all-cheapest (0, 0) to all-b
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -30,7 +27,8 @@ from router.centroids import CentroidSet
 from router.embedding import Encoder
 from router.errors import InvalidRequest
 from training.cost_policy import Hardness, Policy, ScoredPolicy, semroute_policy
-from training.prices import Prices, QualityRow, load_prices, resolve
+from training.prices import Prices, load_prices, resolve
+from training.quality import QualityRow, load_quality
 
 __all__ = [
     "CURVE_POINTS",
@@ -56,60 +54,6 @@ __all__ = [
 Array = npt.NDArray[np.float64]
 RANDOM_SEEDS = 20
 CURVE_POINTS = 51
-
-
-# -- data ------------------------------------------------------------------------------------
-
-
-def _outcomes(row: dict[str, Any]) -> dict[str, float]:
-    out: dict[str, float] = {}
-    correct, scores = row.get("correct", {}), row.get("scores", {})
-    if not isinstance(correct, dict) or not isinstance(scores, dict):
-        raise ValueError("`correct` and `scores` must be objects")
-    for model, ok in correct.items():
-        if not isinstance(ok, bool):
-            raise ValueError(f"correct[{model!r}] must be true or false")
-        out[model] = float(ok)
-    for model, score in scores.items():
-        if not isinstance(score, int | float) or not 0.0 <= float(score) <= 1.0:
-            raise ValueError(f"scores[{model!r}] must be a number in [0, 1]")
-        out[model] = float(score)
-    if not out:
-        raise ValueError("no `correct` or `scores` for any model")
-    return out
-
-
-def _optional(row: dict[str, Any], key: str) -> str | None:
-    value = row.get(key)
-    return value if isinstance(value, str) and value else None
-
-
-def load_quality(path: Path) -> list[QualityRow]:
-    """Read a quality file (blank lines skipped).
-
-    Raises:
-        InvalidRequest: the file is missing, or a line is not a valid row (named by number).
-    """
-    try:
-        # Only "\n" ends a row: JSON strings may hold U+2028 and other characters that
-        # str.splitlines() would also split on.
-        lines = path.read_text(encoding="utf-8").split("\n")
-    except (FileNotFoundError, IsADirectoryError):
-        raise InvalidRequest(f"data file not found: {path}", param="data") from None
-    rows: list[QualityRow] = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-            if not isinstance(raw, dict) or not isinstance(raw.get("text"), str):
-                raise ValueError("expected an object with a string `text`")
-            quality = _outcomes(raw)
-        except ValueError as exc:  # json.JSONDecodeError is a ValueError
-            raise InvalidRequest(f"{path}:{number}: {exc}", param="data") from exc
-        label, source, task = (_optional(raw, k) for k in ("label", "source", "router_task"))
-        rows.append(QualityRow(raw["text"], quality, label, source, task))
-    return rows
 
 
 # -- evaluation ------------------------------------------------------------------------------

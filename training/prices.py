@@ -5,15 +5,13 @@ output tokens × output price``, prompt tokens being estimated from the text (~4
 token), the rest from the prices file (USD per 1M tokens; see
 ``training/data/prices_routellm.toml``), which may also rank models per task (``policy``).
 Model names match exactly or by the part after the last ``/`` (``base_name``, ``resolve``).
-``QualityRow`` lives here because prices read a row's text, source and label; the quality
-file it comes from is read by ``training.evaluate_cost``.
+Prices read a row's text, source and label (``QualityRow``, from ``training.quality``).
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -21,20 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from router.errors import ConfigError, InvalidRequest
 from router.tokens import estimate_tokens
+from training.quality import QualityRow
 
 DEFAULT_ROUTE = "default"
 TYPICAL_PROMPT_TOKENS = 100  # only to rank models by price when no data is at hand
-
-
-@dataclass(frozen=True, slots=True)
-class QualityRow:
-    """One prompt and how well each model answered it (1.0 / 0.0 for correct / wrong)."""
-
-    text: str
-    quality: Mapping[str, float]
-    label: str | None = None
-    source: str | None = None
-    router_task: str | None = None
 
 
 Price = Annotated[float, Field(ge=0)]
