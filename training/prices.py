@@ -24,7 +24,6 @@ from training.quality import QualityRow
 DEFAULT_ROUTE = "default"
 TYPICAL_PROMPT_TOKENS = 100  # only to rank models by price when no data is at hand
 
-
 Price = Annotated[float, Field(ge=0)]
 Tokens = Annotated[int, Field(ge=0)]
 
