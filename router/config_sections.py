@@ -62,7 +62,11 @@ class EncoderConfig(_Model):
 
     name: str = "all-MiniLM-L6-v2"
     model_path: Path | None = None
-    backend: Literal["torch", "onnx"] = "torch"
+    backend: Literal["torch", "onnx", "onnx-int8", "static"] = "torch"
+    static_path: Path | None = None  # backend "static": the distilled model2vec directory
+    onnx_cache: Path = Path("var/onnx")  # where exported ONNX models are kept
+    micro_batch: PositiveInt = 64  # concurrent requests' texts encoded together, at most this many
+    memo_entries: Annotated[int, Field(ge=0)] = 10_000  # exact-text embedding memo (0 = off)
     device: str = "cpu"
     batch_size: PositiveInt = 32
     max_seq_tokens: Annotated[int, Field(ge=16, le=512)] = 256

@@ -91,7 +91,7 @@ class SentenceTransformerEncoder:
 
         try:
             self._model = SentenceTransformer(
-                str(path), device=config.device, backend=config.backend, local_files_only=True
+                str(path), device=config.device, backend="torch", local_files_only=True
             )
         except (OSError, ValueError) as exc:
             raise ArtifactError(f"cannot load encoder: {exc}", path=path) from exc
@@ -147,3 +147,20 @@ def fit_window(tokenizer: Any, text: str, config: EncoderConfig) -> tuple[str, b
     head = work[: offsets[n_head - 1][1]]
     tail = work[offsets[len(offsets) - n_tail][0] :] if n_tail > 0 else ""
     return f"{head} … {tail}", True
+
+
+def build_encoder(config: EncoderConfig) -> Encoder:
+    """The encoder ``config.backend`` names: torch (default), onnx, onnx-int8 or static.
+
+    Raises:
+        ArtifactError: the model (or its exported / distilled form) cannot be loaded.
+    """
+    if config.backend in ("onnx", "onnx-int8"):
+        from router.encoder_onnx import OnnxEncoder
+
+        return OnnxEncoder(config)
+    if config.backend == "static":
+        from router.encoder_static import StaticEncoder
+
+        return StaticEncoder(config)
+    return SentenceTransformerEncoder(config)

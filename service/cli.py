@@ -32,9 +32,9 @@ def _config(args: argparse.Namespace) -> Config:
 
 
 def _encoder(config: Config) -> Any:
-    from router.embedding import SentenceTransformerEncoder
+    from router.embedding import build_encoder
 
-    return SentenceTransformerEncoder(config.encoder)
+    return build_encoder(config.encoder)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from router.cache_verify import load_verifier
 from router.centroids import current_version
 from router.config import Config
 from router.core import Router
-from router.embedding import SentenceTransformerEncoder
+from router.embedding import build_encoder
 from router.errors import ArtifactError, ConfigError
 from router.outcomes import JsonlSink, OutcomeLog, OutcomeSink, RedisStreamSink
 from router.spending import FailoverLedger, Spending
@@ -59,7 +59,7 @@ def build_router(config: Config) -> Router:
     Raises:
         ArtifactError: the model, the centroids or the verifier cannot be loaded.
     """
-    encoder = SentenceTransformerEncoder(config.encoder)
+    encoder = build_encoder(config.encoder)
     return Router.from_config(
         config,
         encoder,
