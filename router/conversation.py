@@ -8,13 +8,15 @@ System prompts and assistant turns are not embedded: they describe the deploymen
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from router.config import ContextConfig
 from router.embedding import Encoder, Vectors, encode_async, normalise
+from router.memo import EmbeddingMemo, memo_key
 from router.types import EmbeddedText, Message
 
 
@@ -70,16 +72,33 @@ class Embedding:
     text: EmbeddedText
 
 
-async def embed_turns(encoder: Encoder, turns: Turns, config: ContextConfig) -> Embedding:
-    """Embed the last user message (and the context, in the same encoder call), blended."""
+async def embed_turns(
+    encoder: Encoder,
+    turns: Turns,
+    config: ContextConfig,
+    *,
+    encode: Callable[[Sequence[str]], Awaitable[Vectors]] | None = None,
+    memo: EmbeddingMemo | None = None,
+) -> Embedding:
+    """Embed the last user message (and the context, in the same encoder call), blended.
+
+    ``encode`` is how texts reach the encoder (a micro-batcher; default: a worker thread);
+    ``memo`` answers repeated texts without calling it at all.
+    """
     last, cut = encoder.fit_window(turns.last)
     texts = [last]
     if turns.context:
         context, cut_context = encoder.fit_window(turns.context_text)
         texts.append(context)
         cut = cut or cut_context
-    vectors = await encode_async(encoder, texts)
-    vector = blend(vectors[0], vectors[1] if turns.context else None, last_weight(turns, config))
+    weight = last_weight(turns, config)
+    key = memo_key(texts, weight)
+    vector = memo.get(key) if memo is not None else None
+    if vector is None:
+        vectors = await (encode or partial(encode_async, encoder))(texts)
+        vector = blend(vectors[0], vectors[1] if turns.context else None, weight)
+        if memo is not None:
+            memo.put(key, vector)
     embedded = EmbeddedText(
         text=last, truncated=cut, original_chars=len(turns.last), context_turns=len(turns.context)
     )

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from router.answering import Answer, BudgetAdmission
 from router.balancer import Balancer
+from router.batching import MicroBatcher
 from router.breaker import BreakerRegistry, Breakers
 from router.cache import SemanticCache
 from router.calls import complete_call, open_stream
@@ -20,9 +21,9 @@ from router.deployments import ProviderSet, build_providers
 from router.embedding import Encoder
 from router.errors import BudgetExhausted
 from router.fallback import FallbackChain
+from router.memo import EmbeddingMemo
 from router.memory import CacheMemory
-from router.routes import AUTO, DEFAULT_ROUTE, explicit_route, ranked_models
-from router.selection import Selection, select
+from router.routes import AUTO, DEFAULT_ROUTE, explicit_route, ranked_models, select_for
 from router.spending import BudgetView, Spending, usage_cost
 from router.streaming import StreamSession, completion_stub
 from router.tokens import estimate_prompt_tokens
@@ -31,9 +32,6 @@ from router.types import (
     ChatRequest,
     Completion,
     Decision,
-    Priority,
-    Requirements,
-    Skipped,
     TaskMatch,
 )
 
@@ -60,6 +58,8 @@ class Router:
         self.providers = providers if providers is not None else build_providers(config)
         self.spending = spending or Spending(config.budget)
         self.memory = CacheMemory(config, cache)
+        self.batcher = MicroBatcher(encoder, config.encoder.micro_batch)
+        self.memo = EmbeddingMemo(config.encoder.memo_entries)
         self.breakers = breakers or BreakerRegistry(config.execution.breaker, clock)
         self.balancer = Balancer(config.execution.balancing, rng=rng, clock=clock)
         self.chain = FallbackChain(
@@ -130,7 +130,7 @@ class Router:
         classified = time.perf_counter()
         priority = request.priority or self.config.routing.default_priority
         requirements = request.requirements(estimate_prompt_tokens(request.messages))
-        selection = self._select(route, ranked, requirements, priority, tier, request)
+        selection = select_for(self.config, route, ranked, requirements, priority, tier, request)
         decision = Decision(
             match=match,
             route=route,
@@ -147,7 +147,9 @@ class Router:
         if self.memory.consulted(task):
             if embedding is None:
                 embedding = await self.embed(user_turns(request.messages, self.config.context))
-            floor = self._select(route, ranked, requirements, priority, BudgetTier.ECONOMY, request)
+            floor = select_for(
+                self.config, route, ranked, requirements, priority, BudgetTier.ECONOMY, request
+            )
             decision = await self.memory.look_up(request, decision, embedding.vector, task, floor)
         else:
             decision = replace(decision, cache=self.memory.skipped(task))
@@ -160,36 +162,6 @@ class Router:
             return None
         who = request.budget_scope or request.tenant
         return await self.spending.view(who, request.priority_class)
-
-    def _select(
-        self,
-        route: str,
-        ranked: list[str],
-        requirements: Requirements,
-        priority: Priority,
-        tier: BudgetTier,
-        request: ChatRequest,
-    ) -> Selection:
-        task_cfg = self.config.tasks.get(route)
-        allowed = request.allowed_models
-        barred = {
-            m: "not allowed for this API key"
-            for m in self.config.models
-            if allowed is not None and m not in allowed
-        }
-        try:
-            return select(
-                route,
-                ranked,
-                self.config.models,
-                requirements=requirements,
-                priority=priority,
-                budget_tier=tier,
-                premium_required=bool(task_cfg and task_cfg.premium_required),
-                unavailable=barred,
-            )
-        except BudgetExhausted:
-            return Selection((), (Skipped("*", "daily budget exhausted: cache only"),))
 
     # -- executing -------------------------------------------------------------------------
 
@@ -295,7 +267,9 @@ class Router:
 
     async def embed(self, turns: Turns) -> Embedding:
         """Embed the last user message, blended with the recent turns."""
-        return await embed_turns(self.encoder, turns, self.config.context)
+        return await embed_turns(
+            self.encoder, turns, self.config.context, encode=self.batcher.encode, memo=self.memo
+        )
 
     async def classify(self, request: ChatRequest) -> tuple[TaskMatch, Embedding]:
         embedding = await self.embed(user_turns(request.messages, self.config.context))

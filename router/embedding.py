@@ -158,9 +158,11 @@ def build_encoder(config: EncoderConfig) -> Encoder:
     if config.backend in ("onnx", "onnx-int8"):
         from router.encoder_onnx import OnnxEncoder
 
-        return OnnxEncoder(config)
+        onnx: Encoder = OnnxEncoder(config)
+        return onnx
     if config.backend == "static":
         from router.encoder_static import StaticEncoder
 
-        return StaticEncoder(config)
+        static: Encoder = StaticEncoder(config)
+        return static
     return SentenceTransformerEncoder(config)

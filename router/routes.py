@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from router.config import Config
-from router.errors import InvalidRequest
+from router.errors import BudgetExhausted, InvalidRequest
+from router.selection import Selection, select
+from router.types import BudgetTier, ChatRequest, Priority, Requirements, Skipped
 
 AUTO = "auto"
 DEFAULT_ROUTE = "default"
@@ -39,3 +41,36 @@ def ranked_models(config: Config, route: str) -> list[str]:
     if route in config.tasks:
         return config.tasks[route].models
     return config.routing.default_route
+
+
+def select_for(
+    config: Config,
+    route: str,
+    ranked: list[str],
+    requirements: Requirements,
+    priority: Priority,
+    tier: BudgetTier,
+    request: ChatRequest,
+) -> Selection:
+    """``select`` with the request's key allow-list applied; an exhausted budget gives an
+    empty selection (cache only) instead of an error."""
+    task_cfg = config.tasks.get(route)
+    allowed = request.allowed_models
+    barred = {
+        m: "not allowed for this API key"
+        for m in config.models
+        if allowed is not None and m not in allowed
+    }
+    try:
+        return select(
+            route,
+            ranked,
+            config.models,
+            requirements=requirements,
+            priority=priority,
+            budget_tier=tier,
+            premium_required=bool(task_cfg and task_cfg.premium_required),
+            unavailable=barred,
+        )
+    except BudgetExhausted:
+        return Selection((), (Skipped("*", "daily budget exhausted: cache only"),))

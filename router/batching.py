@@ -1,0 +1,73 @@
+"""Micro-batching: concurrent requests' texts go to the encoder together, off the event loop.
+
+There is no timer: a request that finds the encoder idle is encoded at once (it waits for
+nobody); requests that arrive while a batch is running are gathered and go in the next one,
+up to ``max_batch`` texts. Under load this turns many small encoder calls into few larger ones,
+which is what a 2-core CPU does best.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import anyio
+import numpy as np
+
+from router.embedding import Encoder, Vectors
+
+
+@dataclass(slots=True)
+class _Job:
+    texts: list[str]
+    done: asyncio.Future[Vectors]
+
+
+class MicroBatcher:
+    def __init__(self, encoder: Encoder, max_batch: int = 64) -> None:
+        self.encoder = encoder
+        self.max_batch = max_batch
+        self._queue: list[_Job] = []
+        self._running = False
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0  # encoder calls made (for tests and metrics)
+
+    async def encode(self, texts: Sequence[str]) -> Vectors:
+        """Embed ``texts`` (rows in order), sharing an encoder call with concurrent callers."""
+        loop = asyncio.get_running_loop()
+        job = _Job(list(texts), loop.create_future())
+        self._queue.append(job)
+        if not self._running:
+            self._running = True
+            self._task = loop.create_task(self._drain())
+        return await job.done
+
+    def _take(self) -> list[_Job]:
+        taken: list[_Job] = []
+        size = 0
+        while self._queue and (not taken or size + len(self._queue[0].texts) <= self.max_batch):
+            job = self._queue.pop(0)
+            taken.append(job)
+            size += len(job.texts)
+        return taken
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                jobs = self._take()
+                texts = [t for job in jobs for t in job.texts]
+                try:
+                    vectors = await anyio.to_thread.run_sync(self.encoder.encode, texts)
+                except Exception as exc:  # the encoder failed: every caller of this batch hears
+                    for job in jobs:
+                        if not job.done.done():
+                            job.done.set_exception(exc)
+                    continue
+                self.batches += 1
+                bounds = np.cumsum([len(job.texts) for job in jobs])[:-1]
+                for job, part in zip(jobs, np.split(vectors, bounds), strict=True):
+                    if not job.done.done():
+                        job.done.set_result(part)
+        finally:
+            self._running = False
