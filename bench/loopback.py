@@ -61,7 +61,7 @@ class Process:
             env={**os.environ, **(env or {})},
             cwd=cwd,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=open(os.environ.get("SEMROUTE_BENCH_LOG", os.devnull), "ab"),  # noqa: SIM115
         )
 
     def stop(self) -> None:
@@ -110,29 +110,24 @@ def semroute_config(upstream_url: str, base: Path) -> Path:
     return path
 
 
-def start_semroute(config: Path) -> tuple[Process, str]:
+def start_semroute(config: Path | None, *, keys: bool = True) -> tuple[Process, str]:
+    """semroute in its own process; ``config`` None → the embedded default (mock mode when
+    ``keys`` is False)."""
     port = free_port()
-    env = {
-        "OPENAI_API_KEY": "bench",
-        "ANTHROPIC_API_KEY": "bench",
-        "GROQ_API_KEY": "bench",
-        "SEMROUTE_LOG_LEVEL": "warning",
-    }
-    proc = Process(
-        [
-            sys.executable,
-            "-m",
-            "service.cli",
-            "serve",
-            "--config",
-            str(config),
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
+    env = {"OPENAI_API_KEY": "bench", "ANTHROPIC_API_KEY": "bench", "GROQ_API_KEY": "bench"}
+    args = [
+        sys.executable,
+        "-m",
+        "service.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    if config is not None:
+        args += ["--config", str(config)]
+    proc = Process(args, env=env if keys else {k: "" for k in env})
     url = f"http://127.0.0.1:{port}"
     wait_ready(url + "/readyz")
     return proc, url

@@ -7,6 +7,7 @@ L2-normalised, so a dot product is a cosine.
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -96,6 +97,9 @@ class SentenceTransformerEncoder:
         except (OSError, ValueError) as exc:
             raise ArtifactError(f"cannot load encoder: {exc}", path=path) from exc
         self._model.max_seq_length = config.max_seq_tokens
+        # A fast tokenizer keeps truncation/padding settings as mutable state: fit_window (on
+        # the event loop) must not share one with encode (in a worker thread).
+        self._window_tokenizer = copy.deepcopy(self._model.tokenizer)
         self._config = config
         self._name = config.name
         dim = self._model.get_embedding_dimension()
@@ -122,11 +126,12 @@ class SentenceTransformerEncoder:
         return np.asarray(out, dtype=np.float32).reshape(len(texts), self._dim)
 
     def fit_window(self, text: str) -> tuple[str, bool]:
-        return fit_window(self._model.tokenizer, text, self._config)
+        return fit_window(self._window_tokenizer, text, self._config)
 
 
 def fit_window(tokenizer: Any, text: str, config: EncoderConfig) -> tuple[str, bool]:
-    """Keep what fits in the model's window.
+    """Keep what fits in the model's window. ``tokenizer`` must not be the one the model
+    encodes with in another thread (fast tokenizers carry mutable settings).
 
     ``head`` keeps the first tokens (what the model would see anyway). ``head_tail`` keeps
     the head and the tail: real prompts put the instruction either before a pasted document

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -87,3 +88,12 @@ def test_held_out_written_prompts_macro_f1(real_router: Router) -> None:
     report = evaluate_file(path, real_router.encoder, real_router.centroids, progress=False)
     assert report["macro_f1"] >= 0.82, report["per_task"]
     assert report["per_task"]["chat"]["recall"] >= 0.9
+
+
+async def test_concurrent_routes_of_varied_length_all_succeed(real_router: Router) -> None:
+    # Regression: window fitting on the event loop and batched encoding in a worker thread
+    # once shared one fast tokenizer, whose padding state then broke batches (a 500).
+    texts = [("word " * (i * 7 % 300)) + f"question {i}" for i in range(48)]
+    decisions = await asyncio.gather(*(real_router.route(ask(t)) for t in texts))
+    assert len(decisions) == 48
+    assert all(d.match is not None for d in decisions)
