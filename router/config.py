@@ -166,5 +166,8 @@ def _with_absolute_paths(config: Config, base: Path) -> Config:
                 }
             ),
             "outcomes": config.outcomes.model_copy(update={"path": absolute(config.outcomes.path)}),
+            "training": config.training.model_copy(
+                update={"gate_data": [_resolve(p, base) for p in config.training.gate_data]}
+            ),
         }
     )

@@ -221,6 +221,14 @@ class TrainingConfig(_Model):
 
     weak_label_weight: Annotated[float, Field(ge=0, le=1)] = 0.3  # good-rated confident routes
     max_recall_drop: Annotated[float, Field(ge=0, le=1)] = 0.05  # per task, vs the live version
+    # The gate compares candidate and live version on rows neither was fitted on: these files
+    # (never trained on) plus the held-out feedback rows of the run.
+    gate_data: list[Path] = Field(
+        default_factory=lambda: [
+            Path("training/data/eval_written.jsonl"),
+            Path("training/data/realistic_holdout.jsonl"),
+        ]
+    )
 
 
 class RedisConfig(_Model):

@@ -139,7 +139,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         version=args.version,
         max_recall_drop=drop if drop is not None else config.training.max_recall_drop,
     )
-    result = train(data, out, encoder, config.encoder, options, live)
+    gate_files = [Path(p) for p in args.gate_data] or config.training.gate_data
+    gate_data = read_many([p for p in gate_files if p.exists()]) if live is not None else None
+    result = train(data, out, encoder, config.encoder, options, live, gate_data)
     _print_train(result, out)
     return 3 if args.promote and result.gate is not None and not result.gate.accepted else 0
 
@@ -289,6 +291,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--weak-weight", type=float, help="weight of good-rated routes (config)")
     t.add_argument("--max-recall-drop", type=float, help="promotion gate per task (config)")
+    t.add_argument(
+        "--gate-data",
+        action="append",
+        default=[],
+        help="labelled JSONL the gate compares on (default: training.gate_data)",
+    )
     t.add_argument("--out", help="centroids directory (default: routing.centroids_dir)")
     t.add_argument("--k", type=int, help="centroids per task (default: chosen on validation)")
     t.add_argument("--seed", type=int, default=0)

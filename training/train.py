@@ -67,10 +67,9 @@ def train(
 ) -> TrainResult:
     """Fit, calibrate, evaluate on a held-out split, and write a new centroid version.
 
-    With ``live`` (the centroids in service), both are scored on the same held-out rows — the
-    candidate's held-out split, or ``gate_data`` when given (a trusted set: a candidate trained
-    on bad labels would also be judged by bad labels) — and the promotion gate decides;
-    ``options.promote`` only promotes a candidate the gate accepts.
+    With ``live`` (the centroids in service), both are scored on rows neither was fitted on —
+    ``gate_data`` (a trusted labelled set) plus this run's held-out feedback rows — and the
+    promotion gate decides; ``options.promote`` only promotes a candidate it accepts.
 
     Raises:
         InvalidRequest: the data holds no usable rows.
@@ -100,10 +99,17 @@ def train(
     }
     gate = None
     if live is not None:
-        if gate_data is not None:
-            y_val = [e.task for e in gate_data.examples]
-            x_val = embed_examples(encoder, [e.text for e in gate_data.examples], progress=False)
-        gate = _gate(calibrated, live, x_val, y_val, tasks, options, metrics)
+        # Only rows the live version was not fitted on are fair: the trusted set, plus this
+        # run's held-out feedback rows (new to both).
+        fresh = [i for i, e in enumerate(val_rows) if e.source in ("feedback", "weak")]
+        x_gate, y_gate = x_val[fresh], [y_val[i] for i in fresh]
+        if gate_data is not None and gate_data.examples:
+            x_trusted = embed_examples(
+                encoder, [e.text for e in gate_data.examples], progress=False
+            )
+            x_gate = np.concatenate([x_trusted, x_gate])
+            y_gate = [e.task for e in gate_data.examples] + y_gate
+        gate = _gate(calibrated, live, x_gate, y_gate, tasks, options, metrics)
     labels = [e.task for e in data.examples]
     final = _fit(vectors, labels, _weights(data.examples), tasks, ks, options)
     manifest, promoted = publish(
@@ -137,6 +143,10 @@ def _gate(
     kept = [i for i, t in enumerate(y) if t in tasks and t in live.tasks]
     truth = [y[i] for i in kept]
     metrics["gate_rows"] = len(kept)
+    if not kept:
+        gate = GateResult(False, ["no rows to compare on: give --gate-data (a trusted set)"])
+        metrics["gate"] = gate.as_dict()
+        return gate
     metrics["candidate_on_gate_rows"] = evaluate_matches(truth, candidate.classify(x[kept]), tasks)
     metrics["live_validation"] = evaluate_matches(truth, live.classify(x[kept]), live.tasks)
     metrics["live_version"] = live.version

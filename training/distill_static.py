@@ -1,0 +1,107 @@
+"""Distil static embeddings from the local all-MiniLM-L6-v2 with model2vec (offline, deterministic).
+
+    python -m training.distill_static [--out DIR] [--dims 256] [--model PATH]
+
+Every vocabulary token is passed through the transformer once (~1 min on 2 cores), the
+token vectors are PCA-reduced to ``--dims`` and SIF-weighted by token rank. The result is
+the directory ``[encoder] backend = "static"`` loads (default ``var/static/minilm-m2v``);
+``distill.json`` beside it records the source weights, the settings and the output digest.
+The same model and settings give the same bytes, so centroids fitted on one machine hold
+on another: ``centroids/static-v1/static_model.json`` records the digest they were fitted
+with, and a model with another digest needs its own centroids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from router.config import EncoderConfig
+from router.embedding import bundled_model_path
+from router.encoder_onnx import weights_digest
+from router.encoder_static import static_model_dir
+from router.errors import ArtifactError
+
+SIF_COEFFICIENT = 1e-4
+SEED = 0
+
+
+def distill(
+    model_dir: Path, out: Path, dims: int = 256, name: str = "all-MiniLM-L6-v2"
+) -> dict[str, Any]:
+    """Distil ``model_dir`` (a local sentence-transformers / transformers model) into ``out``.
+
+    ``name`` is the source model's name, recorded instead of its machine-specific path.
+
+    Returns the provenance written to ``out/distill.json``.
+
+    Raises:
+        ArtifactError: model2vec (with skeletoken) is missing or the model cannot be loaded.
+    """
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    try:
+        m2v = importlib.import_module("model2vec.distill")
+    except ImportError as exc:
+        raise ArtifactError(
+            "distillation needs model2vec and skeletoken: pip install model2vec skeletoken"
+        ) from exc
+    random.seed(SEED)
+    np.random.seed(SEED)
+    torch.manual_seed(SEED)
+    torch.use_deterministic_algorithms(True)
+    try:
+        model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
+        tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise ArtifactError(f"cannot load model to distil: {exc}", path=model_dir) from exc
+    start = time.perf_counter()
+    static = m2v.distill_from_model(
+        model, tokenizer, device="cpu", pca_dims=dims, sif_coefficient=SIF_COEFFICIENT
+    )
+    seconds = round(time.perf_counter() - start, 1)
+    static.config["tokenizer_name"] = name
+    out.mkdir(parents=True, exist_ok=True)
+    static.save_pretrained(str(out), model_name=f"{name}-static-m2v-{dims}")
+    provenance = {
+        "source": name,
+        "source_digest": weights_digest(model_dir),
+        "dims": dims,
+        "sif_coefficient": SIF_COEFFICIENT,
+        "vocabulary": int(static.embedding.shape[0]),
+        "model2vec": importlib.import_module("model2vec").__version__,
+        "torch": torch.__version__,
+        "seconds": seconds,
+        "sha256": hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest(),
+    }
+    (out / "distill.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    return provenance
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.distill_static")
+    parser.add_argument("--out", type=Path, default=None, help="default: var/static/minilm-m2v")
+    parser.add_argument("--dims", type=int, default=256)
+    parser.add_argument("--model", type=Path, default=None, help="default: the bundled MiniLM")
+    args = parser.parse_args(argv)
+    config = EncoderConfig()
+    out = args.out or static_model_dir(config)
+    provenance = distill(args.model or bundled_model_path(), out, args.dims, config.name)
+    print(f"wrote {out} in {provenance['seconds']} s (sha256 {provenance['sha256'][:16]}…)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
