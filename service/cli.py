@@ -154,12 +154,12 @@ def _print_train(result: Any, out: Path) -> None:
         f"unknown rate {val['unknown_rate']:.4f}, n={val['n']})"
     )
     if result.gate is not None:
-        live = result.metrics["live_validation"]
         verdict = "ACCEPTED" if result.gate.accepted else "REFUSED"
-        print(
-            f"promotion gate vs {result.metrics['live_version']} "
-            f"(macro-F1 {live['macro_f1']:.4f} on the same rows): {verdict}"
-        )
+        rows = result.metrics.get("gate_rows", 0)
+        mine = result.metrics.get("candidate_on_gate_rows", {}).get("macro_f1")
+        live = result.metrics.get("live_validation", {}).get("macro_f1")
+        scores = f"candidate {mine:.4f} vs live {live:.4f}" if rows else "no rows"
+        print(f"promotion gate vs the live version on {rows} unseen rows ({scores}): {verdict}")
         for reason in result.gate.reasons:
             print(f"  - {reason}")
     print(f"CURRENT -> {result.manifest.version}" if result.promoted else "CURRENT unchanged")
