@@ -109,7 +109,15 @@ def train(
             )
             x_gate = np.concatenate([x_trusted, x_gate])
             y_gate = [e.task for e in gate_data.examples] + y_gate
-        gate = _gate(calibrated, live, x_gate, y_gate, tasks, options, metrics)
+        # The candidate as it will ship (fitted on everything) minus the held-out feedback rows,
+        # so that every gate row is unseen by both versions.
+        unseen = {id(val_rows[i]) for i in fresh}
+        keep = [i for i, e in enumerate(data.examples) if id(e) not in unseen]
+        weights = _weights(data.examples)[keep]
+        kept_labels = [data.examples[i].task for i in keep]
+        shipped_like = _fit(vectors[keep], kept_labels, weights, tasks, ks, options)
+        candidate = CentroidSet(shipped_like.groups, thresholds)
+        gate = _gate(candidate, live, x_gate, y_gate, tasks, options, metrics)
     labels = [e.task for e in data.examples]
     final = _fit(vectors, labels, _weights(data.examples), tasks, ks, options)
     manifest, promoted = publish(
