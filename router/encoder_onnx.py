@@ -222,8 +222,10 @@ class OnnxEncoder:
     def __init__(self, config: EncoderConfig, *, threads: int | None = None) -> None:
         """Load (exporting first if needed) the ONNX model for ``config.backend``.
 
-        ``threads``: ONNX Runtime intra-op threads (default: one per core, at most 2 —
-        more only adds hand-off cost for one short query).
+        ``threads``: ONNX Runtime intra-op threads (default 1). On the 2-core target a second
+        thread halves a long query's time only while the other core is idle; with the event
+        loop and other requests on it, it doubles p50 instead (bench/encoders.py). Concurrent
+        queries are batched by the micro-batcher, not split across threads.
 
         Raises:
             ArtifactError: onnxruntime is missing, the model directory is missing, or the
@@ -238,7 +240,7 @@ class OnnxEncoder:
         )
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+        options.intra_op_num_threads = threads or 1
         options.inter_op_num_threads = 1
         try:
             self._session = ort.InferenceSession(

@@ -230,6 +230,14 @@ def cmd_eval_cost(args: argparse.Namespace) -> int:
         progress=not args.json,
     )
     print(json.dumps(report) if args.json else format_cost_report(report))
+    if args.suggest_ranking:
+        from training.ranking import suggestion_toml
+
+        Path(args.suggest_ranking).write_text(
+            suggestion_toml(report["ranking_suggestion"], args.data)
+        )
+        if not args.json:
+            print(f"per-task ranking suggestion written to {args.suggest_ranking} (not applied)")
     return 0
 
 
@@ -336,6 +344,11 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--data", required=True, help="JSONL with correct/scores per model")
     q.add_argument("--prices", required=True, help="TOML: per-model prices and the policy")
     q.add_argument("--seed", type=int, default=0)
+    q.add_argument(
+        "--suggest-ranking",
+        metavar="PATH",
+        help="write a per-task model order suggestion (TOML, for review; never applied)",
+    )
     q.add_argument("--json", action="store_true", help="one JSON object on stdout")
     q.set_defaults(func=cmd_eval_cost)
     return p

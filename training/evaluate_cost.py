@@ -29,6 +29,7 @@ from router.errors import InvalidRequest
 from training.cost_policy import Hardness, Policy, ScoredPolicy, semroute_policy
 from training.prices import Prices, load_prices, resolve
 from training.quality import QualityRow, load_quality
+from training.ranking import suggest_ranking
 
 __all__ = [
     "CURVE_POINTS",
@@ -259,7 +260,10 @@ def run_eval_cost(
     policy = semroute_policy(
         centroids, encoder, prices, models=data_models(rows), progress=progress
     )
-    return evaluate_cost(rows, policy, prices, seed=seed)
+    report = evaluate_cost(rows, policy, prices, seed=seed)
+    tasks = [m.task for m in policy.matches([r.text for r in rows])]
+    report["ranking_suggestion"] = suggest_ranking(rows, tasks, prices)
+    return report
 
 
 def format_cost_report(report: Mapping[str, Any]) -> str:
