@@ -21,6 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -43,6 +45,8 @@ from training.fit import embed_examples
 
 BACKENDS = ("torch", "onnx", "onnx-int8", "static")
 STATIC_VERSION = "static-v1"
+# One process each, as the service would run it (torch and ORT thread pools never share one).
+WORKERS = ("torch", "onnx", "onnx-int8", "onnx-int8@2", "static", "cascade")
 SETS = {"dev": "dev", "written_holdout": "written_holdout", "arena_holdout": "realistic_holdout"}
 
 
@@ -121,7 +125,8 @@ def quality(backends: dict[str, Backend], fallback: str, margins: list[float]) -
         static_margin = margins_of(backends["static"].centroids.task_scores(vectors["static"]))
         for m in margins:
             use = static_margin < m
-            pred = [f if u else s for u, s, f in zip(use, predicted["static"], predicted[fallback])]
+            pairs = zip(predicted["static"], predicted[fallback], strict=True)
+            pred = [f if u else s for u, (s, f) in zip(use, pairs, strict=True)]
             entry = {**f1(truth, pred), "transformer_share": round(float(use.mean()), 4)}
             out["cascade"].setdefault(f"{m:g}", {})[label] = entry
     return out
@@ -136,6 +141,10 @@ def timed(fn: Callable[[str], object], texts: list[str]) -> list[float]:
     return samples
 
 
+def summary(samples: list[float]) -> list[float]:
+    return [percentile(samples, 50), percentile(samples, 99), sum(samples) / len(samples)]
+
+
 def cascade_fn(static: Backend, fallback: Backend, margin: float) -> Callable[[str], str]:
     def route(text: str) -> str:
         scores = static.scores(text)
@@ -147,52 +156,79 @@ def cascade_fn(static: Backend, fallback: Backend, margin: float) -> Callable[[s
     return route
 
 
-async def _route_all(router: Router, texts: list[str]) -> list[float]:
-    samples = []
-    for text in texts:
-        request = ChatRequest(messages=(Message(role="user", content=text),))
-        start = time.perf_counter()
-        await router.route(request)
-        samples.append((time.perf_counter() - start) * 1e3)
-    return samples
+def route_fn(router: Router) -> Callable[[str], object]:
+    async def route(text: str) -> None:
+        await router.route(ChatRequest(messages=(Message(role="user", content=text),)))
+
+    return lambda text: anyio.run(route, text)
 
 
-def latency(
-    candidates: dict[str, Callable[[str], object]],
-    routers: dict[str, Router],
-    texts: dict[str, list[str]],
-    runs: int,
-) -> dict[str, Any]:
-    """p50/p99 per candidate and text set (median over runs), interleaved within each run."""
-    raw: dict[str, dict[str, list[tuple[float, float]]]] = {}
-    for fn in candidates.values():
-        for text in texts["arena_holdout"][:20]:
-            fn(text)  # warm-up: first-call allocations, thread pools
-    for _ in range(runs):
-        for set_name, batch in texts.items():
-            for name, fn in candidates.items():
-                s = timed(fn, batch)
-                raw.setdefault(name, {}).setdefault(set_name, []).append(
-                    (percentile(s, 50), percentile(s, 99))
-                )
-            for name, router in routers.items():
-                s = anyio.run(_route_all, router, batch)
-                raw.setdefault(f"route:{name}", {}).setdefault(set_name, []).append(
-                    (percentile(s, 50), percentile(s, 99))
-                )
+def latency_texts(queries: int) -> dict[str, list[str]]:
     return {
-        name: {
-            set_name: {
-                "p50_ms": round(median([p[0] for p in pairs]), 3),
-                "p99_ms": round(median([p[1] for p in pairs]), 3),
-            }
-            for set_name, pairs in per_set.items()
-        }
-        for name, per_set in raw.items()
+        "arena_holdout": [e.text for e in read_jsonl(EVAL_FILES["realistic_holdout"]).examples][
+            :queries
+        ],
+        "dev_short": [e.text for e in read_jsonl(EVAL_FILES["dev"]).examples][:queries],
     }
 
 
-def static_variants(path: Path, texts: list[str], runs: int) -> dict[str, float]:
+def worker(kind: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    """One process per backend, as in service: encode+classify and Router.route() timings."""
+    base = load_config()
+    candidates: dict[str, Callable[[str], object]] = {}
+    texts = latency_texts(args.queries)
+    if kind == "cascade":
+        static = Backend("static", backend_config(base, "static", tmp))
+        fallback = Backend(args.fallback, backend_config(base, args.fallback, tmp))
+        for m in parse_margins(args.margins):
+            candidates[f"cascade@{m:g}"] = cascade_fn(static, fallback, m)
+    else:
+        backend, _, threads = kind.partition("@")
+        config = backend_config(base, backend, tmp)
+        encoder = OnnxEncoder(config.encoder, threads=int(threads)) if threads else None
+        b = Backend(kind, config, encoder)
+        candidates[kind] = b.route_one
+        if not threads:
+            candidates[f"route:{kind}"] = route_fn(Router.from_config(config, b.encoder))
+    out: dict[str, Any] = {}
+    for name, fn in candidates.items():
+        timed(fn, texts["arena_holdout"][:20])  # warm-up: first-call allocations
+        out[name] = {s: summary(timed(fn, batch)) for s, batch in texts.items()}
+    if kind == "static":
+        out["static_variants"] = static_variants(b.encoder.path, texts["arena_holdout"])  # type: ignore[attr-defined]
+    return out
+
+
+def latency(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, float]]:
+    """Median over runs of each worker's p50/p99/mean; workers interleaved within a run."""
+    raw: dict[str, dict[str, list[list[float]]]] = {}
+    variants: dict[str, list[float]] = {}
+    for _ in range(args.runs):
+        for kind in WORKERS:
+            command = [sys.executable, __file__, "--worker", kind, "--queries", str(args.queries)]
+            command += ["--fallback", args.fallback, "--margins", args.margins]
+            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            result = json.loads(done.stdout.strip().splitlines()[-1])
+            for name, p50 in result.pop("static_variants", {}).items():
+                variants.setdefault(name, []).append(p50)
+            for name, per_set in result.items():
+                for set_name, stats in per_set.items():
+                    raw.setdefault(name, {}).setdefault(set_name, []).append(stats)
+            print(kind, {n: r["arena_holdout"][0] for n, r in result.items()}, flush=True)
+    table = {
+        name: {
+            set_name: {
+                key: round(median([r[i] for r in runs]), 3)
+                for i, key in enumerate(("p50_ms", "p99_ms", "mean_ms"))
+            }
+            for set_name, runs in per_set.items()
+        }
+        for name, per_set in raw.items()
+    }
+    return table, {n: round(median(v), 4) for n, v in variants.items()}
+
+
+def static_variants(path: Path, texts: list[str]) -> dict[str, float]:
     """Single-query encode p50 of the same static model through three libraries."""
     from model2vec import StaticModel
     from sentence_transformers import SentenceTransformer
@@ -209,10 +245,9 @@ def static_variants(path: Path, texts: list[str], runs: int) -> dict[str, float]
         "model2vec StaticModel.encode": lambda t: m2v.encode([t]),
         "sentence-transformers StaticEmbedding": lambda t: st.encode([t], show_progress_bar=False),
     }
-    return {
-        name: round(median([percentile(timed(fn, texts), 50) for _ in range(runs)]), 4)
-        for name, fn in fns.items()
-    }
+    for fn in fns.values():
+        timed(fn, texts[:20])
+    return {name: percentile(timed(fn, texts), 50) for name, fn in fns.items()}
 
 
 def recommend(report: dict[str, Any]) -> dict[str, Any]:
@@ -230,58 +265,45 @@ def recommend(report: dict[str, Any]) -> dict[str, Any]:
     return {"best_backend_dev_macro_f1": best, "eligible_p50_ms": eligible, "choice": choice}
 
 
+def parse_margins(text: str) -> list[float]:
+    return [float(m) for m in text.split(",")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--fallback", default="onnx-int8", choices=["torch", "onnx", "onnx-int8"])
     parser.add_argument("--margins", default="0.01,0.02,0.03,0.05,0.08")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    margins = [float(m) for m in args.margins.split(",")]
-    load_start = os.getloadavg()
-    base = load_config()
     with tempfile.TemporaryDirectory() as tmp:
-        configs = {b: backend_config(base, b, Path(tmp)) for b in BACKENDS}
-        backends = {b: Backend(b, c) for b, c in configs.items()}
-        one_thread = OnnxEncoder(configs["onnx-int8"].encoder, threads=1)
-        backends["onnx-int8/1thread"] = Backend(
-            "onnx-int8/1thread", configs["onnx-int8"], one_thread
-        )
+        if args.worker:
+            print(json.dumps(worker(args.worker, args, Path(tmp))))
+            return
+        load_start = os.getloadavg()
+        base = load_config()
+        backends = {b: Backend(b, backend_config(base, b, Path(tmp))) for b in BACKENDS}
         report: dict[str, Any] = {
             "machine": machine(),
             "loadavg_start": [round(x, 2) for x in load_start],
             "runs": args.runs,
+            "queries": args.queries,
             "fallback": args.fallback,
             "load_s": {n: b.load_s for n, b in backends.items()},
-            "names": {
-                n: [b.encoder.name, b.encoder.dim, b.centroids.version] for n, b in backends.items()
+            "encoders": {
+                n: {"name": b.encoder.name, "dim": b.encoder.dim, "centroids": b.centroids.version}
+                for n, b in backends.items()
             },
+            "quality": quality(backends, args.fallback, parse_margins(args.margins)),
         }
-        quality_backends = {b: backends[b] for b in BACKENDS}
-        report["quality"] = quality(quality_backends, args.fallback, margins)
-        print(json.dumps(report["quality"]["backends"], indent=1), flush=True)
-        texts = {
-            "arena_holdout": [e.text for e in read_jsonl(EVAL_FILES["realistic_holdout"]).examples],
-            "dev_short": [e.text for e in read_jsonl(EVAL_FILES["dev"]).examples],
-        }
-        texts = {k: v[: args.queries] for k, v in texts.items()}
-        candidates: dict[str, Callable[[str], object]] = {
-            n: b.route_one for n, b in backends.items()
-        }
-        for m in margins:
-            candidates[f"cascade@{m:g}"] = cascade_fn(
-                backends["static"], backends[args.fallback], m
-            )
-        routers = {b: Router.from_config(configs[b], backends[b].encoder) for b in BACKENDS}
-        report["latency"] = latency(candidates, routers, texts, args.runs)
-        static_path = backends["static"].encoder.path  # type: ignore[attr-defined]
-        report["static_variants_p50_ms"] = static_variants(
-            static_path, texts["arena_holdout"], args.runs
-        )
+        del backends
+        print(json.dumps(report["quality"]["backends"]), flush=True)
+        report["latency"], report["static_variants_p50_ms"] = latency(args)
         report["recommendation"] = recommend(report)
         report["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     report["command"] = "python bench/encoders.py"
-    print(json.dumps({k: report[k] for k in ("latency", "recommendation")}, indent=1))
+    print(json.dumps(report["recommendation"], indent=1))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "encoders.json").write_text(json.dumps(report, indent=2) + "\n")
 

@@ -36,6 +36,57 @@ def _routing_latency(lines: list[str]) -> None:
     ]
 
 
+def _service(lines: list[str]) -> None:
+    h = _load("http_route")
+    if h:
+        lines += [
+            "## HTTP /v1/route (`python bench/http_route.py`)",
+            "",
+            "Distinct real prompts, semroute in its own process, loopback load generator.",
+            "",
+            "| concurrency | requests/s | p50 | p99 |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {c[1:]} | {v['requests_per_s']} | {v['p50_ms']} ms | {v['p99_ms']} ms |"
+            for c, v in h["results"].items()
+        ]
+        lines.append("")
+    p = _load("proxy_overhead")
+    if p:
+        lines += [
+            "## Proxy overhead (`python bench/proxy_overhead.py`)",
+            "",
+            "Same chat request sent directly to a loopback upstream, through semroute with a fixed"
+            " model, and through semroute with `model=auto` (embedding + routing).",
+            "",
+            "| concurrency | direct p50 / p99 | fixed model p50 / p99 | auto p50 / p99 | overhead p50"
+            " fixed / auto |",
+            "|---|---|---|---|---|",
+        ]
+        for c, r in p["results"].items():
+            d, f, a, o = r["direct"], r["semroute_fixed_model"], r["semroute_auto"], r["overhead"]
+            lines.append(
+                f"| {c[1:]} | {d['p50_ms']} / {d['p99_ms']} ms | {f['p50_ms']} / {f['p99_ms']} ms |"
+                f" {a['p50_ms']} / {a['p99_ms']} ms | {o['fixed_p50_ms']} / {o['auto_p50_ms']} ms |"
+            )
+        lines.append("")
+    c = _load("cache_lookup")
+    if c:
+        lines += [
+            "## Cache lookup (`python bench/cache_lookup.py`)",
+            "",
+            "| entries | index | lookup p50 | p99 | recall@1 | bytes/entry | build |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['entries']:,} | {r['index']} | {r['lookup_p50_ms']} ms | {r['lookup_p99_ms']} ms"
+            f" | {r['recall_at_1']} | {r['bytes_per_entry']} | {r['build_s']} s |"
+            for r in c["results"]
+        ]
+        lines.append("")
+
+
 def _quality(lines: list[str]) -> None:
     b = _load("baselines")
     if b:
@@ -77,6 +128,7 @@ def main() -> None:
         "",
     ]
     _routing_latency(lines)
+    _service(lines)
     _quality(lines)
     (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines))
     print("\n".join(lines))
