@@ -60,8 +60,8 @@ def _service(lines: list[str]) -> None:
             "Same chat request sent directly to a loopback upstream, through semroute with a fixed"
             " model, and through semroute with `model=auto` (embedding + routing).",
             "",
-            "| concurrency | direct p50 / p99 | fixed model p50 / p99 | auto p50 / p99 | overhead p50"
-            " fixed / auto |",
+            "| concurrency | direct p50 / p99 | fixed model p50 / p99 | auto p50 / p99 "
+            "| overhead p50 fixed / auto |",
             "|---|---|---|---|---|",
         ]
         for c, r in p["results"].items():
