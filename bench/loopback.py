@@ -105,6 +105,9 @@ def semroute_config(upstream_url: str, base: Path) -> Path:
         f'kind = "openai"\nbase_url = "{upstream_url}/v1"',
     )
     text = text.replace('centroids_dir = "centroids"', f'centroids_dir = "{base / "centroids"}"')
+    # The same prompt is sent again and again: with the cache on, everything after the first
+    # would be a cache hit and nothing would reach the upstream.
+    text = text.replace("[cache]\nenabled = true", "[cache]\nenabled = false")
     path = Path(os.environ.get("TMPDIR", "/tmp")) / f"semroute-bench-{os.getpid()}.toml"
     path.write_text(text)
     return path
