@@ -81,7 +81,8 @@ class Backend:
 
     def scores(self, text: str) -> np.ndarray:
         vector = self.encoder.encode([self.encoder.fit_window(text)[0]])
-        return self.centroids.task_scores(vector)[0]
+        scores: np.ndarray = self.centroids.task_scores(vector)[0]
+        return scores
 
     def route_one(self, text: str) -> str:
         vector = self.encoder.encode([self.encoder.fit_window(text)[0]])
@@ -90,7 +91,8 @@ class Backend:
 
 def margins_of(scores: np.ndarray) -> np.ndarray:
     top2 = np.sort(scores, axis=1)[:, -2:]
-    return top2[:, 1] - top2[:, 0]
+    margins: np.ndarray = top2[:, 1] - top2[:, 0]
+    return margins
 
 
 def f1(truth: list[str], predicted: list[str]) -> dict[str, float]:
@@ -156,11 +158,14 @@ def cascade_fn(static: Backend, fallback: Backend, margin: float) -> Callable[[s
     return route
 
 
-def route_fn(router: Router) -> Callable[[str], object]:
-    async def route(text: str) -> None:
-        await router.route(ChatRequest(messages=(Message(role="user", content=text),)))
-
-    return lambda text: anyio.run(route, text)
+async def _route_all(router: Router, texts: list[str]) -> list[float]:
+    samples = []
+    for text in texts:
+        request = ChatRequest(messages=(Message(role="user", content=text),))
+        start = time.perf_counter()
+        await router.route(request)
+        samples.append((time.perf_counter() - start) * 1e3)
+    return samples
 
 
 def latency_texts(queries: int) -> dict[str, list[str]]:
@@ -188,12 +193,17 @@ def worker(kind: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         encoder = OnnxEncoder(config.encoder, threads=int(threads)) if threads else None
         b = Backend(kind, config, encoder)
         candidates[kind] = b.route_one
-        if not threads:
-            candidates[f"route:{kind}"] = route_fn(Router.from_config(config, b.encoder))
     out: dict[str, Any] = {}
     for name, fn in candidates.items():
         timed(fn, texts["arena_holdout"][:20])  # warm-up: first-call allocations
         out[name] = {s: summary(timed(fn, batch)) for s, batch in texts.items()}
+    if kind != "cascade" and not threads:
+        # One event loop for the whole batch, as in the service (and bench/route_latency.py).
+        router = Router.from_config(config, b.encoder)
+        anyio.run(_route_all, router, texts["arena_holdout"][:20])
+        out[f"route:{kind}"] = {
+            s: summary(anyio.run(_route_all, router, batch)) for s, batch in texts.items()
+        }
     if kind == "static":
         out["static_variants"] = static_variants(b.encoder.path, texts["arena_holdout"])  # type: ignore[attr-defined]
     return out

@@ -118,6 +118,83 @@ def _quality(lines: list[str]) -> None:
         lines.append("")
 
 
+def _encoders(lines: list[str]) -> None:
+    r = _load("encoders")
+    if not r:
+        return
+    q, lat = r["quality"], r["latency"]
+    sets = ("dev", "written_holdout", "arena_holdout")
+    lines += [
+        "## Encoder backends and the static → transformer cascade (`python bench/encoders.py`)",
+        "",
+        f"Machine: {r['machine']['cpu']}, {r['machine']['cores']} cores; measured "
+        f"{r['machine']['date']}; load average {r['loadavg_start'][0]} → {r['loadavg_end'][0]} "
+        "(other processes share the box: compare rows of one run, not runs).",
+        "",
+        "| configuration | dev macro-F1 | written hold-out | arena hold-out | transformer share "
+        "(dev) | p50 | p99 | mean | p50, dev prompts | `Router.route()` p50 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    rows = {n: (v, "") for n, v in q["backends"].items()}
+    rows |= {
+        f"cascade@{m}": (v, f"{v['dev']['transformer_share']:.0%}") for m, v in q["cascade"].items()
+    }
+    for name, (quality, share) in rows.items():
+        t = lat.get(name, {}).get("arena_holdout", {})
+        short = lat.get(name, {}).get("dev_short", {})
+        route = lat.get(f"route:{name}", {}).get("arena_holdout")
+        route_p50 = f"{route['p50_ms']} ms" if route else "–"
+        lines.append(
+            f"| {name} | "
+            + " | ".join(str(quality[s]["macro_f1"]) for s in sets)
+            + f" | {share} | {t.get('p50_ms')} ms | {t.get('p99_ms')} ms | {t.get('mean_ms')} ms"
+            f" | {short.get('p50_ms')} ms | {route_p50} |"
+        )
+    rec = r["recommendation"]
+    int8 = q["agreement"]["onnx-int8"]["dev"]
+    lines += [
+        "",
+        "Latency: one query at a time (fit_window + encode + classify) over the arena hold-out "
+        f"prompts, median of {r['runs']} runs, one process per backend; cascade = static "
+        f"first, {r['fallback']} when the static top-2 margin is below m. ONNX runs one "
+        "intra-op thread (default); with two: "
+        f"p50 {lat.get('onnx-int8@2', {}).get('arena_holdout', {}).get('p50_ms', '?')} ms. "
+        f"int8 vs torch on dev: mean cosine {int8['cosine_mean']}, same task "
+        f"{int8['same_task']:.1%}. Static encode p50 by library: "
+        + ", ".join(f"{k} {v} ms" for k, v in r["static_variants_p50_ms"].items())
+        + ".",
+        "",
+        f"Fastest configuration within 0.01 dev macro-F1 of the best backend "
+        f"({rec['best_backend_dev_macro_f1']}): **{rec['choice_by_p50']}** by p50, "
+        f"**{rec['choice_by_mean']}** by mean.",
+        "",
+    ]
+
+
+def _peers(lines: list[str]) -> None:
+    r = _load("peers")
+    if not r:
+        return
+    lines += [
+        "## semroute beside semantic-router (`python bench/peers.py`)",
+        "",
+        f"Same encoder ({r['backend']} all-MiniLM-L6-v2, local), same training rows; "
+        f"semantic-router {r.get('semantic_router_version', '(not installed)')} with its "
+        "in-memory index; latency over the arena hold-out prompts, median of "
+        f"{r['runs']} runs.",
+        "",
+        "| router | dev macro-F1 | written hold-out | arena hold-out | p50 | p99 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, quality in r["quality"].items():
+        t = r["latency"][name]
+        lines.append(
+            f"| {name} | {quality['dev']} | {quality['written_holdout']} | "
+            f"{quality['arena_holdout']} | {t['p50_ms']} ms | {t['p99_ms']} ms |"
+        )
+    lines.append("")
+
+
 def main() -> None:
     m = machine()
     lines = [
@@ -130,6 +207,8 @@ def main() -> None:
     _routing_latency(lines)
     _service(lines)
     _quality(lines)
+    _encoders(lines)
+    _peers(lines)
     (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines))
     print("\n".join(lines))
 

@@ -162,13 +162,15 @@ def quantize_int8(source: Path, target: Path, isa: str) -> None:
     _atomic(target, write)
 
 
-def ensure_model(model_dir: Path, cache: Path, int8: bool) -> Path:
+def ensure_model(model_dir: Path, cache: Path, int8: bool, label: str) -> Path:
     """The cached ONNX file for ``model_dir``, exported (and quantised) first if missing.
+
+    Kept in ``cache/<label>-<weights digest>/``: other weights never reuse a stale export.
 
     Raises:
         ArtifactError: export or quantisation failed, or the cache is not writable.
     """
-    folder = cache / f"{model_dir.name}-{weights_digest(model_dir)}"
+    folder = cache / f"{label}-{weights_digest(model_dir)}"
     fp32 = folder / "model.onnx"
     isa = cpu_isa()
     wanted = folder / f"model.int8-{isa}.onnx" if int8 else fp32
@@ -189,6 +191,8 @@ def ensure_model(model_dir: Path, cache: Path, int8: bool) -> Path:
         _note(folder, wanted.name, steps)
     except OSError as exc:
         raise ArtifactError(f"cannot write the ONNX cache: {exc}", path=folder) from exc
+    except (RuntimeError, ValueError) as exc:  # the tracer or the quantiser gave up
+        raise ArtifactError(f"ONNX export failed: {exc}", path=model_dir) from exc
     return wanted
 
 
@@ -196,14 +200,19 @@ def _note(folder: Path, file: str, steps: dict[str, float]) -> None:
     import torch
 
     path = folder / "export.json"
-    notes = json.loads(path.read_text()) if path.is_file() else {}
+    try:
+        notes = json.loads(path.read_text()) if path.is_file() else {}
+    except ValueError:  # another replica's note, half written: start over
+        notes = {}
     notes[file] = {
         **steps,
         "torch": torch.__version__,
         "onnxruntime": _import_onnxruntime("onnx").__version__,
         "opset": _OPSET,
     }
-    path.write_text(json.dumps(notes, indent=2) + "\n")
+    tmp = path.with_name(f".export-{uuid.uuid4().hex[:8]}.json.tmp")
+    tmp.write_text(json.dumps(notes, indent=2) + "\n")
+    os.replace(tmp, path)
 
 
 class _Offsets:
@@ -235,9 +244,8 @@ class OnnxEncoder:
         model_dir = config.model_path or bundled_model_path()
         if not (model_dir / "tokenizer.json").is_file():
             raise ArtifactError("no tokenizer.json: not a model directory", path=model_dir)
-        self.path = ensure_model(
-            model_dir, project_path(config.onnx_cache), config.backend == "onnx-int8"
-        )
+        cache = project_path(config.onnx_cache)
+        self.path = ensure_model(model_dir, cache, config.backend == "onnx-int8", config.name)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or 1
