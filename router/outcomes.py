@@ -22,6 +22,8 @@ import anyio
 log = logging.getLogger("semroute.outcomes")
 Record = dict[str, Any]
 _BATCH = 256
+_POLL_S = 0.2  # how often an idle writer checks whether it should stop
+_CLOSE_WAIT_S = 10.0
 
 
 class OutcomeSink(Protocol):
@@ -99,6 +101,7 @@ class OutcomeLog:
         self._recent: OrderedDict[str, None] = OrderedDict()
         self._recent_max = recent_ids
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def knows(self, request_id: str) -> bool:
         return request_id in self._recent
@@ -128,8 +131,13 @@ class OutcomeLog:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
-        while True:
-            batch = [await self.queue.get()]
+        """Write batches until ``aclose`` sets the stop flag and the queue is empty."""
+        while not (self._stopping and self.queue.empty()):
+            try:
+                first = await asyncio.wait_for(self.queue.get(), timeout=_POLL_S)
+            except TimeoutError:
+                continue
+            batch = [first]
             while len(batch) < _BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             await self._write(batch)
@@ -142,11 +150,19 @@ class OutcomeLog:
             self._drop(len(batch))
 
     async def aclose(self) -> None:
-        """Stop the writer and flush what is queued."""
+        """Let the writer finish what is queued (bounded wait), then close the sink.
+
+        A batch the writer has taken is never abandoned half-way: the writer is asked to stop,
+        not cancelled, unless it is stuck past ``_CLOSE_WAIT_S``.
+        """
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping = True
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout=_CLOSE_WAIT_S)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
         rest: list[Record] = []
         while not self.queue.empty():
             rest.append(self.queue.get_nowait())
