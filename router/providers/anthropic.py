@@ -20,6 +20,7 @@ from router.providers.base import (
     error_fields,
     error_for_status,
     error_for_transport,
+    pooled_client,
     stream_error,
 )
 from router.providers.credentials import Credentials
@@ -64,10 +65,11 @@ class AnthropicProvider:
         self.anthropic_version = anthropic_version
         self.default_max_tokens = default_max_tokens
         self._read_timeout = read_timeout_s
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + "/",
-            timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
-            limits=httpx.Limits(max_connections=max_connections),
+        self._client = pooled_client(
+            base_url,
+            connect_timeout_s=connect_timeout_s,
+            read_timeout_s=read_timeout_s,
+            max_connections=max_connections,
             transport=transport,
         )
 

@@ -17,6 +17,7 @@ from router.providers.base import (
     error_for_status,
     error_for_transport,
     parse_usage,
+    pooled_client,
     stream_error,
     wire_message,
 )
@@ -64,10 +65,11 @@ class OpenAIProvider:
         self._name = name
         self.credentials = credentials
         self._read_timeout = read_timeout_s
-        self._client = httpx.AsyncClient(
-            base_url=base_url.rstrip("/") + "/",
-            timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
-            limits=httpx.Limits(max_connections=max_connections),
+        self._client = pooled_client(
+            base_url,
+            connect_timeout_s=connect_timeout_s,
+            read_timeout_s=read_timeout_s,
+            max_connections=max_connections,
             transport=transport,
         )
 
