@@ -1,0 +1,25 @@
+"""Helpers shared by the ``semroute`` commands: the config and the encoder they run with."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any
+
+from router.config import Config, load_config
+
+
+def config_path_of(args: argparse.Namespace) -> Path | None:
+    path = args.config or os.environ.get("SEMROUTE_CONFIG")
+    return Path(path) if path else None
+
+
+def config_of(args: argparse.Namespace) -> Config:
+    return load_config(config_path_of(args))
+
+
+def encoder_of(config: Config) -> Any:
+    from router.embedding import build_encoder
+
+    return build_encoder(config.encoder)
