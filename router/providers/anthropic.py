@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 
 import httpx
 
@@ -15,15 +15,12 @@ from router.providers.anthropic_wire import (
     request_body,
 )
 from router.providers.base import (
-    Health,
     UpstreamCall,
-    error_fields,
-    error_for_status,
     error_for_transport,
-    pooled_client,
     stream_error,
 )
 from router.providers.credentials import Credentials
+from router.providers.http import HttpProvider
 from router.types import JSON, Chunk, Completion
 
 _MALFORMED = (ValueError, KeyError, TypeError, AttributeError, IndexError)
@@ -44,8 +41,10 @@ async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str]
             data.append(line[5:].removeprefix(" "))
 
 
-class AnthropicProvider:
+class AnthropicProvider(HttpProvider):
     """One Anthropic endpoint with one key; a pooled httpx client."""
+
+    models_path = "v1/models"
 
     def __init__(
         self,
@@ -60,30 +59,20 @@ class AnthropicProvider:
         max_connections: int = 100,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
-        self._name = name
-        self.credentials = credentials
-        self.anthropic_version = anthropic_version
-        self.default_max_tokens = default_max_tokens
-        self._read_timeout = read_timeout_s
-        self._client = pooled_client(
+        super().__init__(
+            name,
             base_url,
+            credentials,
             connect_timeout_s=connect_timeout_s,
             read_timeout_s=read_timeout_s,
             max_connections=max_connections,
             transport=transport,
         )
-
-    @property
-    def name(self) -> str:
-        return self._name
+        self.anthropic_version = anthropic_version
+        self.default_max_tokens = default_max_tokens
 
     def _headers(self) -> dict[str, str]:
-        # Read per request: credentials.reload() takes effect without rebuilding the client.
-        return {**self.credentials.headers(), "anthropic-version": self.anthropic_version}
-
-    def _timeout(self, call: UpstreamCall) -> httpx.Timeout:
-        t = self._client.timeout
-        return httpx.Timeout(min(call.timeout_s, self._read_timeout), connect=t.connect)
+        return {**super()._headers(), "anthropic-version": self.anthropic_version}
 
     def _body(self, call: UpstreamCall, *, stream: bool) -> JSON:
         """Raises: BadRequest when the request has no Messages API equivalent."""
@@ -151,22 +140,3 @@ class AnthropicProvider:
         raise e.ProviderUnavailable(
             f"{self.name}: stream ended before it finished", provider=self.name, model=call.model
         )
-
-    def _status_error(
-        self, status: int, content: bytes, headers: Mapping[str, str], call: UpstreamCall
-    ) -> e.ProviderError:
-        message, code = error_fields(content)
-        message = self.credentials.redact(message)
-        return error_for_status(
-            status, message, provider=self.name, model=call.model, headers=headers, code=code
-        )
-
-    async def health(self) -> Health:
-        try:
-            resp = await self._client.get("v1/models", headers=self._headers())
-        except httpx.HTTPError as exc:
-            return Health(ok=False, detail=type(exc).__name__)
-        return Health(ok=resp.status_code < 400, detail=f"GET /v1/models → {resp.status_code}")
-
-    async def aclose(self) -> None:
-        await self._client.aclose()

@@ -182,20 +182,3 @@ def stream_error(body: bytes, *, provider: str, model: str) -> e.ProviderError:
     return error_for_status(
         status, f"error in stream: {message}", provider=provider, model=model, code=code
     )
-
-
-def pooled_client(
-    base_url: str,
-    *,
-    connect_timeout_s: float,
-    read_timeout_s: float,
-    max_connections: int,
-    transport: httpx.AsyncBaseTransport | None,
-) -> httpx.AsyncClient:
-    """The one pooled HTTP client of a provider (every adapter builds it the same way)."""
-    return httpx.AsyncClient(
-        base_url=base_url.rstrip("/") + "/",
-        timeout=httpx.Timeout(read_timeout_s, connect=connect_timeout_s),
-        limits=httpx.Limits(max_connections=max_connections),
-        transport=transport,
-    )

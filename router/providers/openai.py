@@ -11,17 +11,13 @@ import httpx
 
 from router import errors as e
 from router.providers.base import (
-    Health,
     UpstreamCall,
-    error_fields,
-    error_for_status,
     error_for_transport,
     parse_usage,
-    pooled_client,
     stream_error,
     wire_message,
 )
-from router.providers.credentials import Credentials
+from router.providers.http import HttpProvider
 from router.types import Chunk, Completion
 
 
@@ -48,45 +44,15 @@ def request_body(call: UpstreamCall, *, stream: bool) -> dict[str, Any]:
     return body
 
 
-class OpenAIProvider:
+class OpenAIProvider(HttpProvider):
     """One OpenAI-compatible endpoint with one key; a pooled httpx client."""
-
-    def __init__(
-        self,
-        name: str,
-        base_url: str,
-        credentials: Credentials,
-        *,
-        connect_timeout_s: float = 5.0,
-        read_timeout_s: float = 120.0,
-        max_connections: int = 100,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
-        self._name = name
-        self.credentials = credentials
-        self._read_timeout = read_timeout_s
-        self._client = pooled_client(
-            base_url,
-            connect_timeout_s=connect_timeout_s,
-            read_timeout_s=read_timeout_s,
-            max_connections=max_connections,
-            transport=transport,
-        )
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    def _timeout(self, call: UpstreamCall) -> httpx.Timeout:
-        t = self._client.timeout
-        return httpx.Timeout(min(call.timeout_s, self._read_timeout), connect=t.connect)
 
     async def complete(self, call: UpstreamCall) -> Completion:
         try:
             resp = await self._client.post(
                 "chat/completions",
                 json=request_body(call, stream=False),
-                headers=self.credentials.headers(),
+                headers=self._headers(),
                 timeout=self._timeout(call),
             )
         except httpx.HTTPError as exc:
@@ -100,7 +66,7 @@ class OpenAIProvider:
 
     async def stream(self, call: UpstreamCall) -> AsyncIterator[Chunk]:
         body = request_body(call, stream=True)
-        headers = self.credentials.headers()
+        headers = self._headers()
         try:
             async with self._client.stream(
                 "POST", "chat/completions", json=body, headers=headers, timeout=self._timeout(call)
@@ -138,25 +104,6 @@ class OpenAIProvider:
                 provider=self.name,
                 model=call.model,
             )
-
-    def _status_error(
-        self, status: int, content: bytes, headers: Mapping[str, str], call: UpstreamCall
-    ) -> e.ProviderError:
-        message, code = error_fields(content)
-        message = self.credentials.redact(message)
-        return error_for_status(
-            status, message, provider=self.name, model=call.model, headers=headers, code=code
-        )
-
-    async def health(self) -> Health:
-        try:
-            resp = await self._client.get("models", headers=self.credentials.headers())
-        except httpx.HTTPError as exc:
-            return Health(ok=False, detail=type(exc).__name__)
-        return Health(ok=resp.status_code < 400, detail=f"GET /models → {resp.status_code}")
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
 
 
 def parse_completion(data: Mapping[str, Any]) -> Completion:
