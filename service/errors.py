@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from router import errors as e
+from service.state import get_observation
 
 log = logging.getLogger("semroute.service")
 
@@ -126,12 +127,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(e.RouterError)
     async def _router(request: Request, exc: e.RouterError) -> JSONResponse:
-        info = getattr(request.state, "semroute", None)
-        if isinstance(info, dict):
-            info["error"] = exc.code
-        metrics = getattr(request.app.state, "semroute", None)
-        if metrics is not None:
-            metrics.metrics.requests.labels(request.url.path, "-", "-", "-", exc.code).inc()
+        get_observation(request).failed(exc)
         return router_error_response(exc)
 
     @app.exception_handler(RequestValidationError)

@@ -47,7 +47,11 @@ class RequestContext:
             return
         state, config = self.state, self.state.config.service
         rid = self._request_id(scope)
-        info: dict[str, Any] = {"request_id": rid, "started": time.perf_counter()}
+        info: dict[str, Any] = {
+            "request_id": rid,
+            "started": time.perf_counter(),
+            "endpoint": scope["path"],
+        }
         scope.setdefault("state", {})["semroute"] = info
         exempt = scope["path"].startswith(_EXEMPT)
         extra = {"x-request-id": rid}

@@ -147,15 +147,16 @@ class Observation:
         observe_decision(self.metrics, decision)
         self.info["decision"] = decision
 
-    def answered(self, endpoint: str, answer: Answer[Completion], usage: Usage) -> None:
+    def answered(self, answer: Answer[Completion], usage: Usage) -> None:
         self.info["answer"] = answer
+        endpoint = self.info.get("endpoint", "-")
         self.info["cost"] = observe_answer(self.metrics, self.config, endpoint, answer, usage)
 
     def first_byte(self) -> None:
         self.metrics.latency.labels("ttft").observe(time.perf_counter() - self.info["started"])
 
-    def failed(self, endpoint: str, exc: RouterError) -> None:
-        observe_error(self.metrics, endpoint, exc)
+    def failed(self, exc: RouterError) -> None:
+        observe_error(self.metrics, self.info.get("endpoint", "-"), exc)
         self.info["error"] = exc.code
 
 

@@ -57,7 +57,7 @@ async def sse(
         log.warning(
             "stream from %s failed after the first byte: %s", session.answer.provider, exc.code
         )
-        observation.failed("chat", exc)
+        observation.failed(exc)
         status, type_ = status_for(exc)
         err = error_body(f"upstream stream failed: {exc.message}", type_, exc.code)
         err["error"]["status"] = status
@@ -65,7 +65,7 @@ async def sse(
         return
     finally:
         await session.close(completed=completed)
-        observation.answered("chat", session.answer, session.usage)
+        observation.answered(session.answer, session.usage)
     if include_usage:
         usage = session.usage
         payload = _chunk(Chunk(delta={}), stream_id, created, model)

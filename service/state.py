@@ -51,6 +51,6 @@ def get_observation(request: Request) -> Observation:
     state = get_state(request)
     info = getattr(request.state, "semroute", None)
     if info is None:  # mounted without the middleware (unit tests of one route)
-        info = {"request_id": "-", "started": time.perf_counter()}
+        info = {"request_id": "-", "started": time.perf_counter(), "endpoint": request.url.path}
         request.state.semroute = info
     return Observation(info, state.metrics, state.config)

@@ -121,7 +121,7 @@ async def chat_completions(
         )
     answer = await engine.complete(request)
     observation.decided(answer.decision)
-    observation.answered("chat", answer, answer.result.usage)
+    observation.answered(answer, answer.result.usage)
     info = _info(answer)
     return JSONResponse(
         _completion_body(answer, info).model_dump(mode="json"), headers=_headers(info)
