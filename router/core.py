@@ -147,10 +147,16 @@ class Router:
         if self.memory.consulted(task):
             if embedding is None:
                 embedding = await self.embed(user_turns(request.messages, self.config.context))
-            floor = select_for(
-                self.config, route, ranked, requirements, priority, BudgetTier.ECONOMY, request
+            # Cache-only mode (no candidates): answers of the cheapest capable model's tier.
+            answering = (
+                decision.candidates
+                or select_for(
+                    self.config, route, ranked, requirements, priority, BudgetTier.ECONOMY, request
+                ).candidates
             )
-            decision = await self.memory.look_up(request, decision, embedding.vector, task, floor)
+            decision = await self.memory.look_up(
+                request, decision, embedding.vector, task, answering
+            )
         else:
             decision = replace(decision, cache=self.memory.skipped(task))
         done = time.perf_counter()

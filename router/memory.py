@@ -3,6 +3,7 @@ threshold, how a hit becomes an answer, and when an answer is written back."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 import anyio
@@ -12,8 +13,7 @@ from router.cache import SemanticCache, namespace
 from router.config import Config
 from router.conversation import user_turns
 from router.embedding import Vectors
-from router.selection import Selection
-from router.types import CacheInfo, ChatRequest, Completion, Decision
+from router.types import CacheInfo, Candidate, ChatRequest, Completion, Decision
 
 # Verification compares texts; a pasted book adds nothing but time.
 _VERIFY_CHARS = 4000
@@ -34,14 +34,6 @@ class CacheMemory:
         why = "cache disabled" if self.cache is None else f"task {task} is never cached"
         return CacheInfo(hit=False, similarity=0.0, threshold=0.0, skipped=why)
 
-    def _namespace(self, request: ChatRequest, decision: Decision, floor: Selection) -> str | None:
-        """Answers are kept per model tier: the tier of the model that would answer now
-        (in cache-only mode, the cheapest capable model's)."""
-        candidates = decision.candidates or floor.candidates
-        if not candidates:
-            return None
-        return namespace(request, candidates[0].tier)
-
     def _text(self, request: ChatRequest) -> str:
         return user_turns(request.messages, self.config.context).last[:_VERIFY_CHARS]
 
@@ -51,12 +43,16 @@ class CacheMemory:
         decision: Decision,
         vector: Vectors,
         task: str | None,
-        floor: Selection,
+        answering: Sequence[Candidate],
     ) -> Decision:
-        """The decision, with what the cache found (a hit's entry id, or why not)."""
+        """The decision, with what the cache found (a hit's entry id, or why not).
+
+        Answers are kept per model tier: ``answering`` are the models that would answer now,
+        and the first one's tier names the namespace.
+        """
         assert self.cache is not None
-        ns = self._namespace(request, decision, floor)
         threshold = self.config.cache.threshold(decision.budget_tier, task)
+        ns = namespace(request, answering[0].tier) if answering else None
         if ns is None:
             info = CacheInfo(False, 0.0, threshold, skipped="no capable model")
             return replace(decision, cache=info)
