@@ -11,7 +11,7 @@ import anyio
 from router.answering import Answer
 from router.calls import StreamStart
 from router.spending import cost_usd
-from router.tokens import estimate_tokens
+from router.tokens import estimate_prompt_tokens, estimate_tokens
 from router.types import ChatRequest, Chunk, Completion, Usage
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ class StreamSession:
         """Reported usage, or an estimate from what was streamed when the upstream sent none."""
         if self._usage is not None:
             return self._usage
-        prompt = sum(estimate_tokens(m.text()) for m in self.request.messages)
+        prompt = estimate_prompt_tokens(self.request.messages)
         return Usage(prompt, estimate_tokens("".join(self._text)))
 
     async def close(self, *, completed: bool) -> None:
