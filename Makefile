@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: serve test check lint typecheck unit bench train eval fmt clean
+.PHONY: serve prepare test check lint typecheck unit bench train eval fmt clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,11 +26,17 @@ $(VENV)/.dev: $(VENV)/.runtime
 	$(PIP) install -q -e '.[dev]'
 	touch $@
 
-serve: $(VENV)/.runtime
+# The encoder files the default config needs, built once from the local model (~2 min on
+# 2 cores, then instant): the int8 ONNX export and the distilled static model of the cascade.
+prepare: $(VENV)/.runtime
+	$(VENV)/bin/semroute prepare
+
+serve: prepare
 	$(VENV)/bin/semroute serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev redis-server-installed
 	$(MAKE) --no-print-directory check
+	$(VENV)/bin/semroute prepare
 	$(PY) -m pytest -q
 
 check: lint typecheck

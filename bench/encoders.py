@@ -5,8 +5,9 @@
 Backends: torch, onnx, onnx-int8 (all-MiniLM-L6-v2 with the shipped centroids, CURRENT) and
 static (the model2vec distillation with centroids static-v1; build both with
 ``python -m training.distill_static --centroids static-v1``). cascade@m: the static encoder
-first, the transformer (``--fallback``, default onnx-int8) only when the static top-1 minus
-top-2 task score is below m.
+first, the transformer (``--fallback``, default onnx-int8) unless the static match is
+confident with a top-1 minus top-2 task score of at least m (router.cascade.FirstStage, the
+rule the service runs; ``[encoder.cascade] margin``).
 
 Quality: macro-F1 / accuracy on the dev split, the written hold-out and the arena hold-out.
 Latency: one query at a time, fit_window + encode + classify, p50/p99 over the realistic
@@ -33,6 +34,7 @@ import anyio
 import numpy as np
 from common import EVAL_FILES, RESULTS, machine, median, percentile
 
+from router.cascade import FirstStage, build_first_stage
 from router.centroids import CentroidSet, load_centroids
 from router.config import Config, load_config
 from router.core import Router
@@ -79,20 +81,9 @@ class Backend:
             dim=self.encoder.dim,
         )
 
-    def scores(self, text: str) -> np.ndarray:
-        vector = self.encoder.encode([self.encoder.fit_window(text)[0]])
-        scores: np.ndarray = self.centroids.task_scores(vector)[0]
-        return scores
-
     def route_one(self, text: str) -> str:
         vector = self.encoder.encode([self.encoder.fit_window(text)[0]])
         return self.centroids.classify(vector)[0].task
-
-
-def margins_of(scores: np.ndarray) -> np.ndarray:
-    top2 = np.sort(scores, axis=1)[:, -2:]
-    margins: np.ndarray = top2[:, 1] - top2[:, 0]
-    return margins
 
 
 def f1(truth: list[str], predicted: list[str]) -> dict[str, float]:
@@ -124,9 +115,11 @@ def quality(backends: dict[str, Backend], fallback: str, margins: list[float]) -
                 "cosine_min": round(float(cos.min()), 5),
                 "same_task": round(float(same), 4),
             }
-        static_margin = margins_of(backends["static"].centroids.task_scores(vectors["static"]))
+        static = backends["static"]
+        static_matches = static.centroids.classify(vectors["static"])
         for m in margins:
-            use = static_margin < m
+            stage = FirstStage(static.encoder, static.centroids, m)
+            use = np.array([not stage.decides(match) for match in static_matches])
             pairs = zip(predicted["static"], predicted[fallback], strict=True)
             pred = [f if u else s for u, (s, f) in zip(use, pairs, strict=True)]
             entry = {**f1(truth, pred), "transformer_share": round(float(use.mean()), 4)}
@@ -148,12 +141,11 @@ def summary(samples: list[float]) -> list[float]:
 
 
 def cascade_fn(static: Backend, fallback: Backend, margin: float) -> Callable[[str], str]:
+    stage = FirstStage(static.encoder, static.centroids, margin)
+
     def route(text: str) -> str:
-        scores = static.scores(text)
-        top2 = np.sort(scores)[-2:]
-        if top2[1] - top2[0] < margin:
-            return fallback.route_one(text)
-        return static.centroids.tasks[int(np.argmax(scores))]
+        (match,) = stage.match_many([text])
+        return match.task if match is not None else fallback.route_one(text)
 
     return route
 
@@ -197,9 +189,14 @@ def worker(kind: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     for name, fn in candidates.items():
         timed(fn, texts["arena_holdout"][:20])  # warm-up: first-call allocations
         out[name] = {s: summary(timed(fn, batch)) for s, batch in texts.items()}
-    if kind != "cascade" and not threads:
-        # One event loop for the whole batch, as in the service (and bench/route_latency.py).
+    if kind == "cascade":  # the service's default: Router with the configured first stage
+        config = backend_config(base, args.fallback, tmp)
+        router = Router.from_config(config, fallback.encoder, first_stage=build_first_stage(config))
+        kind = f"cascade@{config.encoder.cascade.margin:g}"
+    elif not threads:
         router = Router.from_config(config, b.encoder)
+    if not threads:
+        # One event loop for the whole batch, as in the service (and bench/route_latency.py).
         anyio.run(_route_all, router, texts["arena_holdout"][:20])
         out[f"route:{kind}"] = {
             s: summary(anyio.run(_route_all, router, batch)) for s, batch in texts.items()

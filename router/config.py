@@ -157,7 +157,11 @@ def _with_absolute_paths(config: Config, base: Path) -> Config:
                 update={"centroids_dir": absolute(config.routing.centroids_dir)}
             ),
             "encoder": config.encoder.model_copy(
-                update={"model_path": absolute(config.encoder.model_path)}
+                update={
+                    "model_path": absolute(config.encoder.model_path),
+                    "static_path": absolute(config.encoder.static_path),
+                    "onnx_cache": absolute(config.encoder.onnx_cache),
+                }
             ),
             "cache": config.cache.model_copy(
                 update={

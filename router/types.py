@@ -136,6 +136,7 @@ class TaskMatch:
     margin: float
     confident: bool
     threshold: float
+    stage: str = "transformer"  # which encoder decided: "static" (cascade first stage) or not
 
     @property
     def score(self) -> float:

@@ -13,7 +13,7 @@ import anyio
 from router.errors import InvalidRequest, RouterError
 from router.types import Message, Priority
 from service.cli_common import config_of, config_path_of, encoder_of
-from service.commands import cmd_eval, cmd_eval_cache, cmd_eval_cost, cmd_train
+from service.commands import cmd_eval, cmd_eval_cache, cmd_eval_cost, cmd_prepare, cmd_train
 
 log = logging.getLogger("semroute.cli")
 
@@ -52,6 +52,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_route(args: argparse.Namespace) -> int:
+    from router.cascade import build_first_stage
     from router.core import Router
     from router.types import ChatRequest
     from service.schemas import RouteResponse
@@ -59,7 +60,7 @@ def cmd_route(args: argparse.Namespace) -> int:
     if not args.text.strip():
         raise InvalidRequest("nothing to route: the text is empty", param="text")
     config = config_of(args)
-    engine = Router.from_config(config, encoder_of(config))
+    engine = Router.from_config(config, encoder_of(config), first_stage=build_first_stage(config))
     request = ChatRequest(
         messages=(Message(role="user", content=args.text),),
         model=args.model,
@@ -77,7 +78,10 @@ def _print_decision(d: Any) -> None:
     if d.task is not None:
         state = "confident" if d.confident else "not confident → default route"
         score = d.scores[d.task]
-        print(f"task: {d.task}  (score {score:.3f}, margin {d.margin:.3f}, {state})")
+        print(
+            f"task: {d.task}  (score {score:.3f}, margin {d.margin:.3f}, {state}; "
+            f"decided by the {d.decided_by} encoder)"
+        )
     print(f"route: {d.route}   priority: {d.priority}   centroids: {d.centroid_version}")
     if d.truncated:
         print(f"note: the text was truncated to fit the encoder ({d.embedded_chars} chars kept)")
@@ -99,6 +103,13 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--log-level", default="info")
     s.add_argument("--plain-logs", action="store_true", help="human-readable logs, not JSON")
     s.set_defaults(func=cmd_serve)
+
+    m = sub.add_parser(
+        "prepare",
+        parents=[common],
+        help="build the encoder files the config needs (ONNX export, static model) now",
+    )
+    m.set_defaults(func=cmd_prepare)
 
     r = sub.add_parser("route", parents=[common], help="print the routing decision for TEXT")
     r.add_argument("text")
@@ -146,6 +157,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--data", required=True)
     e.add_argument("--json", action="store_true", help="one JSON object on stdout")
     e.add_argument("--version", help="centroid version (default: CURRENT)")
+    e.add_argument(
+        "--no-cascade",
+        action="store_true",
+        help="the transformer classifies every row (default: as configured, [encoder.cascade])",
+    )
     e.set_defaults(func=cmd_eval)
 
     c = sub.add_parser(

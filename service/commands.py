@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from router.cascade import build_first_stage
 from router.centroids import load_centroids
 from router.errors import InvalidRequest
 from service.cli_common import config_of, encoder_of
@@ -72,6 +73,23 @@ def _print_train(result: Any, out: Path) -> None:
     print(f"CURRENT -> {result.manifest.version}" if result.promoted else "CURRENT unchanged")
 
 
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Load the configured encoder and the cascade's first stage, so that whatever they build
+    at first use (ONNX export and int8 copy, the distilled static model) is built now."""
+    config = config_of(args)
+    encoder = encoder_of(config)
+    print(f"encoder: {encoder.name} ({config.encoder.backend}, {encoder.dim} dimensions) ready")
+    stage = build_first_stage(config)
+    if stage is not None:
+        print(
+            f"cascade: static first stage {stage.encoder.name} with centroids "
+            f"{stage.centroids.version}, margin {stage.margin} ready"
+        )
+    else:
+        print("cascade: off")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from training.evaluate import evaluate_file
 
@@ -83,7 +101,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         encoder_name=encoder.name,
         dim=encoder.dim,
     )
-    report = evaluate_file(Path(args.data), encoder, centroids, progress=not args.json)
+    stage = None if args.no_cascade else build_first_stage(config)
+    report = evaluate_file(Path(args.data), encoder, centroids, stage, progress=not args.json)
     if args.json:
         print(json.dumps(report))
         return 0
@@ -149,7 +168,9 @@ def cmd_eval_cost(args: argparse.Namespace) -> int:
 
 
 def _print_report(r: dict[str, Any]) -> None:
-    print(f"centroids {r['centroid_version']}  n={r['n']}")
+    share = r.get("transformer_share")
+    cascade = f"  (cascade: transformer embedded {100 * share:.0f}%)" if share is not None else ""
+    print(f"centroids {r['centroid_version']}  n={r['n']}{cascade}")
     print(
         f"accuracy {r['accuracy']:.4f}  macro-F1 {r['macro_f1']:.4f}  "
         f"unknown rate {r['unknown_rate']:.4f}"

@@ -185,6 +185,7 @@ def outcome_record(info: dict[str, Any], endpoint: str, include_text: bool) -> d
             scores=dict(m.scores) if m else None,
             margin=m.margin if m else None,
             confident=m.confident if m else None,
+            decided_by=m.stage if m else None,
             route=decision.route,
             centroid_version=decision.centroid_version,
             tier=decision.budget_tier.value,

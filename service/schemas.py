@@ -231,6 +231,10 @@ class RouteResponse(BaseModel):
     scores: dict[str, float]
     margin: float | None
     threshold: float | None
+    decided_by: str | None = Field(
+        description="Which encoder decided the task: 'static' (cascade first stage) or "
+        "'transformer'; null when a model was named explicitly"
+    )
     candidates: list[CandidateOut]
     skipped: list[SkippedOut]
     priority: str
@@ -253,6 +257,7 @@ class RouteResponse(BaseModel):
             scores=dict(m.scores) if m else {},
             margin=m.margin if m else None,
             threshold=m.threshold if m else None,
+            decided_by=m.stage if m else None,
             candidates=[
                 CandidateOut(model=c.model, provider=c.provider, tier=c.tier.value, reason=c.reason)
                 for c in d.candidates

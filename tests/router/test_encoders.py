@@ -16,10 +16,11 @@ from typing import Literal
 import numpy as np
 import pytest
 
+from router.artifacts import project_path
 from router.centroids import load_centroids
 from router.config import PROJECT_ROOT, EncoderConfig
 from router.embedding import SentenceTransformerEncoder, build_encoder, bundled_model_path
-from router.encoder_onnx import OnnxEncoder, project_path
+from router.encoder_onnx import OnnxEncoder
 from router.encoder_static import StaticEncoder, cut_window, static_name
 from router.errors import ArtifactError
 
@@ -43,11 +44,11 @@ def onnx_config(cache: Path, backend: Literal["onnx", "onnx-int8"] = "onnx") -> 
 
 @pytest.mark.slow
 def test_onnx_vectors_match_torch(
-    onnx_cache: Path, real_encoder: SentenceTransformerEncoder
+    onnx_cache: Path, torch_encoder: SentenceTransformerEncoder
 ) -> None:
     encoder = OnnxEncoder(onnx_config(onnx_cache))
-    assert (encoder.name, encoder.dim) == (real_encoder.name, real_encoder.dim)
-    ours, torch = encoder.encode(SENTENCES), real_encoder.encode(SENTENCES)
+    assert (encoder.name, encoder.dim) == (torch_encoder.name, torch_encoder.dim)
+    ours, torch = encoder.encode(SENTENCES), torch_encoder.encode(SENTENCES)
     assert ours.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
     assert np.min(np.sum(ours * torch, axis=1)) > 1 - 1e-3
@@ -64,11 +65,11 @@ def test_onnx_batches_equal_single_queries(onnx_cache: Path) -> None:
 
 @pytest.mark.slow
 def test_onnx_int8_is_close_to_torch(
-    onnx_cache: Path, real_encoder: SentenceTransformerEncoder
+    onnx_cache: Path, torch_encoder: SentenceTransformerEncoder
 ) -> None:
     encoder = OnnxEncoder(onnx_config(onnx_cache, "onnx-int8"))
     assert encoder.path.name.startswith("model.int8-")
-    cosines = np.sum(encoder.encode(SENTENCES) * real_encoder.encode(SENTENCES), axis=1)
+    cosines = np.sum(encoder.encode(SENTENCES) * torch_encoder.encode(SENTENCES), axis=1)
     assert cosines.mean() > 0.98
     assert cosines.min() > 0.96
 
@@ -86,12 +87,12 @@ def test_onnx_export_is_cached_and_reused(onnx_cache: Path) -> None:
 
 @pytest.mark.slow
 def test_onnx_fit_window_is_the_torch_one(
-    onnx_cache: Path, real_encoder: SentenceTransformerEncoder
+    onnx_cache: Path, torch_encoder: SentenceTransformerEncoder
 ) -> None:
     encoder = OnnxEncoder(onnx_config(onnx_cache))
     long = "Please read this report. " + "Revenue grew in every region. " * 300 + "Summarise it."
     for text in (long, "short question?", "x" * 50_000):
-        assert encoder.fit_window(text) == real_encoder.fit_window(text)
+        assert encoder.fit_window(text) == torch_encoder.fit_window(text)
 
 
 def test_onnx_without_onnxruntime_is_an_artifact_error(
@@ -150,14 +151,21 @@ def test_build_encoder_dispatches_on_backend(tiny_static: Path) -> None:
 def test_build_encoder_dispatches_to_onnx_and_torch(onnx_cache: Path) -> None:
     assert isinstance(build_encoder(onnx_config(onnx_cache)), OnnxEncoder)
     assert isinstance(build_encoder(onnx_config(onnx_cache, "onnx-int8")), OnnxEncoder)
-    assert isinstance(build_encoder(EncoderConfig()), SentenceTransformerEncoder)
+    assert isinstance(build_encoder(EncoderConfig(backend="torch")), SentenceTransformerEncoder)
 
 
-def test_missing_static_model_is_a_clear_artifact_error(tmp_path: Path) -> None:
-    config = EncoderConfig(backend="static", static_path=tmp_path / "nowhere")
-    with pytest.raises(ArtifactError, match="distill_static") as info:
+def test_a_static_model_that_cannot_be_distilled_is_a_clear_artifact_error(
+    tmp_path: Path,
+) -> None:
+    # Missing static model → distilled at first use; from a missing source model, that fails.
+    config = EncoderConfig(
+        backend="static", static_path=tmp_path / "nowhere", model_path=tmp_path / "no-model"
+    )
+    with pytest.raises(ArtifactError, match="distil") as info:
         build_encoder(config)
-    assert info.value.path == tmp_path / "nowhere"
+    assert info.value.path == tmp_path / "no-model"
+    assert not (tmp_path / "nowhere").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no half-written dir
 
 
 def test_shipped_static_centroids_name_the_distilled_encoder() -> None:

@@ -77,7 +77,11 @@ async def test_a_pasted_document_with_the_instruction_at_the_end(real_router: Ro
 @pytest.mark.skipif(not (SHARED / "routing/dev.jsonl").exists(), reason="shared data absent")
 def test_dev_split_macro_f1(real_router: Router) -> None:
     report = evaluate_file(
-        SHARED / "routing/dev.jsonl", real_router.encoder, real_router.centroids, progress=False
+        SHARED / "routing/dev.jsonl",
+        real_router.encoder,
+        real_router.centroids,
+        real_router.first_stage,
+        progress=False,
     )
     assert report["n"] == 573
     assert report["macro_f1"] >= 0.85, report["per_task"]
@@ -85,7 +89,9 @@ def test_dev_split_macro_f1(real_router: Router) -> None:
 
 def test_held_out_written_prompts_macro_f1(real_router: Router) -> None:
     path: Path = REPO / "training/data/eval_written.jsonl"
-    report = evaluate_file(path, real_router.encoder, real_router.centroids, progress=False)
+    report = evaluate_file(
+        path, real_router.encoder, real_router.centroids, real_router.first_stage, progress=False
+    )
     assert report["macro_f1"] >= 0.82, report["per_task"]
     assert report["per_task"]["chat"]["recall"] >= 0.9
 

@@ -1,0 +1,100 @@
+"""The encoder cascade: a static encoder decides the clear cases, the transformer the rest.
+
+The static encoder (distilled from the same MiniLM, ~0.1 ms a query) classifies first, against
+centroids fitted in its own space. When that match is confident (above its task's threshold)
+and its top-2 margin is at least ``margin``, it stands; otherwise the request is embedded by
+the transformer as if there were no first stage. bench/encoders.py measures the trade-off
+(``semroute eval`` reports the share the transformer still sees).
+
+The semantic cache and the embedding memo live in the transformer's space only: a request the
+static stage decided is embedded by the transformer later only if the cache is consulted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from router.centroids import CentroidSet, load_centroids
+from router.config import Config, ContextConfig
+from router.conversation import Embedding, Turns, embed_turns_now
+from router.embedding import Encoder
+from router.types import TaskMatch
+
+STATIC = "static"
+log = logging.getLogger("semroute.encoder")
+
+
+@dataclass(frozen=True, slots=True)
+class FirstStage:
+    """The static encoder, its centroids and the margin above which its answer stands."""
+
+    encoder: Encoder
+    centroids: CentroidSet
+    margin: float
+
+    def decides(self, match: TaskMatch) -> bool:
+        return match.confident and match.margin >= self.margin
+
+    def match(self, turns: Turns, context: ContextConfig) -> tuple[TaskMatch, Embedding] | None:
+        """The static match and what it embedded, or None when the transformer must decide."""
+        embedding = embed_turns_now(self.encoder, turns, context)
+        (match,) = self.centroids.classify(embedding.vector[None, :])
+        if not self.decides(match):
+            return None
+        return replace(match, stage=STATIC), embedding
+
+    def match_many(self, texts: Sequence[str]) -> list[TaskMatch | None]:
+        """Batch form for single-message texts (evaluation): None where the transformer decides."""
+        if not texts:
+            return []
+        vectors = self.encoder.encode([self.encoder.fit_window(t)[0] for t in texts])
+        matches = self.centroids.classify(vectors)
+        return [replace(m, stage=STATIC) if self.decides(m) else None for m in matches]
+
+
+def build_first_stage(config: Config) -> FirstStage | None:
+    """The configured first stage; None when off, when the main encoder is itself static, or
+    when the static model is not the one its centroids were fitted with (logged: every request
+    then goes to the transformer, which is slower but right).
+
+    Raises:
+        ArtifactError: the static model or its centroid version cannot be loaded.
+    """
+    cascade = config.encoder.cascade
+    if not cascade.enabled or config.encoder.backend == STATIC:
+        return None
+    from router.encoder_static import StaticEncoder
+
+    encoder = StaticEncoder(config.encoder)
+    centroids = load_centroids(
+        config.routing.centroids_dir,
+        cascade.centroid_version,
+        encoder_name=encoder.name,
+        dim=encoder.dim,
+    )
+    fitted = _fitted_digest(config.routing.centroids_dir / centroids.version)
+    actual = hashlib.sha256((encoder.path / "model.safetensors").read_bytes()).hexdigest()
+    if fitted is not None and fitted != actual:
+        log.error(
+            "cascade off: centroids %s were fitted on static model %s…, this one is %s… "
+            "(refit them: python -m training.distill_static --skip-distill --centroids NEW)",
+            centroids.version,
+            fitted[:12],
+            actual[:12],
+        )
+        return None
+    return FirstStage(encoder, centroids, cascade.margin)
+
+
+def _fitted_digest(version_dir: Path) -> str | None:
+    """The static model digest a centroid version records (static_model.json), if any."""
+    try:
+        digest = json.loads((version_dir / "static_model.json").read_text()).get("sha256")
+    except (OSError, ValueError):
+        return None
+    return digest if isinstance(digest, str) else None
