@@ -54,7 +54,11 @@ class OnnxEncoder:
         if not (model_dir / "tokenizer.json").is_file():
             raise ArtifactError("no tokenizer.json: not a model directory", path=model_dir)
         cache = project_path(config.onnx_cache)
-        self.path = ensure_model(model_dir, cache, config.backend == "onnx-int8", config.name)
+        # Dynamic int8 quantises activations with one scale per batch tensor: a text's vector
+        # would depend on what it was batched with (cosine down to 0.98), and on 2 cores padded
+        # batches were slower than rows alone anyway (bench/RESULTS.md). int8 runs row by row.
+        self._int8 = config.backend == "onnx-int8"
+        self.path = ensure_model(model_dir, cache, self._int8, config.name)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = threads or 1
@@ -92,7 +96,7 @@ class OnnxEncoder:
         encodings = self._tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out = np.empty((len(texts), self._dim), dtype=np.float32)
-        step = self._config.batch_size
+        step = 1 if self._int8 else self._config.batch_size
         for start in range(0, len(order), step):
             chunk = order[start : start + step]
             out[chunk] = self._run([encodings[i].ids for i in chunk])

@@ -75,6 +75,16 @@ def test_onnx_int8_is_close_to_torch(
 
 
 @pytest.mark.slow
+def test_onnx_int8_vectors_do_not_depend_on_the_batch(onnx_cache: Path) -> None:
+    # Dynamic quantisation scales activations per batch tensor: batched rows would drift
+    # (cosine 0.98) with their neighbours, and so would routing under load.
+    encoder = OnnxEncoder(onnx_config(onnx_cache, "onnx-int8"))
+    alone = np.concatenate([encoder.encode([s]) for s in SENTENCES])
+    np.testing.assert_array_equal(encoder.encode(SENTENCES), alone)
+    np.testing.assert_array_equal(encoder.encode(SENTENCES[::-1])[::-1], alone)
+
+
+@pytest.mark.slow
 def test_onnx_export_is_cached_and_reused(onnx_cache: Path) -> None:
     first = OnnxEncoder(onnx_config(onnx_cache))
     stamp = first.path.stat().st_mtime_ns
