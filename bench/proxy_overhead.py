@@ -1,6 +1,6 @@
 """Latency semroute adds in front of an upstream, vs calling that upstream directly.
 
-    .venv/bin/python bench/proxy_overhead.py [--requests 300] [--runs 3]
+    .venv/bin/python bench/proxy_overhead.py [--requests 300] [--runs 3] [--concurrency 1 16]
 
 A minimal OpenAI-format upstream and semroute each run as their own process on loopback;
 the load generator (httpx, keep-alive) sends the same chat request directly, through semroute
@@ -60,13 +60,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         upstream, upstream_url = start_upstream(Path(tmp))
         semroute, semroute_url = start_semroute(semroute_config(upstream_url, ROOT))
         try:
             results: dict[str, dict[str, dict[str, float]]] = {}
-            for c in (1, 16):
+            for c in args.concurrency:
                 n = args.requests if c == 1 else args.requests * 2
                 results[f"c{c}"] = {
                     "direct": scenario(upstream_url, "bench", n, c, args.runs),

@@ -6,11 +6,31 @@ budget tiers and scopes, error codes. Never user text, request ids or keys.
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+M = TypeVar("M", Counter, Gauge, Histogram)
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 RATIO_BUCKETS = (0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0, 10.0)
+
+
+class Children(Generic[M]):
+    """The labelled children of one collector, kept: ``labels()`` validates the values and
+    takes a lock on every call, which adds up on the request path. Label values are bounded
+    (see above), so the cache is too."""
+
+    def __init__(self, parent: M) -> None:
+        self.parent: M = parent
+        self._children: dict[tuple[str, ...], M] = {}
+
+    def __call__(self, *values: str) -> M:
+        child = self._children.get(values)
+        if child is None:
+            child = self._children[values] = self.parent.labels(*values)
+        return child
 
 
 class Metrics:
@@ -110,3 +130,10 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        # Cached children of the collectors every request touches.
+        self.requests_by = Children(self.requests)
+        self.fallbacks_by = Children(self.fallbacks)
+        self.cache_by = Children(self.cache)
+        self.latency_by = Children(self.latency)
+        self.tokens_by = Children(self.tokens)
+        self.cost_by = Children(self.cost)

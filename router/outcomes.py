@@ -3,6 +3,9 @@
 ``OutcomeLog.record`` never blocks and never fails a request: records go to a bounded queue
 drained by a background task into a sink — rotating JSONL files (default) or a Redis stream —
 and when the queue is full or the sink is down they are dropped and counted.
+``record_later`` queues how to build a record instead (the request id is known at once), so
+even building it happens off the request path; the writer gathers what arrives within
+``linger_s`` of a first record into one write (one hop to a worker thread, one file append).
 """
 
 from __future__ import annotations
@@ -21,8 +24,10 @@ import anyio
 
 log = logging.getLogger("semroute.outcomes")
 Record = dict[str, Any]
+Pending = Record | Callable[[], Record]  # a record, or how to build it (off the request path)
 _BATCH = 256
 _POLL_S = 0.2  # how often an idle writer checks whether it should stop
+_LINGER_S = 0.2  # gather what arrives this long after a first record: one write, one hop
 _CLOSE_WAIT_S = 10.0
 
 
@@ -45,19 +50,30 @@ class JsonlSink:
         self.directory = directory
         self.max_bytes = max_bytes
         self.clock = clock
+        # (day, file, its size): the directory is scanned again only on a new day, past
+        # max_bytes, or after a failed write, not on every batch.
+        self._current: tuple[str, Path, int] | None = None
 
-    def _target(self) -> Path:
-        day = self.clock().strftime("%Y%m%d")
+    def _scan(self, day: str) -> tuple[str, Path, int]:
+        self.directory.mkdir(parents=True, exist_ok=True)
         existing = sorted(self.directory.glob(f"outcomes-{day}-*.jsonl"))
-        if existing and existing[-1].stat().st_size < self.max_bytes:
-            return existing[-1]
-        return self.directory / f"outcomes-{day}-{len(existing):03d}.jsonl"
+        if existing:
+            size = existing[-1].stat().st_size
+            if size < self.max_bytes:
+                return day, existing[-1], size
+        return day, self.directory / f"outcomes-{day}-{len(existing):03d}.jsonl", 0
 
     def _append(self, records: list[Record]) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        lines = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
-        with self._target().open("a", encoding="utf-8") as fh:
-            fh.write(lines)
+        data = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in records)
+        raw = data.encode("utf-8")
+        day = self.clock().strftime("%Y%m%d")
+        current = self._current
+        if current is None or current[0] != day or current[2] >= self.max_bytes:
+            current = self._scan(day)
+        self._current = None  # until the write succeeds
+        with current[1].open("ab") as fh:
+            fh.write(raw)
+        self._current = (day, current[1], current[2] + len(raw))
 
     async def write(self, records: list[Record]) -> None:
         await anyio.to_thread.run_sync(self._append, records)
@@ -93,9 +109,12 @@ class OutcomeLog:
         queue_size: int = 10_000,
         recent_ids: int = 200_000,
         on_drop: Callable[[int], None] | None = None,
+        linger_s: float = _LINGER_S,
     ) -> None:
         self.sink = sink
-        self.queue: asyncio.Queue[Record] = asyncio.Queue(maxsize=queue_size)
+        self.queue: asyncio.Queue[Pending] = asyncio.Queue(maxsize=queue_size)
+        self.linger_s = linger_s
+        self._stop = asyncio.Event()
         self.on_drop = on_drop
         self.dropped = 0
         self._recent: OrderedDict[str, None] = OrderedDict()
@@ -116,8 +135,17 @@ class OutcomeLog:
         """Queue a record; never blocks, never raises."""
         if record.get("type") == "outcome" and record.get("request_id"):
             self.remember(str(record["request_id"]))
+        self._put(record)
+
+    def record_later(self, request_id: str, build: Callable[[], Record]) -> None:
+        """Queue an outcome record that the writer builds; the id is known at once (feedback
+        may refer to it). Never blocks, never raises."""
+        self.remember(request_id)
+        self._put(build)
+
+    def _put(self, pending: Pending) -> None:
         try:
-            self.queue.put_nowait(record)
+            self.queue.put_nowait(pending)
         except asyncio.QueueFull:
             self._drop(1)
 
@@ -137,17 +165,36 @@ class OutcomeLog:
                 first = await asyncio.wait_for(self.queue.get(), timeout=_POLL_S)
             except TimeoutError:
                 continue
+            if not self._stopping and self.linger_s > 0 and self.queue.qsize() < _BATCH:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=self.linger_s)
             batch = [first]
             while len(batch) < _BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
             await self._write(batch)
 
-    async def _write(self, batch: list[Record]) -> None:
+    def _built(self, batch: list[Pending]) -> list[Record]:
+        records: list[Record] = []
+        for pending in batch:
+            if not callable(pending):
+                records.append(pending)
+                continue
+            try:
+                records.append(pending())
+            except Exception as exc:  # a record that cannot be built is lost, not fatal
+                log.warning("outcome log: a record could not be built (%s)", exc)
+                self._drop(1)
+        return records
+
+    async def _write(self, batch: list[Pending]) -> None:
+        records = self._built(batch)
+        if not records:
+            return
         try:
-            await self.sink.write(batch)
+            await self.sink.write(records)
         except Exception as exc:  # any sink failure: count the loss, keep serving
-            log.warning("outcome log: %d record(s) dropped (%s)", len(batch), exc)
-            self._drop(len(batch))
+            log.warning("outcome log: %d record(s) dropped (%s)", len(records), exc)
+            self._drop(len(records))
 
     async def aclose(self) -> None:
         """Let the writer finish what is queued (bounded wait), then close the sink.
@@ -157,13 +204,14 @@ class OutcomeLog:
         """
         if self._task is not None:
             self._stopping = True
+            self._stop.set()
             try:
                 await asyncio.wait_for(asyncio.shield(self._task), timeout=_CLOSE_WAIT_S)
             except TimeoutError:
                 self._task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
-        rest: list[Record] = []
+        rest: list[Pending] = []
         while not self.queue.empty():
             rest.append(self.queue.get_nowait())
         if rest:

@@ -10,9 +10,11 @@ from dataclasses import dataclass, replace
 from fastapi import Request
 
 from router.config import ClientKey, Config
+from router.core import Router
 from router.errors import Forbidden, InvalidRequest, Unauthenticated
 from router.types import ChatRequest, PriorityClass
-from service.state import get_state
+from service.observe import Observation
+from service.state import get_observation, get_state
 
 PRIORITY_HEADER = "x-semroute-priority"
 ALL_PRIORITIES = tuple(PriorityClass)
@@ -40,6 +42,13 @@ class Caller:
         barred = self.allowed_models is not None and model not in self.allowed_models
         if barred and not model.startswith("auto"):
             raise Forbidden(f"this API key may not use model {model!r}")
+        if (
+            request.tenant == self.tenant
+            and request.priority_class is self.priority_class
+            and request.budget_scope == self.budget_scope
+            and request.allowed_models == self.allowed_models
+        ):
+            return request  # already so (the default caller): no copy
         return replace(
             request,
             tenant=self.tenant,
@@ -83,8 +92,10 @@ def _priority(
     return wanted
 
 
-def get_caller(request: Request) -> Caller:
-    """Raises: Unauthenticated (401), Forbidden (403), InvalidRequest (unknown priority)."""
+async def get_caller(request: Request) -> Caller:
+    """Raises: Unauthenticated (401), Forbidden (403), InvalidRequest (unknown priority).
+
+    ``async`` so that FastAPI runs it inline, not in a worker thread."""
     config = get_state(request).config
     if not config.auth.enabled:
         return Caller(priority_class=_priority(request, PriorityClass.STANDARD, ALL_PRIORITIES))
@@ -102,3 +113,21 @@ def get_caller(request: Request) -> Caller:
         allowed_models=frozenset(entry.allowed_models) if entry.allowed_models else None,
         budget_scope=f"key:{entry.name}" if entry.daily_usd else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Serving:
+    """What a routing endpoint needs: the router, who is asking, and the request's record."""
+
+    engine: Router
+    caller: Caller
+    observation: Observation
+
+
+async def get_serving(request: Request) -> Serving:
+    """One dependency instead of three (FastAPI's per-dependency bookkeeping is not free).
+
+    Raises: NotReady (503) first, then as ``get_caller``.
+    """
+    engine = get_state(request).ready_router()
+    return Serving(engine, await get_caller(request), get_observation(request))

@@ -4,9 +4,11 @@ timeout until the first byte, in-flight accounting, and the one structured log l
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 import uuid
+from functools import partial
 from typing import Any
 
 import anyio
@@ -70,7 +72,12 @@ class RequestContext:
         self, scope: Scope, receive: Receive, send: Send, info: dict[str, Any], exempt: bool
     ) -> None:
         state = self.state
-        started = logged = False
+        logged = False
+        # The request timeout runs until the first byte of the answer: a cancel scope with a
+        # deadline (no watchdog task), lifted when the response starts.
+        limit = anyio.CancelScope(
+            deadline=anyio.current_time() + state.config.service.request_timeout_s
+        )
 
         def finish() -> None:
             nonlocal logged
@@ -79,9 +86,8 @@ class RequestContext:
                 self._log(scope, info)
 
         async def tracked(message: Message) -> None:
-            nonlocal started
             if message["type"] == "http.response.start":
-                started = True
+                limit.deadline = math.inf
                 info["status"] = message["status"]
                 extra = (b"x-request-id", info["request_id"].encode())
                 message = {**message, "headers": [*message.get("headers", []), extra]}
@@ -91,21 +97,10 @@ class RequestContext:
 
         state.in_flight += 1
         state.metrics.in_flight.inc()
-        timed_out = False
         try:
-            async with anyio.create_task_group() as group:
-
-                async def watchdog() -> None:
-                    nonlocal timed_out
-                    await anyio.sleep(state.config.service.request_timeout_s)
-                    if not started:
-                        timed_out = True
-                        group.cancel_scope.cancel()
-
-                group.start_soon(watchdog)
+            with limit:
                 await self.app(scope, receive, tracked)
-                group.cancel_scope.cancel()
-            if timed_out:
+            if limit.cancelled_caught and "status" not in info:
                 info["status"], info["error"] = 504, "request_timeout"
                 finish()
                 await send_error(
@@ -123,9 +118,18 @@ class RequestContext:
     def _log(self, scope: Scope, info: dict[str, Any]) -> None:
         state = self.state
         if state.outcomes is not None and scope["path"] in _OUTCOME_PATHS:
-            include = state.config.outcomes.include_text
-            state.outcomes.record(outcome_record(info, scope["path"], include))
-        state.metrics.latency.labels("total").observe(time.perf_counter() - info["started"])
+            state.outcomes.record_later(
+                info["request_id"],
+                partial(
+                    outcome_record,
+                    info,
+                    scope["path"],
+                    state.config.outcomes.include_text,
+                    ended=time.perf_counter(),
+                    at=time.time(),
+                ),
+            )
+        state.metrics.latency_by("total").observe(time.perf_counter() - info["started"])
         log_request(
             request_id=info["request_id"],
             tenant=info.get("tenant", "default"),

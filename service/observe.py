@@ -29,13 +29,13 @@ def observe_decision(metrics: Metrics, decision: Decision) -> None:
         metrics.confidence.observe(decision.match.score)
         if not decision.match.confident:
             metrics.not_confident.inc()
-        metrics.latency.labels("embed").observe(decision.latency_ms.get("classify_ms", 0) / 1e3)
-    metrics.latency.labels("route").observe(decision.latency_ms.get("route_ms", 0) / 1e3)
+        metrics.latency_by("embed").observe(decision.latency_ms.get("classify_ms", 0) / 1e3)
+    metrics.latency_by("route").observe(decision.latency_ms.get("route_ms", 0) / 1e3)
     cache = decision.cache
     if cache is not None:
         tier = decision.budget_tier.value
         result = "skipped" if cache.skipped else "hit" if cache.hit else "miss"
-        metrics.cache.labels(tier, result).inc()
+        metrics.cache_by(tier, result).inc()
         if cache.refused:
             metrics.cache_refusals.labels(tier).inc(len(cache.refused))
 
@@ -45,26 +45,26 @@ def observe_answer(
 ) -> float:
     """Record an answered request; returns its cost in USD (0 for a cache hit)."""
     task = _task(answer.decision)
-    metrics.requests.labels(endpoint, task, answer.model, answer.provider, "ok").inc()
+    metrics.requests_by(endpoint, task, answer.model, answer.provider, "ok").inc()
     for attempt in answer.attempts:
         if attempt.outcome != "ok":
-            metrics.fallbacks.labels(attempt.outcome).inc()
+            metrics.fallbacks_by(attempt.outcome).inc()
         if attempt.outcome not in ("skipped", "budget_exhausted"):
-            metrics.latency.labels("upstream").observe(attempt.latency_ms / 1e3)
+            metrics.latency_by("upstream").observe(attempt.latency_ms / 1e3)
     if answer.cached:
         return 0.0
     cost = cost_usd(config.models[answer.model], usage.prompt_tokens, usage.completion_tokens)
-    metrics.tokens.labels(answer.provider, answer.model, "prompt").inc(usage.prompt_tokens)
-    metrics.tokens.labels(answer.provider, answer.model, "completion").inc(usage.completion_tokens)
-    metrics.cost.labels(answer.provider, answer.model).inc(cost)
+    metrics.tokens_by(answer.provider, answer.model, "prompt").inc(usage.prompt_tokens)
+    metrics.tokens_by(answer.provider, answer.model, "completion").inc(usage.completion_tokens)
+    metrics.cost_by(answer.provider, answer.model).inc(cost)
     return cost
 
 
 def observe_error(metrics: Metrics, endpoint: str, exc: RouterError) -> None:
-    metrics.requests.labels(endpoint, "-", "-", "-", exc.code).inc()
+    metrics.requests_by(endpoint, "-", "-", "-", exc.code).inc()
     for attempt in getattr(exc, "attempts", ()):
         if getattr(attempt, "outcome", "ok") != "ok":
-            metrics.fallbacks.labels(attempt.outcome).inc()
+            metrics.fallbacks_by(attempt.outcome).inc()
 
 
 def _task(decision: Decision) -> str:
@@ -102,6 +102,8 @@ def log_request(
     prompt: str | None = None,
 ) -> None:
     """One JSON line per request (logger ``semroute.requests``)."""
+    if not request_log.isEnabledFor(logging.INFO):
+        return  # the line would be dropped: do not build it
     record: dict[str, Any] = {
         "event": "request",
         "request_id": request_id,
@@ -153,27 +155,39 @@ class Observation:
         self.info["cost"] = observe_answer(self.metrics, self.config, endpoint, answer, usage)
 
     def first_byte(self) -> None:
-        self.metrics.latency.labels("ttft").observe(time.perf_counter() - self.info["started"])
+        self.metrics.latency_by("ttft").observe(time.perf_counter() - self.info["started"])
 
     def failed(self, exc: RouterError) -> None:
         observe_error(self.metrics, self.info.get("endpoint", "-"), exc)
         self.info["error"] = exc.code
 
 
-def outcome_record(info: dict[str, Any], endpoint: str, include_text: bool) -> dict[str, Any]:
-    """The outcome-log record of one request (see router/outcomes.py)."""
+def outcome_record(
+    info: dict[str, Any],
+    endpoint: str,
+    include_text: bool,
+    *,
+    ended: float | None = None,
+    at: float | None = None,
+) -> dict[str, Any]:
+    """The outcome-log record of one request (see router/outcomes.py). ``ended``
+    (``perf_counter``) and ``at`` (epoch seconds) say when it finished; default now: the record
+    may be built later, off the request path."""
     decision: Decision | None = info.get("decision")
     answer: Answer[Completion] | None = info.get("answer")
     prompt: str | None = info.get("prompt")
+    ended = time.perf_counter() if ended is None else ended
     record: dict[str, Any] = {
         "type": "outcome",
         "request_id": info["request_id"],
-        "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+        "time": datetime.fromtimestamp(time.time() if at is None else at, UTC).isoformat(
+            timespec="milliseconds"
+        ),
         "endpoint": endpoint,
         "tenant": info.get("tenant", "default"),
         "status": info.get("status", 499),
         "error": info.get("error"),
-        "latency_ms": round((time.perf_counter() - info["started"]) * 1e3, 2),
+        "latency_ms": round((ended - info["started"]) * 1e3, 2),
         "text_sha256": hashlib.sha256(prompt.encode()).hexdigest() if prompt else None,
     }
     if include_text and prompt is not None:

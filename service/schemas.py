@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from router.errors import InvalidRequest
-from router.types import ChatRequest, Decision, Message, Priority
+from router.types import CacheInfo, ChatRequest, Decision, Message, Priority
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
@@ -220,6 +219,18 @@ class CacheOut(BaseModel):
     refused: list[str] = Field(default_factory=list, description="Why near neighbours were refused")
     skipped: str = Field(default="", description="Why the cache was not consulted")
 
+    @classmethod
+    def of(cls, info: CacheInfo) -> CacheOut:
+        # Field by field: dataclasses.asdict deep-copies, which costs more than the rest.
+        return cls(
+            hit=info.hit,
+            similarity=info.similarity,
+            threshold=info.threshold,
+            entry_id=info.entry_id,
+            refused=list(info.refused),
+            skipped=info.skipped,
+        )
+
 
 class RouteResponse(BaseModel):
     """The routing decision (nothing executed)."""
@@ -266,7 +277,7 @@ class RouteResponse(BaseModel):
             priority=d.priority.value,
             budget_tier=d.budget_tier.value,
             budget_remaining=d.budget_remaining,
-            cache=CacheOut(**asdict(d.cache)) if d.cache else None,
+            cache=CacheOut.of(d.cache) if d.cache else None,
             centroid_version=d.centroid_version,
             truncated=bool(e and e.truncated),
             embedded_chars=len(e.text) if e else 0,

@@ -43,8 +43,10 @@ def get_state(request: Request) -> ServiceState:
     return state
 
 
-def get_router(request: Request) -> Router:
-    return get_state(request).ready_router()
+async def state_dep(request: Request) -> ServiceState:
+    """``get_state`` as a dependency. Dependencies are ``async def`` on purpose: FastAPI runs a
+    plain ``def`` one in a worker thread, a hop that costs far more than the work."""
+    return get_state(request)
 
 
 def get_observation(request: Request) -> Observation:

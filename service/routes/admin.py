@@ -23,7 +23,7 @@ from service.state import ServiceState, get_state
 log = logging.getLogger("semroute.admin")
 
 
-def require_admin(request: Request) -> ServiceState:
+async def require_admin(request: Request) -> ServiceState:
     """Raises: Forbidden (admin API disabled), Unauthenticated (missing or wrong admin key)."""
     state = get_state(request)
     expected = state.config.auth.admin_key_sha256

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from router.errors import InvalidRequest, NotReady
 from service.context import Caller, get_caller
 from service.errors import ERROR_RESPONSES
-from service.state import ServiceState, get_state
+from service.state import ServiceState, state_dep
 
 router = APIRouter(tags=["feedback"])
 
@@ -38,7 +38,7 @@ class FeedbackAck(BaseModel):
 )
 async def feedback(
     body: FeedbackBody,
-    state: Annotated[ServiceState, Depends(get_state)],
+    state: Annotated[ServiceState, Depends(state_dep)],
     caller: Annotated[Caller, Depends(get_caller)],
 ) -> FeedbackAck:
     """Raises: 404 for a request id this service has not seen (or no longer remembers)."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from service.errors import error_body
-from service.state import ServiceState, get_state
+from service.state import ServiceState, state_dep
 
 router = APIRouter(tags=["health"])
 
@@ -23,7 +23,7 @@ async def healthz() -> dict[str, str]:
     summary="Readiness: encoder and centroids loaded",
     responses={503: {"description": "Still loading, or loading failed"}},
 )
-async def readyz(state: Annotated[ServiceState, Depends(get_state)]) -> Any:
+async def readyz(state: Annotated[ServiceState, Depends(state_dep)]) -> Any:
     if state.draining:
         return JSONResponse(error_body("shutting down", "api_error", code="draining"), 503)
     if state.router is None:

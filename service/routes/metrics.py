@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from service.observe import refresh_gauges
-from service.state import ServiceState, get_state
+from service.state import ServiceState, state_dep
 
 router = APIRouter(tags=["operations"])
 
@@ -20,7 +20,7 @@ router = APIRouter(tags=["operations"])
     response_class=Response,
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
-async def metrics(state: Annotated[ServiceState, Depends(get_state)]) -> Response:
+async def metrics(state: Annotated[ServiceState, Depends(state_dep)]) -> Response:
     if state.router is not None:
         await refresh_gauges(state.metrics, state.router)
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)

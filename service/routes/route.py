@@ -6,12 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from router.core import Router
-from service.context import Caller, get_caller
+from service.context import Serving, get_serving
 from service.limits import check_limits
-from service.observe import Observation
 from service.schemas import ErrorBody, RouteBody, RouteResponse
-from service.state import get_observation, get_router
 
 router = APIRouter(tags=["routing"])
 
@@ -25,15 +22,13 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 @router.post("/v1/route", response_model=RouteResponse, responses=_ERRORS)
 async def route(
-    body: RouteBody,
-    engine: Annotated[Router, Depends(get_router)],
-    caller: Annotated[Caller, Depends(get_caller)],
-    observation: Annotated[Observation, Depends(get_observation)],
+    body: RouteBody, serving: Annotated[Serving, Depends(get_serving)]
 ) -> RouteResponse:
     """Classify the request and rank the models that should answer it."""
+    engine, observation = serving.engine, serving.observation
     check_limits(body, engine.config.service)
-    request = caller.apply(body.to_request())
-    observation.caller(caller.tenant, request.messages[-1].text())
+    request = serving.caller.apply(body.to_request())
+    observation.caller(serving.caller.tenant, request.messages[-1].text())
     decision = await engine.route(request)
     observation.decided(decision)
     return RouteResponse.from_decision(decision)

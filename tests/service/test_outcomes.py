@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -112,6 +114,47 @@ async def test_a_failing_sink_counts_drops() -> None:
     assert log.dropped == 1
 
 
+class BatchSink(SlowSink):
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[int] = []
+
+    async def write(self, records: list[Record]) -> None:
+        self.batches.append(len(records))
+        self.records.extend(records)
+
+
+def outcome(request_id: str) -> Callable[[], Record]:
+    return lambda: {"type": "outcome", "request_id": request_id}
+
+
+async def test_records_close_together_go_out_in_one_write() -> None:
+    sink = BatchSink()
+    log = OutcomeLog(sink, linger_s=0.2)
+    log.start()
+    for i in range(5):
+        log.record_later(str(i), outcome(str(i)))
+        await asyncio.sleep(0.001)
+    assert all(log.knows(str(i)) for i in range(5))  # before anything is written
+    await log.aclose()
+    assert sink.batches == [5]
+    assert [r["request_id"] for r in sink.records] == ["0", "1", "2", "3", "4"]
+
+
+async def test_a_record_that_cannot_be_built_is_counted_and_the_rest_written() -> None:
+    def broken() -> Record:
+        raise ValueError("bad record")
+
+    sink = BatchSink()
+    log = OutcomeLog(sink, linger_s=0.01)
+    log.start()
+    log.record_later("a", broken)
+    log.record_later("b", outcome("b"))
+    await log.aclose()
+    assert log.dropped == 1
+    assert [r["request_id"] for r in sink.records] == ["b"]
+
+
 async def test_jsonl_sink_rotates_by_size(tmp_path: Path) -> None:
     sink = JsonlSink(tmp_path, max_bytes=200)
     for i in range(10):
@@ -119,6 +162,23 @@ async def test_jsonl_sink_rotates_by_size(tmp_path: Path) -> None:
     files = sorted(tmp_path.glob("*.jsonl"))  # noqa: ASYNC240 - a test, reading its own files
     assert len(files) > 1
     assert [r["request_id"] for r in read_jsonl_records(tmp_path)] == [str(i) for i in range(10)]
+
+
+async def test_jsonl_sink_starts_a_file_per_day_and_continues_the_last_one(
+    tmp_path: Path,
+) -> None:
+    now = [datetime(2026, 1, 1, 23, 59, tzinfo=UTC)]
+    sink = JsonlSink(tmp_path, clock=lambda: now[0])
+    await sink.write([{"request_id": "a"}])
+    await sink.write([{"request_id": "b"}])
+    now[0] = datetime(2026, 1, 2, 0, 1, tzinfo=UTC)
+    await sink.write([{"request_id": "c"}])
+    again = JsonlSink(tmp_path, clock=lambda: now[0])  # a restart appends to the day's file
+    await again.write([{"request_id": "d"}])
+    names = sorted(p.name for p in tmp_path.iterdir())  # noqa: ASYNC240 - a test's own files
+    assert names == ["outcomes-20260101-000.jsonl", "outcomes-20260102-000.jsonl"]
+    ids = [r["request_id"] for r in read_jsonl_records(tmp_path / names[1])]
+    assert ids == ["c", "d"]
 
 
 @pytest.mark.parametrize("enabled", [False])

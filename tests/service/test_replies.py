@@ -1,0 +1,50 @@
+"""The chat answer's JSON is built without pydantic: it must be exactly the documented
+``ChatCompletionResponse`` (nothing missing, nothing extra), for a miss and for a cache hit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from router.cache import SemanticCache
+from router.config import Config
+from router.core import Router
+from router.deployments import build_providers
+from service.app import create_app
+from service.schemas import ChatCompletionResponse
+from tests.fakes import HashingEncoder
+
+
+def without_verification(config: Config) -> Config:
+    return config.model_copy(update={"cache": config.cache.model_copy(update={"verify": False})})
+
+
+def assert_documented(body: dict[str, Any]) -> None:
+    model = ChatCompletionResponse.model_validate(body)
+    assert model.model_dump(mode="json") == body
+
+
+def test_answers_match_the_documented_schema(config: Config) -> None:
+    config = without_verification(config)
+    encoder = HashingEncoder()
+    router = Router.from_config(
+        config,
+        encoder,
+        build_providers(config, environ={}),
+        cache=SemanticCache(config.cache, encoder.dim),
+    )
+    chat = {"model": "auto", "messages": [{"role": "user", "content": "write a python function"}]}
+    with TestClient(create_app(config, router)) as client:
+        miss = client.post("/v1/chat/completions", json=chat)
+        hit = client.post("/v1/chat/completions", json=chat)
+    assert miss.status_code == hit.status_code == 200
+    assert miss.json()["semroute"]["cache"] == "miss"
+    assert hit.json()["semroute"]["cache"] == "hit"
+    assert isinstance(hit.json()["semroute"]["cache_similarity"], float)
+    for r in (miss, hit):
+        assert_documented(r.json())
+        info = r.json()["semroute"]
+        assert r.headers["x-semroute-model"] == info["model"]
+        assert r.headers["x-semroute-attempts"] == str(len(info["attempts"]))
+        assert r.headers["x-semroute-cache"] == info["cache"]
