@@ -1,9 +1,10 @@
 """Micro-batching: concurrent requests' texts go to the encoder together, off the event loop.
 
-There is no timer: a request that finds the encoder idle is encoded at once (it waits for
-nobody); requests that arrive while a batch is running are gathered and go in the next one,
-up to ``max_batch`` texts. Under load this turns many small encoder calls into few larger ones,
-which is what a 2-core CPU does best.
+There is no timer: a request that finds a lane idle is encoded at once (it waits for
+nobody); requests that arrive while every lane is busy are gathered and go in the next batch,
+up to ``max_batch`` texts. ``lanes`` encoder calls may run at once, each in a worker thread:
+an encoder that keeps to one core per call (ONNX Runtime with one intra-op thread) then uses
+every core under load, while the event loop needs little of any.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ class _Job:
 
 
 class MicroBatcher:
-    def __init__(self, encoder: Encoder, max_batch: int = 64) -> None:
+    def __init__(self, encoder: Encoder, max_batch: int = 64, lanes: int = 1) -> None:
         self.encoder = encoder
         self.max_batch = max_batch
+        self.lanes = lanes
         self._queue: list[_Job] = []
-        self._running = False
-        self._task: asyncio.Task[None] | None = None
+        self._running = 0  # lanes draining the queue
+        self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0  # encoder calls made (for tests and metrics)
 
     async def encode(self, texts: Sequence[str]) -> Vectors:
@@ -38,9 +40,11 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         job = _Job(list(texts), loop.create_future())
         self._queue.append(job)
-        if not self._running:
-            self._running = True
-            self._task = loop.create_task(self._drain())
+        if self._running < self.lanes:
+            self._running += 1
+            task = loop.create_task(self._drain())
+            self._tasks.add(task)  # a strong reference until it ends
+            task.add_done_callback(self._tasks.discard)
         return await job.done
 
     def _take(self) -> list[_Job]:
@@ -70,4 +74,4 @@ class MicroBatcher:
                     if not job.done.done():
                         job.done.set_result(part)
         finally:
-            self._running = False
+            self._running -= 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -77,12 +78,21 @@ class EncoderConfig(_Model):
     static_path: Path | None = None  # backend "static": the distilled model2vec directory
     onnx_cache: Path = Path("var/onnx")  # where exported ONNX models are kept
     micro_batch: PositiveInt = 64  # concurrent requests' texts encoded together, at most this many
+    # Encoder calls running at once (worker threads). None: one per core, at most 2, for ONNX
+    # (one core per call); 1 for torch, which spreads each call over the cores itself.
+    parallel_calls: Annotated[int, Field(ge=1, le=64)] | None = None
     memo_entries: Annotated[int, Field(ge=0)] = 10_000  # exact-text embedding memo (0 = off)
     device: str = "cpu"
     batch_size: PositiveInt = 32
     max_seq_tokens: Annotated[int, Field(ge=16, le=512)] = 256
     truncation: Literal["head", "head_tail"] = "head_tail"
     head_fraction: Annotated[float, Field(gt=0, le=1)] = 0.5
+
+    def encoder_calls(self) -> int:
+        """How many encoder calls may run at once (``parallel_calls`` or the backend's default)."""
+        if self.parallel_calls is not None:
+            return self.parallel_calls
+        return 1 if self.backend == "torch" else min(2, os.cpu_count() or 1)
 
 
 class ContextConfig(_Model):

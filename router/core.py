@@ -62,7 +62,9 @@ class Router:
         self.providers = providers if providers is not None else build_providers(config)
         self.spending = spending or Spending(config.budget)
         self.memory = CacheMemory(config, cache)
-        self.batcher = MicroBatcher(encoder, config.encoder.micro_batch)
+        self.batcher = MicroBatcher(
+            encoder, config.encoder.micro_batch, config.encoder.encoder_calls()
+        )
         self.memo = EmbeddingMemo(config.encoder.memo_entries)
         self.breakers = breakers or BreakerRegistry(config.execution.breaker, clock)
         self.balancer = Balancer(config.execution.balancing, rng=rng, clock=clock)

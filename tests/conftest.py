@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from router.cascade import build_first_stage
 from router.centroids import CentroidSet, EncoderInfo, load_centroids, set_current, write_centroids
 from router.config import Config, load_config
 from router.core import Router
 from router.deployments import build_providers
-from router.cascade import build_first_stage
 from router.embedding import SentenceTransformerEncoder, build_encoder
 from tests.fakes import HashingEncoder
 

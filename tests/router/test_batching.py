@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Sequence
 
@@ -84,3 +85,35 @@ async def test_repeated_requests_skip_the_encoder(router: Router) -> None:
     other = ChatRequest(messages=(Message("user", "something else entirely"),))
     await router.route(other)
     assert encoder.calls == calls + 1
+
+
+class OverlapEncoder(HashingEncoder):
+    """Records how many calls ran at the same time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self.active = 0
+        self.most = 0
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        with self._lock:
+            self.active += 1
+            self.most = max(self.most, self.active)
+        time.sleep(0.03)
+        with self._lock:
+            self.active -= 1
+        return super().encode(texts)
+
+
+@pytest.mark.parametrize("lanes", [1, 2, 3])
+async def test_at_most_lanes_encoder_calls_run_at_once(lanes: int) -> None:
+    enc = OverlapEncoder()
+    batcher = MicroBatcher(enc, max_batch=2, lanes=lanes)
+    texts = [[f"text {i}"] for i in range(12)]
+    results = await asyncio.gather(*(batcher.encode(t) for t in texts))
+    assert enc.most == lanes
+    for t, r in zip(texts, results, strict=True):
+        np.testing.assert_allclose(r, HashingEncoder().encode(t), atol=1e-6)
+    await asyncio.sleep(0)
+    assert batcher._running == 0 and not batcher._tasks
