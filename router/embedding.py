@@ -138,6 +138,9 @@ def fit_window(tokenizer: Any, text: str, config: EncoderConfig) -> tuple[str, b
     or after it ("…above text: summarise it"), and the tail keeps the latter visible.
     """
     budget = config.max_seq_tokens - 2  # [CLS] and [SEP]
+    if len(text) <= budget and text.isascii():
+        # An ASCII character never normalises into several (Hangul does): ≤ 1 token each.
+        return text, False
     cap = budget * _CHARS_PER_TOKEN_CAP
     pre_cut = len(text) > 2 * cap
     work = text[:cap] + "\n" + text[-cap:] if pre_cut else text

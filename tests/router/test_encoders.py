@@ -19,7 +19,12 @@ import pytest
 from router.artifacts import project_path
 from router.centroids import load_centroids
 from router.config import PROJECT_ROOT, EncoderConfig
-from router.embedding import SentenceTransformerEncoder, build_encoder, bundled_model_path
+from router.embedding import (
+    SentenceTransformerEncoder,
+    build_encoder,
+    bundled_model_path,
+    fit_window,
+)
 from router.encoder_onnx import OnnxEncoder
 from router.encoder_static import StaticEncoder, cut_window, static_name
 from router.errors import ArtifactError
@@ -93,6 +98,31 @@ def test_onnx_export_is_cached_and_reused(onnx_cache: Path) -> None:
     assert again.path.stat().st_mtime_ns == stamp
     assert (first.path.parent / "export.json").is_file()
     assert not list(first.path.parent.glob("*.tmp"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a" * 254,
+        "x " * 127,
+        ".,;" * 84 + "!!",
+        "한국어를 배우고 싶어요" * 12,
+        "中文" * 127,
+        "é" * 254,
+    ],
+)
+def test_short_texts_skip_the_tokenizer_only_when_they_surely_fit(text: str) -> None:
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(bundled_model_path() / "tokenizer.json"))
+    tokens = len(tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def offsets(text: str, **_: object) -> dict[str, list[tuple[int, int]]]:
+        return {"offset_mapping": tokenizer.encode(text, add_special_tokens=False).offsets}
+
+    fitted, cut = fit_window(offsets, text, EncoderConfig(max_seq_tokens=256))
+    assert cut == (tokens > 254)
+    assert (fitted == text) == (not cut)
 
 
 @pytest.mark.slow
