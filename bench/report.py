@@ -24,14 +24,20 @@ def _routing_latency(lines: list[str]) -> None:
         f"torch {r['machine']['torch']} ({r['machine']['torch_threads']} threads), "
         f"Python {r['machine']['python']}; measured {r['machine']['date']}.",
         "",
-        "| backend | single route p50 | single route p99 | batch throughput |",
+        "| configuration | single route p50 | single route p99 | batch throughput |",
         "|---|---|---|---|",
-        f"| {r['backend']} | {r['single_p50_ms']} ms | {r['single_p99_ms']} ms | "
-        f"{r['batch_prompts_per_s']} prompts/s |",
+    ]
+    for name, row in r["rows"].items():
+        lines.append(
+            f"| {name} | {row['single_p50_ms']} ms | {row['single_p99_ms']} ms | "
+            f"{row['batch_prompts_per_s']} prompts/s |"
+        )
+    lines += [
         "",
         f"Medians over {r['runs']} runs of {r['queries']} real user prompts "
-        "(realistic held-out set); one request at a time through `Router.route()` "
-        "(embed + classify + select); batch = 256 prompts in one encoder call.",
+        "(realistic held-out set, long ones included); one request at a time through "
+        "`Router.route()` (embed + classify + select), embedding memo off except in the "
+        "exact-repeat row; batch = the same prompts classified in one call.",
         "",
     ]
 
@@ -73,16 +79,24 @@ def _service(lines: list[str]) -> None:
         lines.append("")
     c = _load("cache_lookup")
     if c:
+        rows = c["results"]
         lines += [
             "## Cache lookup (`python bench/cache_lookup.py`)",
             "",
-            "| entries | index | lookup p50 | p99 | recall@1 | bytes/entry | build |",
-            "|---|---|---|---|---|---|---|",
+            f"{c.get('note', '')}. recall@1: the lookup returned the exact nearest neighbour."
+            " random vectors are HNSW's worst case; clustered ones look like real prompts."
+            " Measured with:",
+            "",
+            *(f"- `{cmd}`" for cmd in dict.fromkeys(r.get("command", c["command"]) for r in rows)),
+            "",
+            "| entries | vectors | index | lookup p50 | p99 | recall@1 | bytes/entry | build |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         lines += [
-            f"| {r['entries']:,} | {r['index']} | {r['lookup_p50_ms']} ms | {r['lookup_p99_ms']} ms"
-            f" | {r['recall_at_1']} | {r['bytes_per_entry']} | {r['build_s']} s |"
-            for r in c["results"]
+            f"| {r['entries']:,} | {r.get('vectors', 'random')} | {r.get('hnsw', r['index'])}"
+            f" | {r['lookup_p50_ms']} ms | {r['lookup_p99_ms']} ms | {r['recall_at_1']}"
+            f" | {r['bytes_per_entry']} | {r['build_s']} s |"
+            for r in rows
         ]
         lines.append("")
 
@@ -156,7 +170,8 @@ def _encoders(lines: list[str]) -> None:
         "",
         "Latency: one query at a time (fit_window + encode + classify) over the arena hold-out "
         f"prompts, median of {r['runs']} runs, one process per backend; cascade = static "
-        f"first, {r['fallback']} when the static top-2 margin is below m. ONNX runs one "
+        f"first, {r['fallback']} unless the static match is confident with a top-2 margin of "
+        "at least m. ONNX runs one "
         "intra-op thread (default); with two: "
         f"p50 {lat.get('onnx-int8@2', {}).get('arena_holdout', {}).get('p50_ms', '?')} ms. "
         f"int8 vs torch on dev: mean cosine {int8['cosine_mean']}, same task "

@@ -6,6 +6,7 @@ tier of the model that answered). A hit therefore never crosses tenants, never c
 parameters, and never serves a cheaper model's answer where a better tier was asked for.
 A nearest neighbour must clear the tier's cosine threshold *and* pass verification.
 TTL is absolute (a hit does not extend it); past ``max_entries`` the least recently used go.
+``put_many`` inserts a batch with one index build per namespace (snapshot loads, benchmarks).
 """
 
 from __future__ import annotations
@@ -17,13 +18,13 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
 
-from router.cache_index import VectorIndex
+from router.cache_index import HnswParams, VectorIndex
 from router.config import CacheConfig
 from router.embedding import Vectors
 from router.types import ChatRequest, ModelTier
@@ -154,17 +155,19 @@ class SemanticCache:
         with self._lock:
             index = self._indexes.get(ns)
             found = index.search(vector, NEIGHBOURS) if index is not None else []
-        best = found[0][1] if found else 0.0
         refused: list[str] = []
+        verifier = self.verifier if self.config.verify else None
         for int_id, sim in found:
+            if sim < threshold:
+                break  # best first: no later neighbour clears it either
             entry = self._entries.get(self._str_ids.get(int_id, ""))
-            if entry is None or sim < threshold:
+            if entry is None:
                 continue
             if self._expired(entry):
                 self.delete([entry.id], reason="expired")
                 continue
-            if self.config.verify and self.verifier is not None:
-                verdict = self.verifier.check(text, entry.text, sim)
+            if verifier is not None:
+                verdict = verifier.check(text, entry.text, sim)
                 if not verdict.ok:
                     refused.append(verdict.reason)
                     continue
@@ -173,7 +176,7 @@ class SemanticCache:
             return Lookup(entry, sim, tuple(refused), threshold)
         self.stats.misses += 1
         self.stats.refusals += len(refused)
-        return Lookup(None, best, tuple(refused), threshold)
+        return Lookup(None, found[0][1] if found else 0.0, tuple(refused), threshold)
 
     def _expired(self, entry: Entry) -> bool:
         return self.clock() - entry.created_at >= self.config.ttl_s
@@ -188,25 +191,43 @@ class SemanticCache:
 
     def put(self, entry: Entry, *, replicate: bool = True) -> None:
         """Insert (or replace) an entry; evicts the least recently used past max_entries."""
+        self.put_many([entry], replicate=replicate)
+
+    def put_many(self, entries: Sequence[Entry], *, replicate: bool = True) -> None:
+        """``put`` each entry in order, with one index insert per namespace (bulk loads)."""
+        unique: dict[str, Entry] = {}
+        for entry in entries:  # a repeated id counts once, where it was put last
+            unique.pop(entry.id, None)
+            unique[entry.id] = entry
+        batches: dict[str, tuple[list[int], list[Vectors]]] = {}
         with self._lock:
-            if entry.id in self._entries:
-                self._drop([entry.id])
-            int_id = next(self._counter)
-            self._int_ids[entry.id], self._str_ids[int_id] = int_id, entry.id
-            self._entries[entry.id] = entry
-            index = self._indexes.setdefault(
-                entry.namespace, VectorIndex(self.dim, self.config.hnsw_after)
-            )
-            index.add([int_id], np.asarray(entry.vector, np.float32)[None, :])
-            overflow = list(
-                itertools.islice(self._entries, max(0, len(self) - self.config.max_entries))
-            )
+            self._drop([entry_id for entry_id in unique if entry_id in self._entries])
+            for entry in unique.values():
+                int_id = next(self._counter)
+                self._int_ids[entry.id], self._str_ids[int_id] = int_id, entry.id
+                self._entries[entry.id] = entry
+                ids, vectors = batches.setdefault(entry.namespace, ([], []))
+                ids.append(int_id)
+                vectors.append(entry.vector)
+            for ns, (ids, vectors) in batches.items():
+                self._index(ns).add(ids, vectors)
+            excess = max(0, len(self) - self.config.max_entries)
+            overflow = list(itertools.islice(self._entries, excess))
         if replicate:
-            for hook in self.on_insert:
-                hook(entry)
+            for entry in unique.values():
+                for hook in self.on_insert:
+                    hook(entry)
         if overflow:
             self.stats.evictions += len(overflow)
             self.delete(overflow, reason="evicted")
+
+    def _index(self, ns: str) -> VectorIndex:
+        index = self._indexes.get(ns)
+        if index is None:
+            c = self.config
+            params = HnswParams(c.hnsw_m, c.hnsw_ef_construction, c.hnsw_ef_search)
+            index = self._indexes[ns] = VectorIndex(self.dim, c.hnsw_after, params)
+        return index
 
     def delete(
         self, ids: Iterable[str], *, reason: str = "invalidated", replicate: bool = True

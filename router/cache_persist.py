@@ -50,13 +50,13 @@ def load_snapshot(cache: SemanticCache, path: Path) -> int:
         lines = (path / "entries.jsonl").read_text(encoding="utf-8").splitlines()
         if len(lines) != len(vectors) or (len(vectors) and vectors.shape[1] != cache.dim):
             raise ValueError("entries and vectors do not match")
-        loaded = 0
-        for line, vector in zip(lines, vectors, strict=True):
-            entry = Entry.from_json({**json.loads(line), "vector": vector})
-            if cache.clock() - entry.created_at < cache.config.ttl_s:
-                cache.put(entry, replicate=False)
-                loaded += 1
+        entries = [
+            Entry.from_json({**json.loads(line), "vector": vector})
+            for line, vector in zip(lines, vectors, strict=True)
+        ]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         log.warning("cache snapshot at %s not loaded: %s", path, exc)
         return 0
-    return loaded
+    fresh = [e for e in entries if cache.clock() - e.created_at < cache.config.ttl_s]
+    cache.put_many(fresh, replicate=False)  # one index build, not one insert per entry
+    return len(fresh)

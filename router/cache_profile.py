@@ -211,10 +211,14 @@ def _entity_found(entity: str, other: Profile) -> bool:
 
 def unmatched_entities(mine: Profile, other: Profile) -> list[str]:
     """Named entities of ``mine`` that ``other`` does not mention in any spelling."""
+    if not mine.entities:
+        return []
     covered = _acronym_cover(mine.parts, other.token_set)
     return sorted(e for e in mine.entities if e not in covered and not _entity_found(e, other))
 
 
 def unmatched_idents(mine: Profile, other: Profile) -> list[str]:
     """Code identifiers / domains of ``mine`` whose parts ``other`` does not all contain."""
+    if not mine.idents:
+        return []
     return sorted(i for i in mine.idents if not set(_TOKEN.findall(i)) <= other.token_set)

@@ -24,8 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from router.cache_lexicon import LEXICONS, NEGATIONS, STOPWORDS
 from router.cache_profile import Profile, profile, unmatched_entities, unmatched_idents
 from router.errors import ArtifactError
@@ -111,7 +109,11 @@ def _negation_guard(a: Profile, b: Profile) -> str | None:
 
 
 def _lexicon_guard(a: Profile, b: Profile) -> str | None:
+    if a.lexicon == b.lexicon:
+        return None  # the same values in the same order: nothing swapped, nothing reversed
     for (name, _), va, vb in zip(LEXICONS, a.lexicon, b.lexicon, strict=True):
+        if va == vb:
+            continue
         swap = _swap(va, vb)
         if swap:
             return f"{name} differs: {'/'.join(swap[0])} vs {'/'.join(swap[1])}"
@@ -164,7 +166,11 @@ def features(a: Profile, b: Profile, similarity: float) -> list[float]:
     """The verifier's inputs, in ``FEATURES`` order."""
     only_a, only_b = len(a.content - b.content), len(b.content - a.content)
     shared, gap = len(a.content & b.content), 1.0 - similarity
-    one_sided = sum(bool(va) != bool(vb) for va, vb in zip(a.lexicon, b.lexicon, strict=True))
+    one_sided = (
+        0
+        if a.lexicon == b.lexicon
+        else sum(bool(va) != bool(vb) for va, vb in zip(a.lexicon, b.lexicon, strict=True))
+    )
     ents = len(unmatched_entities(a, b)) + len(unmatched_entities(b, a))
     idents = len(unmatched_idents(a, b)) + len(unmatched_idents(b, a))
     return [
@@ -214,15 +220,16 @@ class CacheVerifier:
         threshold: float,
     ) -> None:
         """Features are standardised with ``mean`` / ``scale``, then weighted by ``coef``."""
-        self._coef = np.asarray(coef, dtype=np.float64)
-        self._mean = np.asarray(mean, dtype=np.float64)
-        self._scale = np.asarray(scale, dtype=np.float64)
-        self._intercept = float(intercept)
+        # standardise-and-weigh folded into one weight per feature and one bias: a 14-term
+        # dot product in plain floats (numpy's per-call overhead is larger than the sum)
+        terms = list(zip(mean, scale, coef, strict=True))
+        self._weights = [float(c) / float(s) for _, s, c in terms]
+        self._bias = float(intercept) - sum(float(m) * float(c) / float(s) for m, s, c in terms)
         self.threshold = threshold
 
     def _probability(self, a: Profile, b: Profile, similarity: float) -> float:
-        x = np.asarray(features(a, b, similarity))
-        z = float(((x - self._mean) / self._scale) @ self._coef) + self._intercept
+        x = features(a, b, similarity)
+        z = self._bias + sum([v * w for v, w in zip(x, self._weights, strict=True)])
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
     def score(self, query: str, cached: str, similarity: float) -> float:

@@ -297,7 +297,10 @@ class CacheConfig(_Model):
     verifier_path: Path | None = None  # default: the verifier bundled with semroute
     ttl_s: Annotated[float, Field(gt=0)] = 86_400.0
     max_entries: PositiveInt = 100_000
-    hnsw_after: PositiveInt = 50_000
+    hnsw_after: PositiveInt = 10_000  # flat search costs ~0.065 ms per 1k entries (memory-bound)
+    hnsw_m: Annotated[int, Field(ge=4, le=128)] = 32
+    hnsw_ef_construction: Annotated[int, Field(ge=8, le=1024)] = 40
+    hnsw_ef_search: Annotated[int, Field(ge=4, le=1024)] = 64
     snapshot_interval_s: Annotated[float, Field(gt=0)] = 300.0
 
     def threshold(self, tier: BudgetTier, task: str | None) -> float:

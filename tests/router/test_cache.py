@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from router.cache import Entry, SemanticCache, namespace
 from router.cache_index import VectorIndex
@@ -192,3 +193,47 @@ def test_index_switches_to_hnsw_and_deletes_with_tombstones() -> None:
     index.remove(range(20))  # many tombstones → rebuilt
     assert len(index) == 20
     assert index.search(vectors[30], 1)[0][0] == 30
+
+
+def _entries(cache: SemanticCache, texts: list[str]) -> list[Entry]:
+    vectors = ENC.encode(texts)
+    return [
+        Entry(t, "t:ns", t, v, {"message": {}}, "m", "economy", cache.clock())
+        for t, v in zip(texts, vectors, strict=True)
+    ]
+
+
+def test_put_many_matches_put_one_by_one() -> None:
+    texts = [f"question {i} about topic {i % 3}" for i in range(12)] + ["question 4 about topic 1"]
+    one, bulk = make(max_entries=8, hnsw_after=5), make(max_entries=8, hnsw_after=5)
+    for e in _entries(one, texts):
+        one.put(e)
+    inserted: list[str] = []
+    bulk.on_insert.append(lambda e: inserted.append(e.id))
+    bulk.put_many(_entries(bulk, texts))
+    assert [e.id for e in bulk.entries()] == [e.id for e in one.entries()]
+    assert bulk.stats.evictions == one.stats.evictions
+    assert inserted == list(dict.fromkeys(reversed(texts)))[::-1]
+    for text in texts[-8:]:
+        assert look(bulk, text, threshold=0.99).entry is not None
+    assert look(bulk, texts[0], threshold=0.99).entry is None
+
+
+def test_hnsw_settings_come_from_the_config() -> None:
+    cache = make(hnsw_after=4, hnsw_m=8, hnsw_ef_search=16)
+    cache.put_many(_entries(cache, [f"prompt number {i}" for i in range(10)]))
+    index = cache._indexes["t:ns"]
+    assert index.hnsw and (index.params.m, index.params.ef_search) == (8, 16)
+    index.set_ef_search(32)
+    assert index.params.ef_search == 32
+    assert look(cache, "prompt number 7", threshold=0.99).entry is not None
+
+
+def test_index_keeps_the_vectors_it_is_given() -> None:
+    vectors = [v.copy() for v in ENC.encode(["first prompt", "second prompt"])]
+    index = VectorIndex(ENC.dim, hnsw_after=10)
+    index.add([1, 2], vectors)
+    assert np.shares_memory(index._vectors[2], vectors[1])
+    assert index.search(vectors[1], 1)[0][0] == 2
+    with pytest.raises(ValueError, match="ids for"):
+        index.add([3], vectors)
