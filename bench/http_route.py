@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import json
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from common import EVAL_FILES, RESULTS, machine, median, percentile
@@ -26,12 +27,16 @@ from loopback import start_semroute
 
 from training.dataset import read_jsonl
 
+# "mixed": every eval file (templated public prompts, written prompts, long real user prompts
+# from the arena hold-out); "short": the dev split alone (short templated public prompts).
+PROMPT_SETS = {"mixed": tuple(EVAL_FILES), "short": ("dev",)}
 
-def prompts(n: int) -> list[str]:
+
+def prompts(n: int, files: tuple[str, ...] = PROMPT_SETS["mixed"]) -> list[str]:
     texts: list[str] = []
-    for path in EVAL_FILES.values():
-        if path.exists():
-            texts += [e.text for e in read_jsonl(path).examples]
+    for name in files:
+        if EVAL_FILES[name].exists():
+            texts += [e.text for e in read_jsonl(EVAL_FILES[name]).examples]
     unique = list(dict.fromkeys(texts))
     # Distinct across runs too: a run number is appended to each prompt.
     return (unique * (n // len(unique) + 1))[:n]
@@ -98,35 +103,44 @@ async def load(url: str, texts: list[str], concurrency: int) -> tuple[float, lis
     return len(texts) / elapsed, latencies
 
 
+def measure(url: str, texts: list[str], c: int, runs: int, tag: str | None) -> dict[str, float]:
+    """Medians over ``runs`` of one load run at concurrency ``c``. Each prompt gets ``tag`` and
+    the run appended, so no text is ever sent twice; ``tag`` None sends the first text only."""
+    rates, p50, p99 = [], [], []
+    for run in range(runs):
+        batch = [f"{t} ({tag}.{c}.{run})" for t in texts] if tag else [texts[0]] * len(texts)
+        rate, lat = asyncio.run(load(url, batch, c))
+        rates.append(rate)
+        p50.append(percentile(lat, 50))
+        p99.append(percentile(lat, 99))
+    return {
+        "requests_per_s": round(median(rates), 1),
+        "p50_ms": round(median(p50), 2),
+        "p99_ms": round(median(p99), 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument("--sets", nargs="+", default=list(PROMPT_SETS), choices=PROMPT_SETS)
     parser.add_argument("--same-prompt", action="store_true")
+    parser.add_argument("--config", type=Path, help="semroute.toml (default: embedded; no file)")
     args = parser.parse_args()
-    proc, url = start_semroute(None, keys=False)
-    results = {}
+    proc, url = start_semroute(args.config, keys=False)
+    results: dict[str, dict[str, dict[str, float]]] = {}
     try:
-        base = prompts(args.requests)
-        asyncio.run(load(url, [f"warm-up {t}" for t in base[:50]], 4))
-        for c in args.concurrency:
-            rates, p50, p99 = [], [], []
-            for run in range(args.runs):
+        asyncio.run(load(url, [f"warm-up {t}" for t in prompts(50)], 4))
+        for name in args.sets:
+            base = prompts(args.requests, PROMPT_SETS[name])
+            for c in args.concurrency:
                 n = args.requests if c > 1 else max(100, args.requests // 4)
-                texts = (
-                    [base[0]] * n if args.same_prompt else [f"{t} ({c}.{run})" for t in base[:n]]
-                )
-                rate, lat = asyncio.run(load(url, texts, c))
-                rates.append(rate)
-                p50.append(percentile(lat, 50))
-                p99.append(percentile(lat, 99))
-            results[f"c{c}"] = {
-                "requests_per_s": round(median(rates), 1),
-                "p50_ms": round(median(p50), 2),
-                "p99_ms": round(median(p99), 2),
-            }
-            print(f"concurrency {c}: {results[f'c{c}']}", flush=True)
+                tag = None if args.same_prompt else name
+                row = measure(url, base[:n], c, args.runs, tag)
+                results.setdefault(name, {})[f"c{c}"] = row
+                print(f"{name}, concurrency {c}: {row}", flush=True)
     finally:
         proc.stop()
     out = {
@@ -134,10 +148,11 @@ def main() -> None:
         "requests": args.requests,
         "runs": args.runs,
         "command": "python bench/http_route.py",
+        "prompt_sets": {n: list(PROMPT_SETS[n]) for n in args.sets},
         "results": results,
     }
     RESULTS.mkdir(exist_ok=True)
-    if not args.same_prompt:
+    if not args.same_prompt and args.config is None:
         (RESULTS / "http_route.json").write_text(json.dumps(out, indent=2) + "\n")
 
 
