@@ -174,6 +174,7 @@ def worker(kind: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     base = load_config()
     candidates: dict[str, Callable[[str], object]] = {}
     texts = latency_texts(args.queries)
+    threads = ""  # "onnx-int8@2": ONNX Runtime with two intra-op threads
     if kind == "cascade":
         static = Backend("static", backend_config(base, "static", tmp))
         fallback = Backend(args.fallback, backend_config(base, args.fallback, tmp))
