@@ -48,9 +48,16 @@ class MicroBatcher:
         return await job.done
 
     def _take(self) -> list[_Job]:
+        """The next batch: queued jobs in order, up to ``max_batch`` texts and this lane's share
+        of the queue (lanes split a burst instead of one taking all of it)."""
         taken: list[_Job] = []
         size = 0
-        while self._queue and (not taken or size + len(self._queue[0].texts) <= self.max_batch):
+        share = -(-len(self._queue) // self.lanes)
+        while (
+            self._queue
+            and len(taken) < share
+            and (not taken or size + len(self._queue[0].texts) <= self.max_batch)
+        ):
             job = self._queue.pop(0)
             taken.append(job)
             size += len(job.texts)

@@ -51,8 +51,9 @@ class VectorIndex:
 
     def __init__(self, dim: int, hnsw_after: int, hnsw: HnswParams | None = None) -> None:
         # One query at a time: OpenMP threads only add spin-waits (measured: flat 10k lookups
-        # went from 0.7 ms to 20 ms p50 on a busy 2-core box). Process-wide, and harmless here:
-        # concurrency comes from requests, not from inside one search.
+        # went from 0.7 ms to 20 ms p50 on a busy 2-core box). The setting is per calling
+        # thread, so ``search`` sets it too; concurrency comes from requests, not from inside
+        # one search.
         faiss.omp_set_num_threads(1)
         self.dim = dim
         self.hnsw_after = hnsw_after
@@ -124,6 +125,7 @@ class VectorIndex:
 
     def search(self, vector: Vectors, k: int) -> list[tuple[int, float]]:
         """Up to ``k`` (id, cosine) pairs, best first."""
+        faiss.omp_set_num_threads(1)  # per calling thread (OpenMP): worker threads start at N
         query = np.asarray(vector, np.float32).reshape(1, self.dim)
         with self._lock:
             if not self._vectors:

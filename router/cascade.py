@@ -23,6 +23,7 @@ from router.centroids import CentroidSet, load_centroids
 from router.config import Config, ContextConfig
 from router.conversation import Embedding, Turns, embed_turns_now
 from router.embedding import Encoder
+from router.errors import ArtifactError
 from router.types import TaskMatch
 
 STATIC = "static"
@@ -36,6 +37,12 @@ class FirstStage:
     encoder: Encoder
     centroids: CentroidSet
     margin: float
+    companion: str | None = None  # the transformer centroid version it was fitted alongside
+
+    def fits(self, transformer_version: str) -> bool:
+        """Whether the static centroids belong with the live transformer version: after a
+        promotion they would still decide half the traffic the old way."""
+        return self.companion is None or self.companion == transformer_version
 
     def decides(self, match: TaskMatch) -> bool:
         return match.confident and match.margin >= self.margin
@@ -59,17 +66,24 @@ class FirstStage:
 
 def build_first_stage(config: Config) -> FirstStage | None:
     """The configured first stage; None when off, when the main encoder is itself static, or
-    when the static model is not the one its centroids were fitted with (logged: every request
-    then goes to the transformer, which is slower but right).
-
-    Raises:
-        ArtifactError: the static model or its centroid version cannot be loaded.
-    """
+    when it cannot be had: the static model or its centroids do not load, or the model is not
+    the one the centroids were fitted with. Those are logged: every request then goes to the
+    transformer, which is slower but right — the cascade is an optimisation, never a reason
+    for the service not to start."""
     cascade = config.encoder.cascade
     if not cascade.enabled or config.encoder.backend == STATIC:
         return None
+    try:
+        return _load_first_stage(config)
+    except ArtifactError as exc:
+        log.error("cascade off: %s (every request goes to the transformer)", exc)
+        return None
+
+
+def _load_first_stage(config: Config) -> FirstStage | None:
     from router.encoder_static import StaticEncoder
 
+    cascade = config.encoder.cascade
     encoder = StaticEncoder(config.encoder)
     centroids = load_centroids(
         config.routing.centroids_dir,
@@ -88,7 +102,7 @@ def build_first_stage(config: Config) -> FirstStage | None:
             actual[:12],
         )
         return None
-    return FirstStage(encoder, centroids, cascade.margin)
+    return FirstStage(encoder, centroids, cascade.margin, cascade.transformer_version)
 
 
 def _fitted_digest(version_dir: Path) -> str | None:

@@ -66,6 +66,9 @@ class CascadeConfig(_Model):
     enabled: bool = True
     margin: Annotated[float, Field(ge=0, le=1)] = 0.03
     centroid_version: str = "static-v1"  # centroids fitted with the static encoder
+    # The transformer centroid version they were fitted alongside; while another one is live
+    # (a promotion), the static stage stands aside. None: no such check.
+    transformer_version: str | None = "v1"
 
 
 class EncoderConfig(_Model):
@@ -87,6 +90,15 @@ class EncoderConfig(_Model):
     max_seq_tokens: Annotated[int, Field(ge=16, le=512)] = 256
     truncation: Literal["head", "head_tail"] = "head_tail"
     head_fraction: Annotated[float, Field(gt=0, le=1)] = 0.5
+
+    @model_validator(mode="after")
+    def _torch_encodes_one_call_at_a_time(self) -> EncoderConfig:
+        if self.backend == "torch" and (self.parallel_calls or 1) > 1:
+            raise ValueError(
+                "parallel_calls > 1 needs an ONNX backend: torch spreads one call over the "
+                "cores itself, and its tokenizer is not safe to share between calls"
+            )
+        return self
 
     def encoder_calls(self) -> int:
         """How many encoder calls may run at once (``parallel_calls`` or the backend's default)."""

@@ -3,6 +3,7 @@ cache); complete() and stream() go on to reserve, execute, settle and remember."
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable
@@ -37,6 +38,11 @@ from router.types import (
     TaskMatch,
 )
 
+log = logging.getLogger("semroute.router")
+STATIC_NOT_LOOKED_UP = (
+    "not looked up: the static first stage decided the task (answering the request looks up)"
+)
+
 
 class Router:
     """Routes and executes chat requests. Construct once at start-up; share across requests."""
@@ -59,6 +65,7 @@ class Router:
         self.encoder = encoder
         self.centroids = centroids
         self.first_stage = first_stage
+        self._warn_if_cascade_stands_aside()
         self.providers = providers if providers is not None else build_providers(config)
         self.spending = spending or Spending(config.budget)
         self.memory = CacheMemory(config, cache)
@@ -121,10 +128,14 @@ class Router:
             NoCandidate: no model meets the request's requirements.
             BudgetUnavailable: the shared budget ledger is down and fail-closed.
         """
-        decision, _ = await self._decide(request)
+        decision, _ = await self._decide(request, for_answer=False)
         return decision
 
-    async def _decide(self, request: ChatRequest) -> tuple[Decision, Embedding | None]:
+    async def _decide(
+        self, request: ChatRequest, *, for_answer: bool = True
+    ) -> tuple[Decision, Embedding | None]:
+        """Steps 1–5. ``for_answer`` False (``route()``): a task the static first stage decided
+        is not looked up in the cache, which would cost the transformer embedding it saved."""
         started = time.perf_counter()
         view = await self._budget(request)
         tier = view.tier if view else BudgetTier.QUALITY
@@ -132,9 +143,10 @@ class Router:
         embedding: Embedding | None = None  # the transformer's: the cache's space
         embedded: EmbeddedText | None = None
         version = self.centroids.version
+        turns = user_turns(request.messages, self.config.context)
         route, ranked = explicit_route(self.config, request.model)
         if route == AUTO:
-            match, embedded, embedding = await self.classify(request)
+            match, embedded, embedding = await self.classify(turns)
             if match.stage == STATIC and self.first_stage is not None:
                 version = self.first_stage.centroids.version
             route = match.task if match.confident else DEFAULT_ROUTE
@@ -156,9 +168,14 @@ class Router:
             budget_remaining=round(view.remaining_fraction, 4) if view else None,
         )
         task = match.task if match else (route if route in self.config.tasks else None)
-        if self.memory.consulted(task):
+        static = match is not None and match.stage == STATIC
+        if not self.memory.consulted(task):
+            decision = replace(decision, cache=self.memory.skipped(task))
+        elif static and not for_answer:
+            decision = replace(decision, cache=self.memory.skipped(task, STATIC_NOT_LOOKED_UP))
+        else:
             if embedding is None:
-                embedding = await self.embed(user_turns(request.messages, self.config.context))
+                embedding = await self.embed(turns)
             # Cache-only mode (no candidates): answers of the cheapest capable model's tier.
             answering = (
                 decision.candidates
@@ -169,8 +186,6 @@ class Router:
             decision = await self.memory.look_up(
                 request, decision, embedding.vector, task, answering
             )
-        else:
-            decision = replace(decision, cache=self.memory.skipped(task))
         done = time.perf_counter()
         timings = {"classify_ms": (classified - started) * 1e3, "route_ms": (done - started) * 1e3}
         return replace(decision, latency_ms={k: round(v, 3) for k, v in timings.items()}), embedding
@@ -281,7 +296,21 @@ class Router:
             ArtifactError: the new version fails verification; the old one stays live.
         """
         self.centroids = self._load(self.config, self.encoder, version)
+        self._warn_if_cascade_stands_aside()
         return self.centroids.version
+
+    def _warn_if_cascade_stands_aside(self) -> None:
+        stage = self.first_stage
+        if stage is not None and not stage.fits(self.centroids.version):
+            log.warning(
+                "cascade stands aside: %s was fitted alongside %s, %s is live; fit static "
+                "centroids for it (python -m training.distill_static --skip-distill "
+                "--centroids NAME) and set [encoder.cascade] centroid_version and "
+                "transformer_version",
+                stage.centroids.version,
+                stage.companion,
+                self.centroids.version,
+            )
 
     async def embed(self, turns: Turns) -> Embedding:
         """Embed the last user message, blended with the recent turns."""
@@ -289,14 +318,12 @@ class Router:
             self.encoder, turns, self.config.context, encode=self.batcher.encode, memo=self.memo
         )
 
-    async def classify(
-        self, request: ChatRequest
-    ) -> tuple[TaskMatch, EmbeddedText, Embedding | None]:
+    async def classify(self, turns: Turns) -> tuple[TaskMatch, EmbeddedText, Embedding | None]:
         """The task match, what was embedded, and the transformer's embedding (None when the
         static first stage decided: it is computed later only if the cache needs it)."""
-        turns = user_turns(request.messages, self.config.context)
-        if self.first_stage is not None:
-            decided = self.first_stage.match(turns, self.config.context)
+        stage = self.first_stage
+        if stage is not None and stage.fits(self.centroids.version):
+            decided = stage.match(turns, self.config.context)
             if decided is not None:
                 return decided[0], decided[1].text, None
         embedding = await self.embed(turns)

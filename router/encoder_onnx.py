@@ -43,7 +43,8 @@ class OnnxEncoder:
         ``threads``: ONNX Runtime intra-op threads (default 1). On the 2-core target a second
         thread halves a long query's time only while the other core is idle; with the event
         loop and other requests on it, it doubles p50 instead (bench/encoders.py). Concurrent
-        queries are batched by the micro-batcher, not split across threads.
+        queries use the cores through the micro-batcher's parallel calls instead
+        (``[encoder] parallel_calls``); ``encode`` is safe to call from several threads.
 
         Raises:
             ArtifactError: onnxruntime is missing, the model directory is missing, or the

@@ -45,8 +45,9 @@ class CacheMemory:
     def _task_cached(self, task: str | None) -> bool:
         return task is None or task not in self.config.tasks or self.config.tasks[task].cache
 
-    def skipped(self, task: str | None) -> CacheInfo:
-        why = "cache disabled" if self.cache is None else f"task {task} is never cached"
+    def skipped(self, task: str | None, why: str | None = None) -> CacheInfo:
+        if why is None:
+            why = "cache disabled" if self.cache is None else f"task {task} is never cached"
         return CacheInfo(hit=False, similarity=0.0, threshold=0.0, skipped=why)
 
     def _text(self, request: ChatRequest) -> str:

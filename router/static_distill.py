@@ -15,6 +15,8 @@ import json
 import logging
 import os
 import random
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -110,4 +112,18 @@ def ensure_static_model(config: EncoderConfig, path: Path) -> None:
 
 
 def _distill_into(source: Path, tmp: Path, name: str) -> None:
-    distill(source, tmp, DIMS, name)
+    """Distil in a child process: it seeds torch's RNGs, switches on deterministic algorithms
+    and loads transformers, none of which a serving process should keep.
+
+    Raises:
+        ArtifactError: the child failed (the end of its error output says why).
+    """
+    command = [sys.executable, "-m", "router.static_distill", str(source), str(tmp), name]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ArtifactError(f"static model distillation failed: {tail}", path=source)
+
+
+if __name__ == "__main__":  # the child of _distill_into: SOURCE OUT NAME
+    distill(Path(sys.argv[1]), Path(sys.argv[2]), DIMS, sys.argv[3])

@@ -122,7 +122,7 @@ class RequestContext:
                 info["request_id"],
                 partial(
                     outcome_record,
-                    info,
+                    dict(info),  # as it is now: built later, off the request path
                     scope["path"],
                     state.config.outcomes.include_text,
                     ended=time.perf_counter(),

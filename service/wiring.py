@@ -61,15 +61,15 @@ def build_router(config: Config) -> Router:
         ArtifactError: the model, the centroids or the verifier cannot be loaded.
     """
     encoder = build_encoder(config.encoder)
-    router = Router.from_config(
+    first_stage = build_first_stage(config)  # never raises: without it, the transformer decides
+    return Router.from_config(
         config,
         encoder,
         spending=build_spending(config),
         cache=build_cache(config, encoder.dim),
         breakers=build_breakers(config),
+        first_stage=first_stage,
     )
-    router.first_stage = build_first_stage(config)  # after the main centroids: their errors first
-    return router
 
 
 def build_breakers(config: Config) -> Breakers | None:

@@ -117,3 +117,11 @@ async def test_at_most_lanes_encoder_calls_run_at_once(lanes: int) -> None:
         np.testing.assert_allclose(r, HashingEncoder().encode(t), atol=1e-6)
     await asyncio.sleep(0)
     assert batcher._running == 0 and not batcher._tasks
+
+
+async def test_lanes_split_a_burst_instead_of_one_taking_it_all() -> None:
+    enc = SlowEncoder()
+    batcher = MicroBatcher(enc, max_batch=64, lanes=2)
+    await asyncio.gather(*(batcher.encode([f"text {i}"]) for i in range(20)))
+    assert sum(enc.sizes) == 20
+    assert max(enc.sizes) <= 10  # half of the queue each, at most

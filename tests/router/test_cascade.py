@@ -99,6 +99,39 @@ async def test_the_cache_gets_the_transformer_vector_when_the_static_stage_decid
     assert again.cached and again.provider == "cache"
 
 
+async def test_route_does_not_pay_a_transformer_embedding_for_a_cache_lookup(
+    config: Config, first_stage: FirstStage
+) -> None:
+    cache = SemanticCache(CacheConfig(verify=False), 1024)
+    r = cascade_router(config, first_stage, cache)
+    d = await r.route(req("write a haiku poem about rain"))
+    assert d.match is not None and d.match.stage == STATIC
+    assert d.cache is not None and not d.cache.hit
+    assert "static first stage" in (d.cache.skipped or "")
+    assert isinstance(r.encoder, CountingEncoder) and r.encoder.texts == 0
+
+
+async def test_the_static_stage_stands_aside_for_another_transformer_version(
+    config: Config, first_stage: FirstStage, caplog: pytest.LogCaptureFixture
+) -> None:
+    other = FirstStage(first_stage.encoder, first_stage.centroids, 0.05, companion="v0")
+    with caplog.at_level(logging.WARNING, logger="semroute.router"):
+        r = cascade_router(config, other)
+    assert "stands aside" in caplog.text
+    d = await r.route(req("write a haiku poem about rain"))
+    assert d.match is not None and d.match.stage == "transformer"
+    assert FirstStage(first_stage.encoder, first_stage.centroids, 0.05, "v1").fits("v1")
+
+
+def test_a_first_stage_that_does_not_load_turns_the_cascade_off_not_the_service(
+    config: Config, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The test centroids directory has no static-v1.
+    with caplog.at_level(logging.ERROR, logger="semroute.encoder"):
+        assert build_first_stage(config) is None
+    assert "cascade off" in caplog.text
+
+
 def test_build_first_stage_is_off_when_disabled_or_when_the_encoder_is_static(
     config: Config,
 ) -> None:

@@ -78,3 +78,15 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
         load_config(tmp_path / "absent.toml")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(_write(tmp_path, "[routing\n"))
+
+
+def test_encoder_calls_default_by_backend_and_torch_refuses_parallel_calls() -> None:
+    from pydantic import ValidationError
+
+    from router.config import EncoderConfig
+
+    assert EncoderConfig(backend="torch").encoder_calls() == 1
+    assert EncoderConfig(backend="onnx-int8").encoder_calls() >= 1
+    assert EncoderConfig(backend="onnx-int8", parallel_calls=3).encoder_calls() == 3
+    with pytest.raises(ValidationError, match="parallel_calls"):
+        EncoderConfig(backend="torch", parallel_calls=2)
