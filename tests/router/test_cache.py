@@ -237,3 +237,23 @@ def test_index_keeps_the_vectors_it_is_given() -> None:
     assert index.search(vectors[1], 1)[0][0] == 2
     with pytest.raises(ValueError, match="ids for"):
         index.add([3], vectors)
+
+
+def test_a_large_rebuild_runs_aside_and_keeps_changes_made_meanwhile() -> None:
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(5_020, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = VectorIndex(16, hnsw_after=100, background_min=1_000)
+    index.add(range(5_000), vectors[:5_000])  # past hnsw_after: HNSW is built in a thread
+    assert index.search(vectors[42], 1)[0][0] == 42  # answered meanwhile (exact index)
+    index.remove([42, 43])
+    index.add(range(5_000, 5_020), vectors[5_000:])
+    index.wait_for_rebuild(timeout=60)
+    assert index.hnsw and len(index) == 5_018
+    assert all(i not in (42, 43) for i, _ in index.search(vectors[42], 5))
+    assert index.search(vectors[5_010], 1)[0][0] == 5_010
+    index.remove(range(2_000))  # tombstones pile up: rebuilt aside again
+    index.wait_for_rebuild(timeout=60)
+    assert len(index) == 3_020  # 42 and 43 were gone already
+    assert index.search(vectors[4_000], 1)[0][0] == 4_000
+    assert all(i >= 2_000 for i, _ in index.search(vectors[10], 10))
