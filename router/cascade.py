@@ -74,13 +74,19 @@ def build_first_stage(config: Config) -> FirstStage | None:
     if not cascade.enabled or config.encoder.backend == STATIC:
         return None
     try:
-        return _load_first_stage(config)
+        return load_first_stage(config)
     except ArtifactError as exc:
         log.error("cascade off: %s (every request goes to the transformer)", exc)
         return None
 
 
-def _load_first_stage(config: Config) -> FirstStage | None:
+def load_first_stage(config: Config) -> FirstStage:
+    """The static model (distilled first if missing) and its centroids, checked together.
+
+    Raises:
+        ArtifactError: either does not load, or the model is not the one the centroids were
+            fitted with.
+    """
     from router.encoder_static import StaticEncoder
 
     cascade = config.encoder.cascade
@@ -94,14 +100,12 @@ def _load_first_stage(config: Config) -> FirstStage | None:
     fitted = _fitted_digest(config.routing.centroids_dir / centroids.version)
     actual = hashlib.sha256((encoder.path / "model.safetensors").read_bytes()).hexdigest()
     if fitted is not None and fitted != actual:
-        log.error(
-            "cascade off: centroids %s were fitted on static model %s…, this one is %s… "
-            "(refit them: python -m training.distill_static --skip-distill --centroids NEW)",
-            centroids.version,
-            fitted[:12],
-            actual[:12],
+        raise ArtifactError(
+            f"centroids {centroids.version} were fitted on static model {fitted[:12]}…, this "
+            f"one is {actual[:12]}… (refit them: python -m training.distill_static "
+            "--skip-distill --centroids NEW)",
+            path=encoder.path,
         )
-        return None
     return FirstStage(encoder, centroids, cascade.margin, cascade.transformer_version)
 
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from router.cascade import build_first_stage
+from router.cascade import build_first_stage, load_first_stage
 from router.centroids import load_centroids
 from router.errors import InvalidRequest
 from service.cli_common import config_of, encoder_of
@@ -79,14 +79,15 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     config = config_of(args)
     encoder = encoder_of(config)
     print(f"encoder: {encoder.name} ({config.encoder.backend}, {encoder.dim} dimensions) ready")
-    stage = build_first_stage(config)
-    if stage is not None:
-        print(
-            f"cascade: static first stage {stage.encoder.name} with centroids "
-            f"{stage.centroids.version}, margin {stage.margin} ready"
-        )
-    else:
-        print("cascade: off")
+    cascade = config.encoder.cascade
+    if not cascade.enabled or config.encoder.backend == "static":
+        print("cascade: off (configured)")
+        return 0
+    stage = load_first_stage(config)  # unlike serving, a problem here is an error
+    print(
+        f"cascade: static first stage {stage.encoder.name} with centroids "
+        f"{stage.centroids.version}, margin {stage.margin} ready"
+    )
     return 0
 
 
