@@ -3,7 +3,6 @@ cache); complete() and stream() go on to reserve, execute, settle and remember."
 
 from __future__ import annotations
 
-import logging
 import random
 import time
 from collections.abc import Callable
@@ -17,8 +16,9 @@ from router.cache import SemanticCache
 from router.calls import complete_call, open_stream
 from router.cascade import STATIC, FirstStage
 from router.centroids import CentroidSet, load_centroids
+from router.classifier import TaskClassifier
 from router.config import Config
-from router.conversation import Embedding, Turns, embed_turns, user_turns
+from router.conversation import Embedding, user_turns
 from router.deployments import ProviderSet, build_providers
 from router.embedding import Encoder
 from router.errors import BudgetExhausted
@@ -38,7 +38,6 @@ from router.types import (
     TaskMatch,
 )
 
-log = logging.getLogger("semroute.router")
 STATIC_NOT_LOOKED_UP = (
     "not looked up: the static first stage decided the task (answering the request looks up)"
 )
@@ -62,17 +61,10 @@ class Router:
         rng: random.Random | None = None,
     ) -> None:
         self.config = config
-        self.encoder = encoder
-        self.centroids = centroids
-        self.first_stage = first_stage
-        self._warn_if_cascade_stands_aside()
+        self.classifier = TaskClassifier(config, encoder, centroids, first_stage)
         self.providers = providers if providers is not None else build_providers(config)
         self.spending = spending or Spending(config.budget)
         self.memory = CacheMemory(config, cache)
-        self.batcher = MicroBatcher(
-            encoder, config.encoder.micro_batch, config.encoder.encoder_calls()
-        )
-        self.memo = EmbeddingMemo(config.encoder.memo_entries)
         self.breakers = breakers or BreakerRegistry(config.execution.breaker, clock)
         self.balancer = Balancer(config.execution.balancing, rng=rng, clock=clock)
         self.chain = FallbackChain(
@@ -102,7 +94,12 @@ class Router:
         Raises:
             ArtifactError: the centroids are missing, corrupt or built for another encoder.
         """
-        centroids = cls._load(config, encoder, config.routing.centroid_version)
+        centroids = load_centroids(
+            config.routing.centroids_dir,
+            config.routing.centroid_version,
+            encoder_name=encoder.name,
+            dim=encoder.dim,
+        )
         return cls(
             config,
             encoder,
@@ -117,6 +114,27 @@ class Router:
     @property
     def cache(self) -> SemanticCache | None:
         return self.memory.cache
+
+    # The classifier's parts, as callers (service, benchmarks, tests) name them.
+    @property
+    def encoder(self) -> Encoder:
+        return self.classifier.encoder
+
+    @property
+    def centroids(self) -> CentroidSet:
+        return self.classifier.centroids
+
+    @property
+    def first_stage(self) -> FirstStage | None:
+        return self.classifier.first_stage
+
+    @property
+    def batcher(self) -> MicroBatcher:
+        return self.classifier.batcher
+
+    @property
+    def memo(self) -> EmbeddingMemo:
+        return self.classifier.memo
 
     # -- deciding --------------------------------------------------------------------------
 
@@ -146,9 +164,8 @@ class Router:
         turns = user_turns(request.messages, self.config.context)
         route, ranked = explicit_route(self.config, request.model)
         if route == AUTO:
-            match, embedded, embedding = await self.classify(turns)
-            if match.stage == STATIC and self.first_stage is not None:
-                version = self.first_stage.centroids.version
+            match, embedded, embedding = await self.classifier.classify(turns)
+            version = self.classifier.version_of(match)
             route = match.task if match.confident else DEFAULT_ROUTE
             ranked = ranked_models(self.config, route)
         classified = time.perf_counter()
@@ -175,7 +192,7 @@ class Router:
             decision = replace(decision, cache=self.memory.skipped(task, STATIC_NOT_LOOKED_UP))
         else:
             if embedding is None:
-                embedding = await self.embed(turns)
+                embedding = await self.classifier.embed(turns)
             # Cache-only mode (no candidates): answers of the cheapest capable model's tier.
             answering = (
                 decision.candidates
@@ -283,48 +300,10 @@ class Router:
         if closer is not None:
             await closer()
 
-    @staticmethod
-    def _load(config: Config, encoder: Encoder, version: str | None) -> CentroidSet:
-        return load_centroids(
-            config.routing.centroids_dir, version, encoder_name=encoder.name, dim=encoder.dim
-        )
-
     def reload_centroids(self, version: str | None = None) -> str:
         """Swap in another centroid version (default: CURRENT); returns the version now live.
 
         Raises:
             ArtifactError: the new version fails verification; the old one stays live.
         """
-        self.centroids = self._load(self.config, self.encoder, version)
-        self._warn_if_cascade_stands_aside()
-        return self.centroids.version
-
-    def _warn_if_cascade_stands_aside(self) -> None:
-        stage = self.first_stage
-        if stage is not None and not stage.fits(self.centroids.version):
-            log.warning(
-                "cascade stands aside: %s was fitted alongside %s, %s is live; fit static "
-                "centroids for it (python -m training.distill_static --skip-distill "
-                "--centroids NAME) and set [encoder.cascade] centroid_version and "
-                "transformer_version",
-                stage.centroids.version,
-                stage.companion,
-                self.centroids.version,
-            )
-
-    async def embed(self, turns: Turns) -> Embedding:
-        """Embed the last user message, blended with the recent turns."""
-        return await embed_turns(
-            self.encoder, turns, self.config.context, encode=self.batcher.encode, memo=self.memo
-        )
-
-    async def classify(self, turns: Turns) -> tuple[TaskMatch, EmbeddedText, Embedding | None]:
-        """The task match, what was embedded, and the transformer's embedding (None when the
-        static first stage decided: it is computed later only if the cache needs it)."""
-        stage = self.first_stage
-        if stage is not None and stage.fits(self.centroids.version):
-            decided = stage.match(turns, self.config.context)
-            if decided is not None:
-                return decided[0], decided[1].text, None
-        embedding = await self.embed(turns)
-        return self.centroids.classify(embedding.vector)[0], embedding.text, embedding
+        return self.classifier.reload(version)
