@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import Field, ValidationError, model_validator
 
+from router.config_encoder import CascadeConfig, ContextConfig, EncoderConfig
 from router.config_sections import (
     RETRYABLE_CODES,
     AuthConfig,
@@ -19,9 +20,7 @@ from router.config_sections import (
     BudgetConfig,
     CacheConfig,
     ClientKey,
-    ContextConfig,
     DeploymentConfig,
-    EncoderConfig,
     ExecutionConfig,
     ModelConfig,
     OutcomesConfig,
@@ -42,6 +41,7 @@ __all__ = [
     "BreakerConfig",
     "BudgetConfig",
     "CacheConfig",
+    "CascadeConfig",
     "ClientKey",
     "Config",
     "ContextConfig",
