@@ -51,6 +51,13 @@ class Metrics:
         self.not_confident = Counter(
             "semroute_routing_not_confident", "Requests sent to the default route", registry=r
         )
+        self.decided_by = Counter(
+            "semroute_routing_decided",
+            "Classified requests by the encoder that decided: the cascade's static first stage "
+            "or the transformer",
+            ["encoder"],
+            registry=r,
+        )
         self.fallbacks = Counter(
             "semroute_fallbacks",
             "Failed or skipped attempts before an answer, by reason",
@@ -134,6 +141,7 @@ class Metrics:
         self.requests_by = Children(self.requests)
         self.fallbacks_by = Children(self.fallbacks)
         self.cache_by = Children(self.cache)
+        self.decided_by_encoder = Children(self.decided_by)
         self.latency_by = Children(self.latency)
         self.tokens_by = Children(self.tokens)
         self.cost_by = Children(self.cost)

@@ -29,6 +29,7 @@ def observe_decision(metrics: Metrics, decision: Decision) -> None:
         metrics.confidence.observe(decision.match.score)
         if not decision.match.confident:
             metrics.not_confident.inc()
+        metrics.decided_by_encoder(decision.match.stage).inc()
         metrics.latency_by("embed").observe(decision.latency_ms.get("classify_ms", 0) / 1e3)
     metrics.latency_by("route").observe(decision.latency_ms.get("route_ms", 0) / 1e3)
     cache = decision.cache

@@ -157,6 +157,7 @@ def test_metrics_endpoint(client: TestClient) -> None:
         "semroute_requests_total",
         "semroute_routing_confidence_bucket",
         "semroute_routing_not_confident_total",
+        'semroute_routing_decided_total{encoder="transformer"}',
         "semroute_latency_seconds_bucket",
         "semroute_tokens_total",
         "semroute_cost_usd_total",
