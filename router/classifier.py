@@ -21,6 +21,19 @@ from router.types import EmbeddedText, TaskMatch
 log = logging.getLogger("semroute.router")
 
 
+def load_transformer_centroids(
+    config: Config, encoder: Encoder, version: str | None
+) -> CentroidSet:
+    """Centroid ``version`` (None: CURRENT) of ``config``'s directory, verified for ``encoder``.
+
+    Raises:
+        ArtifactError: missing, corrupt or built for another encoder.
+    """
+    return load_centroids(
+        config.routing.centroids_dir, version, encoder_name=encoder.name, dim=encoder.dim
+    )
+
+
 class TaskClassifier:
     """The encoders, the centroids and the plumbing between them; shared across requests."""
 
@@ -63,26 +76,13 @@ class TaskClassifier:
         embedding = await self.embed(turns)
         return self.centroids.classify(embedding.vector)[0], embedding.text, embedding
 
-    def load(self, version: str | None) -> CentroidSet:
-        """Centroid ``version`` (None: CURRENT) for the transformer, verified.
-
-        Raises:
-            ArtifactError: missing, corrupt or built for another encoder.
-        """
-        return load_centroids(
-            self.config.routing.centroids_dir,
-            version,
-            encoder_name=self.encoder.name,
-            dim=self.encoder.dim,
-        )
-
     def reload(self, version: str | None = None) -> str:
         """Swap in another transformer centroid version; returns the version now live.
 
         Raises:
             ArtifactError: the new version fails verification; the old one stays live.
         """
-        self.centroids = self.load(version)
+        self.centroids = load_transformer_centroids(self.config, self.encoder, version)
         self._warn_if_cascade_stands_aside()
         return self.centroids.version
 

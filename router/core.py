@@ -15,8 +15,8 @@ from router.breaker import BreakerRegistry, Breakers
 from router.cache import SemanticCache
 from router.calls import complete_call, open_stream
 from router.cascade import STATIC, FirstStage
-from router.centroids import CentroidSet, load_centroids
-from router.classifier import TaskClassifier
+from router.centroids import CentroidSet
+from router.classifier import TaskClassifier, load_transformer_centroids
 from router.config import Config
 from router.conversation import Embedding, user_turns
 from router.deployments import ProviderSet, build_providers
@@ -94,12 +94,7 @@ class Router:
         Raises:
             ArtifactError: the centroids are missing, corrupt or built for another encoder.
         """
-        centroids = load_centroids(
-            config.routing.centroids_dir,
-            config.routing.centroid_version,
-            encoder_name=encoder.name,
-            dim=encoder.dim,
-        )
+        centroids = load_transformer_centroids(config, encoder, config.routing.centroid_version)
         return cls(
             config,
             encoder,
