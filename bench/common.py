@@ -6,9 +6,14 @@ import os
 import platform
 import statistics
 import sys
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from router.core import Router
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -63,3 +68,16 @@ def percentile(samples: Sequence[float], q: float) -> float:
 
 def median(samples: Sequence[float]) -> float:
     return statistics.median(samples)
+
+
+async def route_each(router: Router, texts: Sequence[str]) -> list[float]:
+    """``Router.route()`` on one single-message request at a time → milliseconds each."""
+    from router.types import ChatRequest, Message
+
+    samples = []
+    for text in texts:
+        request = ChatRequest(messages=(Message(role="user", content=text),))
+        start = time.perf_counter()
+        await router.route(request)
+        samples.append((time.perf_counter() - start) * 1e3)
+    return samples

@@ -32,7 +32,7 @@ from typing import Any
 
 import anyio
 import numpy as np
-from common import EVAL_FILES, RESULTS, machine, median, percentile
+from common import EVAL_FILES, RESULTS, machine, median, percentile, route_each
 
 from router.cascade import FirstStage, build_first_stage
 from router.centroids import CentroidSet, load_centroids
@@ -40,7 +40,6 @@ from router.config import Config, load_config
 from router.core import Router
 from router.embedding import Encoder, build_encoder
 from router.encoder_onnx import OnnxEncoder
-from router.types import ChatRequest, Message
 from training.dataset import TASKS, read_jsonl
 from training.evaluate import classification_report, macro_f1
 from training.fit import embed_examples
@@ -150,16 +149,6 @@ def cascade_fn(static: Backend, fallback: Backend, margin: float) -> Callable[[s
     return route
 
 
-async def _route_all(router: Router, texts: list[str]) -> list[float]:
-    samples = []
-    for text in texts:
-        request = ChatRequest(messages=(Message(role="user", content=text),))
-        start = time.perf_counter()
-        await router.route(request)
-        samples.append((time.perf_counter() - start) * 1e3)
-    return samples
-
-
 def latency_texts(queries: int) -> dict[str, list[str]]:
     return {
         "arena_holdout": [e.text for e in read_jsonl(EVAL_FILES["realistic_holdout"]).examples][
@@ -198,9 +187,9 @@ def worker(kind: str, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         router = Router.from_config(config, b.encoder)
     if not threads:
         # One event loop for the whole batch, as in the service (and bench/route_latency.py).
-        anyio.run(_route_all, router, texts["arena_holdout"][:20])
+        anyio.run(route_each, router, texts["arena_holdout"][:20])
         out[f"route:{kind}"] = {
-            s: summary(anyio.run(_route_all, router, batch)) for s, batch in texts.items()
+            s: summary(anyio.run(route_each, router, batch)) for s, batch in texts.items()
         }
     if kind == "static":
         out["static_variants"] = static_variants(b.encoder.path, texts["arena_holdout"])  # type: ignore[attr-defined]

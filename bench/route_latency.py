@@ -17,25 +17,14 @@ import json
 import time
 
 import anyio
-from common import EVAL_FILES, RESULTS, machine, median, percentile
+from common import EVAL_FILES, RESULTS, machine, median, percentile, route_each
 
 from router.cascade import build_first_stage
 from router.config import Config, load_config
 from router.core import Router
 from router.embedding import build_encoder
-from router.types import ChatRequest, Message
 from training.dataset import read_jsonl
 from training.evaluate import classify_texts
-
-
-async def single(router: Router, texts: list[str]) -> list[float]:
-    out = []
-    for text in texts:
-        request = ChatRequest(messages=(Message(role="user", content=text),))
-        start = time.perf_counter()
-        await router.route(request)
-        out.append((time.perf_counter() - start) * 1e3)
-    return out
 
 
 def batch(router: Router, texts: list[str]) -> float:
@@ -60,12 +49,12 @@ def configured(base: Config, backend: str, cascade: bool, memo: int) -> Router:
 
 
 def measure(router: Router, texts: list[str], runs: int, repeat: bool) -> dict[str, float]:
-    anyio.run(single, router, texts[:20])  # warm-up (and, with the memo on, the first sight)
+    anyio.run(route_each, router, texts[:20])  # warm-up (and, with the memo on, the first sight)
     if repeat:
-        anyio.run(single, router, texts)
+        anyio.run(route_each, router, texts)
     p50s, p99s, rates = [], [], []
     for _ in range(runs):
-        samples = anyio.run(single, router, texts)
+        samples = anyio.run(route_each, router, texts)
         p50s.append(percentile(samples, 50))
         p99s.append(percentile(samples, 99))
         rates.append(batch(router, texts))
