@@ -17,9 +17,9 @@ from collections import Counter
 import numpy as np
 from common import EVAL_FILES, RESULTS, TRAIN_FILES
 
-from router.centroids import load_centroids
-from router.config import load_config
-from router.embedding import SentenceTransformerEncoder
+from router.classify.centroids import load_centroids
+from router.config.settings import load_config
+from router.encoders.base import SentenceTransformerEncoder
 from training.dataset import TASKS, read_jsonl, read_many
 from training.evaluate import classification_report, macro_f1
 from training.fit import embed_examples

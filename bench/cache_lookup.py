@@ -33,9 +33,9 @@ import faiss
 import numpy as np
 from common import RESULTS, TRAIN_FILES, machine, percentile
 
-from router.cache import Entry, SemanticCache
-from router.cache_verify import load_verifier
-from router.config import CacheConfig
+from router.cache.semantic import Entry, SemanticCache
+from router.cache.verify.verifier import load_verifier
+from router.config.settings import CacheConfig
 
 DIM = 384
 SPREAD = 0.6  # norm of the noise around each real prompt (clustered vectors)
@@ -55,8 +55,8 @@ def unit(x: np.ndarray) -> np.ndarray:
 
 def prompt_embeddings() -> np.ndarray:
     """The service encoder's embeddings of the real prompts under training/data."""
-    from router.config import EncoderConfig
-    from router.embedding import build_encoder
+    from router.config.settings import EncoderConfig
+    from router.encoders.base import build_encoder
 
     texts = sorted(
         {json.loads(line)["text"] for path in TRAIN_FILES for line in path.open(encoding="utf-8")}

@@ -34,12 +34,12 @@ import anyio
 import numpy as np
 from common import EVAL_FILES, RESULTS, machine, median, percentile, route_each
 
-from router.cascade import FirstStage, build_first_stage
-from router.centroids import CentroidSet, load_centroids
-from router.config import Config, load_config
+from router.classify.cascade import FirstStage, build_first_stage
+from router.classify.centroids import CentroidSet, load_centroids
+from router.config.settings import Config, load_config
 from router.core import Router
-from router.embedding import Encoder, build_encoder
-from router.encoder_onnx import OnnxEncoder
+from router.encoders.base import Encoder, build_encoder
+from router.encoders.onnx import OnnxEncoder
 from training.dataset import TASKS, read_jsonl
 from training.evaluate import classification_report, macro_f1
 from training.fit import embed_examples
@@ -231,8 +231,8 @@ def static_variants(path: Path, texts: list[str]) -> dict[str, float]:
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import StaticEmbedding
 
-    from router.config import EncoderConfig
-    from router.encoder_static import StaticEncoder
+    from router.config.settings import EncoderConfig
+    from router.encoders.static import StaticEncoder
 
     ours = StaticEncoder(EncoderConfig(backend="static", static_path=path))
     m2v = StaticModel.from_pretrained(path)

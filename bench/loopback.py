@@ -96,7 +96,7 @@ def start_upstream(workdir: Path) -> tuple[Process, str]:
 
 def semroute_config(upstream_url: str, base: Path) -> Path:
     """The embedded default catalogue, every provider pointed at the loopback upstream."""
-    text = (base / "router" / "default.toml").read_text()
+    text = (base / "router" / "config" / "default.toml").read_text()
     for url in ("https://api.openai.com/v1", "https://api.groq.com/openai/v1"):
         text = text.replace(url, upstream_url + "/v1")
     # Anthropic models go through the OpenAI-format upstream too (kind switched).

@@ -41,9 +41,9 @@ import anyio
 import numpy as np
 from common import EVAL_FILES, RESULTS, ROOT, TRAIN_FILES, machine, median, percentile
 
-from router.config import load_config
+from router.config.settings import load_config
 from router.core import Router
-from router.embedding import Encoder, build_encoder
+from router.encoders.base import Encoder, build_encoder
 from router.types import ChatRequest, Message
 from training.dataset import TASKS, read_jsonl, read_many
 from training.evaluate import classification_report, macro_f1

@@ -19,10 +19,10 @@ import time
 import anyio
 from common import EVAL_FILES, RESULTS, machine, median, percentile, route_each
 
-from router.cascade import build_first_stage
-from router.config import Config, load_config
+from router.classify.cascade import build_first_stage
+from router.config.settings import Config, load_config
 from router.core import Router
-from router.embedding import build_encoder
+from router.encoders.base import build_encoder
 from training.dataset import read_jsonl
 from training.evaluate import classify_texts
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from common import EVAL_FILES, RESULTS, TRAIN_FILES
 
-from router.centroids import load_centroids
-from router.config import EncoderConfig
-from router.embedding import SentenceTransformerEncoder
+from router.classify.centroids import load_centroids
+from router.config.settings import EncoderConfig
+from router.encoders.base import SentenceTransformerEncoder
 from training.dataset import read_jsonl, read_many
 from training.evaluate import evaluate_file
 from training.train import TrainOptions, train

@@ -8,26 +8,33 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from router.answering import Answer, BudgetAdmission
-from router.balancer import Balancer
-from router.batching import MicroBatcher
-from router.breaker import BreakerRegistry, Breakers
-from router.cache import SemanticCache
-from router.calls import complete_call, open_stream
-from router.cascade import STATIC, FirstStage
-from router.centroids import CentroidSet
-from router.classifier import TaskClassifier, load_transformer_centroids
+from router.budget import BudgetView, Spending, usage_cost
+from router.cache import Answer, BudgetAdmission, CacheMemory, SemanticCache
+from router.classify import (
+    STATIC,
+    CentroidSet,
+    Embedding,
+    FirstStage,
+    TaskClassifier,
+    load_transformer_centroids,
+    user_turns,
+)
 from router.config import Config
-from router.conversation import Embedding, user_turns
-from router.deployments import ProviderSet, build_providers
-from router.embedding import Encoder
+from router.encoders import EmbeddingMemo, Encoder, MicroBatcher
 from router.errors import BudgetExhausted
-from router.fallback import FallbackChain
-from router.memo import EmbeddingMemo
-from router.memory import CacheMemory
-from router.routes import AUTO, DEFAULT_ROUTE, explicit_route, ranked_models, select_for
-from router.spending import BudgetView, Spending, usage_cost
-from router.streaming import StreamSession, completion_stub
+from router.execution import (
+    Balancer,
+    BreakerRegistry,
+    Breakers,
+    FallbackChain,
+    ProviderSet,
+    StreamSession,
+    build_providers,
+    complete_call,
+    completion_stub,
+    open_stream,
+)
+from router.selection import AUTO, DEFAULT_ROUTE, explicit_route, ranked_models, select_for
 from router.tokens import estimate_prompt_tokens
 from router.types import (
     BudgetTier,

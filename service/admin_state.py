@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from router.budget import MICROS
-from router.centroids import list_versions
+from router.classify import list_versions
 from router.core import Router
 from router.types import PriorityClass
 from service.state import ServiceState

@@ -52,7 +52,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_route(args: argparse.Namespace) -> int:
-    from router.cascade import build_first_stage
+    from router.classify import build_first_stage
     from router.core import Router
     from router.types import ChatRequest
     from service.schemas import RouteResponse

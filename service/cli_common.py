@@ -20,6 +20,6 @@ def config_of(args: argparse.Namespace) -> Config:
 
 
 def encoder_of(config: Config) -> Any:
-    from router.embedding import build_encoder
+    from router.encoders import build_encoder
 
     return build_encoder(config.encoder)

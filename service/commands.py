@@ -8,14 +8,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-from router.cascade import build_first_stage, load_first_stage
-from router.centroids import load_centroids
+from router.classify import build_first_stage, load_centroids, load_first_stage
 from router.errors import InvalidRequest
 from service.cli_common import config_of, encoder_of
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from router.centroids import current_version
+    from router.classify import current_version
     from router.errors import ArtifactError
     from training.dataset import read_many
     from training.logs import add_log_examples
@@ -112,7 +111,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_cache(args: argparse.Namespace) -> int:
-    from router.cache_verify import load_verifier
+    from router.cache import load_verifier
     from router.types import BudgetTier
     from training.evaluate_cache import evaluate_cache
 

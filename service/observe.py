@@ -11,13 +11,13 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from router.answering import Answer
-from router.breaker import BreakerState
+from router.budget import cost_usd
+from router.cache import Answer
 from router.config import Config
 from router.core import Router
 from router.errors import RouterError
+from router.execution import BreakerState
 from router.metrics import Metrics
-from router.spending import cost_usd
 from router.types import Completion, Decision, PriorityClass, Usage
 
 request_log = logging.getLogger("semroute.requests")
@@ -171,7 +171,7 @@ def outcome_record(
     ended: float | None = None,
     at: float | None = None,
 ) -> dict[str, Any]:
-    """The outcome-log record of one request (see router/outcomes.py). ``ended``
+    """The outcome-log record of one request (see router/outcomes/log.py). ``ended``
     (``perf_counter``) and ``at`` (epoch seconds) say when it finished; default now: the record
     may be built later, off the request path."""
     decision: Decision | None = info.get("decision")

@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Any
 
-from router.answering import Answer
+from router.cache import Answer
 from router.types import Attempt, Completion
 
 

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from typing import Any
 
 from router.errors import ProviderError
-from router.streaming import StreamSession
+from router.execution import StreamSession
 from router.types import Chunk
 from service.errors import error_body, status_for
 from service.observe import Observation

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fastapi import Request
 
-from router.cache_redis import RedisCacheSync
+from router.cache import RedisCacheSync
 from router.config import Config
 from router.core import Router
 from router.errors import NotReady

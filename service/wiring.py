@@ -8,21 +8,15 @@ from collections.abc import Callable
 
 import anyio
 
-from router.breaker import Breakers
-from router.breaker_redis import RedisBreakers
-from router.budget_redis import RedisLedger
-from router.cache import SemanticCache
-from router.cache_persist import load_snapshot, save_snapshot
-from router.cache_redis import RedisCacheSync
-from router.cache_verify import load_verifier
-from router.cascade import build_first_stage
-from router.centroids import current_version
+from router.budget import FailoverLedger, RedisLedger, Spending
+from router.cache import RedisCacheSync, SemanticCache, load_snapshot, load_verifier, save_snapshot
+from router.classify import build_first_stage, current_version
 from router.config import Config
 from router.core import Router
-from router.embedding import build_encoder
+from router.encoders import build_encoder
 from router.errors import ArtifactError, ConfigError
+from router.execution import Breakers, RedisBreakers
 from router.outcomes import JsonlSink, OutcomeLog, OutcomeSink, RedisStreamSink
-from router.spending import FailoverLedger, Spending
 from service.state import ServiceState
 
 log = logging.getLogger("semroute.service")

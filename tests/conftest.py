@@ -9,12 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from router.cascade import build_first_stage
-from router.centroids import CentroidSet, EncoderInfo, load_centroids, set_current, write_centroids
-from router.config import Config, load_config
+from router.classify.cascade import build_first_stage
+from router.classify.centroids import (
+    CentroidSet,
+    EncoderInfo,
+    load_centroids,
+    set_current,
+    write_centroids,
+)
+from router.config.settings import Config, load_config
 from router.core import Router
-from router.deployments import build_providers
-from router.embedding import SentenceTransformerEncoder, build_encoder
+from router.encoders.base import SentenceTransformerEncoder, build_encoder
+from router.execution.deployments import build_providers
 from tests.fakes import HashingEncoder
 
 pytest_plugins = ["tests.redis_server"]

@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from router.centroids import CentroidSet
-from router.embedding import Encoder
+from router.classify import CentroidSet
+from router.encoders import Encoder
 from router.types import TaskMatch
 from training.prices import DEFAULT_ROUTE, Prices
 

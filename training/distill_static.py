@@ -22,9 +22,7 @@ import argparse
 from pathlib import Path
 
 from router.config import PROJECT_ROOT, EncoderConfig
-from router.embedding import bundled_model_path
-from router.encoder_static import StaticEncoder, static_model_dir
-from router.static_distill import distill
+from router.encoders import StaticEncoder, bundled_model_path, distill, static_model_dir
 from training.dataset import read_many
 from training.train import TrainOptions, TrainResult, train
 

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from router.cascade import FirstStage
-from router.centroids import CentroidSet
-from router.embedding import Encoder
+from router.classify import CentroidSet, FirstStage
+from router.encoders import Encoder
 from router.types import TaskMatch
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from router.cache_verify import CacheVerifier
-from router.embedding import Encoder
+from router.cache import CacheVerifier
+from router.encoders import Encoder
 from router.errors import InvalidRequest
 from training.fit import embed_examples
 

@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from router.centroids import CentroidSet
-from router.embedding import Encoder
+from router.classify import CentroidSet
+from router.encoders import Encoder
 from router.errors import InvalidRequest
 from training.cost_policy import Hardness, Policy, ScoredPolicy, semroute_policy
 from training.prices import Prices, load_prices, resolve

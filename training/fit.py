@@ -9,8 +9,8 @@ import numpy.typing as npt
 from sklearn.cluster import KMeans
 from tqdm.auto import tqdm
 
-from router.centroids import CentroidSet
-from router.embedding import Encoder, Vectors, normalise
+from router.classify import CentroidSet
+from router.encoders import Encoder, Vectors, normalise
 from training.evaluate import classification_report, macro_f1
 
 K_CHOICES = (1, 2, 3, 4, 6, 8, 12, 16)

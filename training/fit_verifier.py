@@ -4,7 +4,8 @@ Fits only on pairs whose terms allow it: langcache_example_llm (MIT) and the STS
 train + dev scores (CC BY-SA 4.0; duplicate = score ≥ 4). Out-of-fold scores (folds grouped by
 the cached prompt) choose the verifier's decision threshold and, per budget tier, the lowest
 cosine threshold whose false-hit rate stays within that tier's budget on every fit file. The
-coefficients, thresholds, provenance and held-out metrics go to router/data/cache_verifier.json.
+coefficients, thresholds, provenance and held-out metrics go to
+router/cache/verify/data/cache_verifier.json.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ import sklearn
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
-from router.cache_verify import BUNDLED_VERIFIER, FEATURES, analyse, features
+from router.cache import BUNDLED_VERIFIER, FEATURES, analyse, features
 from router.config import PROJECT_ROOT, load_config
-from router.embedding import Encoder, SentenceTransformerEncoder
+from router.encoders import Encoder, SentenceTransformerEncoder
 from router.errors import InvalidRequest
 from training.evaluate_cache import Pairs, pair_similarities, rates, read_pairs
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from router.centroids import (
+from router.classify import (
     CentroidSet,
     EncoderInfo,
     Manifest,

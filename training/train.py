@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from router.centroids import CentroidSet, EncoderInfo, Manifest
+from router.classify import CentroidSet, EncoderInfo, Manifest
 from router.config import EncoderConfig
-from router.embedding import Encoder, Vectors
+from router.encoders import Encoder, Vectors
 from router.errors import InvalidRequest
 from training.dataset import TASKS, Dataset, Example, split
 from training.evaluate import evaluate_matches

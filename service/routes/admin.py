@@ -11,9 +11,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from router.breaker import BreakerState
 from router.core import Router
 from router.errors import Forbidden, InvalidRequest, Unauthenticated
+from router.execution import BreakerState
 from service.admin_state import service_state_report
 from service.context import key_digest
 from service.errors import ERROR_RESPONSES

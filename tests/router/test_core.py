@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from router.config import Config, ContextConfig
-from router.conversation import Turns, last_weight, user_turns
+from router.classify.conversation import Turns, last_weight, user_turns
+from router.config.settings import Config, ContextConfig
 from router.core import Router
 from router.errors import InvalidRequest, NoCandidate
 from router.types import BudgetTier, ChatRequest, Message, Priority
@@ -124,12 +124,12 @@ def test_short_follow_ups_lean_on_context() -> None:
 
 
 async def test_exhausted_budget_is_cache_only(config: Config, encoder: object) -> None:
-    from router.budget import MemoryLedger
-    from router.cache import SemanticCache
-    from router.config import BudgetConfig, CacheConfig
-    from router.deployments import build_providers
+    from router.budget.ledger import MemoryLedger
+    from router.budget.spending import Spending
+    from router.cache.semantic import SemanticCache
+    from router.config.settings import BudgetConfig, CacheConfig
     from router.errors import BudgetExhausted
-    from router.spending import Spending
+    from router.execution.deployments import build_providers
     from router.types import PriorityClass
 
     ledger = MemoryLedger()

@@ -10,11 +10,11 @@ import httpx
 import openai
 import pytest
 
-from router.cache import SemanticCache
-from router.config import Config
+from router.budget.spending import Spending
+from router.cache.semantic import SemanticCache
+from router.config.settings import Config
 from router.core import Router
-from router.deployments import build_providers
-from router.spending import Spending
+from router.execution.deployments import build_providers
 from service.app import create_app
 from tests.fakes import HashingEncoder
 from tests.service.test_chat_e2e import KEYS, stack_config

@@ -13,9 +13,9 @@ import httpx
 import openai
 import pytest
 
-from router.config import Config, load_config
+from router.config.settings import Config, load_config
 from router.core import Router
-from router.deployments import build_providers
+from router.execution.deployments import build_providers
 from service.app import create_app
 from tests.fakes import HashingEncoder
 from tests.serving import serve

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from starlette.types import Message, Receive, Scope, Send
 
-from router.config import Config
-from router.outcomes import OutcomeLog, Record
+from router.config.settings import Config
+from router.outcomes.log import OutcomeLog, Record
 from service.middleware import RequestContext
 from service.state import ServiceState
 

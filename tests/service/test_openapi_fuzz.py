@@ -11,9 +11,9 @@ from typing import Any
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from router.cache import SemanticCache
+from router.cache.semantic import SemanticCache
 from router.core import Router
-from router.deployments import build_providers
+from router.execution.deployments import build_providers
 from service.app import create_app
 from tests.conftest import make_test_config, write_test_centroids
 from tests.fakes import HashingEncoder

@@ -10,10 +10,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from router.cache import SemanticCache
-from router.config import Config
+from router.cache.semantic import SemanticCache
+from router.config.settings import Config
 from router.core import Router
-from router.deployments import build_providers
+from router.execution.deployments import build_providers
 from router.providers.mock import MockProvider
 from service.app import create_app
 from service.context import key_digest

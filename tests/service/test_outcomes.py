@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from router.config import Config
+from router.config.settings import Config
 from router.core import Router
-from router.deployments import build_providers
-from router.outcomes import JsonlSink, OutcomeLog, Record, read_jsonl_records
+from router.execution.deployments import build_providers
+from router.outcomes.log import JsonlSink, OutcomeLog, Record, read_jsonl_records
 from service.app import create_app
 from tests.fakes import HashingEncoder
 

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from router.config import Config
+from router.config.settings import Config
 from router.core import Router
-from router.deployments import build_providers
+from router.execution.deployments import build_providers
 from service.app import create_app
 from service.wiring import build_breakers, build_cache, build_spending
 from tests.conftest import make_test_config, write_test_centroids

@@ -7,10 +7,10 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from router.cache import SemanticCache
-from router.config import Config
+from router.cache.semantic import SemanticCache
+from router.config.settings import Config
 from router.core import Router
-from router.deployments import build_providers
+from router.execution.deployments import build_providers
 from service.app import create_app
 from service.schemas import ChatCompletionResponse
 from tests.fakes import HashingEncoder

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from router.config import Config
+from router.config.settings import Config
 from router.core import Router
 from service.app import create_app
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import httpx
 
-from router.centroids import current_version, load_centroids
-from router.config import Config, EncoderConfig
+from router.classify.centroids import current_version, load_centroids
+from router.config.settings import Config, EncoderConfig
 from router.core import Router
-from router.deployments import build_providers
-from router.outcomes import read_jsonl_records
+from router.execution.deployments import build_providers
+from router.outcomes.log import read_jsonl_records
 from service.app import create_app
 from tests.conftest import make_test_config
 from tests.fakes import HashingEncoder

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from router.cache_verify import load_verifier
+from router.cache.verify.verifier import load_verifier
 from router.errors import InvalidRequest
 from tests.fakes import HashingEncoder
 from training.evaluate_cache import evaluate_cache, read_pairs

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from router.centroids import CentroidSet
+from router.classify.centroids import CentroidSet
 from router.errors import ConfigError, InvalidRequest
 from tests.fakes import HashingEncoder
 from training.evaluate_cost import (

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from router.centroids import current_version, load_centroids
-from router.config import EncoderConfig
+from router.classify.centroids import current_version, load_centroids
+from router.config.settings import EncoderConfig
 from router.errors import InvalidRequest
 from tests.conftest import TASK_WORDS
 from tests.fakes import HashingEncoder

@@ -1,0 +1,200 @@
+"""RedisLedger: the budget ledger shared by every replica, one Redis hash per scope and day.
+
+Layout: ``{prefix}:budget:{scope}:{day}`` is a hash with the integer fields ``spent`` and
+``reserved`` (micro-USD) and one ``hold:<id>`` field per outstanding reservation, holding its
+amount. Each of reserve / commit / release is one Lua script, so it is atomic across replicas;
+every write renews the key's TTL, so old days expire on their own.
+
+Why per-reservation fields: commit and release take back exactly what their reservation holds,
+once. A double release, or a release of a reservation Redis never saw (it lost its data), leaves
+``reserved`` alone instead of refunding someone else's hold, so ``reserved`` is always the sum of
+the holds and never goes below 0. Commit always adds the actual cost to ``spent``: money that was
+spent is counted even when its hold is gone.
+
+Redis is never retried inside a call: a reserve that timed out may still have run, and running it
+twice would hold the amount twice. Every failure surfaces as ``BudgetUnavailable`` within about
+one socket timeout and the caller picks its fail mode (``redis.fail_mode``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import uuid
+from collections.abc import Sequence
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError, RedisError
+
+from router.budget.ledger import BudgetState, Reservation
+from router.errors import BudgetUnavailable
+
+# Lua numbers are doubles: exact for integers below 2**53 micro-USD (about 9e9 USD), which
+# reserve() enforces; string.format('%d') writes them back without an exponent.
+_MAX_MICROS = 2**53 - 1
+
+# KEYS[1] budget hash; ARGV: hold field, amount, limit, floor, ttl. Returns 1 held, 0 refused.
+_RESERVE = """
+local key, hold, amount = KEYS[1], ARGV[1], tonumber(ARGV[2])
+if redis.call('HEXISTS', key, hold) == 1 then return 1 end
+local spent = tonumber(redis.call('HGET', key, 'spent') or '0')
+local reserved = tonumber(redis.call('HGET', key, 'reserved') or '0')
+if spent + reserved + amount > tonumber(ARGV[3]) - tonumber(ARGV[4]) then return 0 end
+redis.call('HSET', key, hold, ARGV[2], 'reserved', string.format('%d', reserved + amount))
+redis.call('EXPIRE', key, ARGV[5])
+return 1
+"""
+
+# Shared by commit and release: take the hold back (if it is still there), never below 0.
+_UNHOLD = """
+local key, hold = KEYS[1], ARGV[1]
+local held = redis.call('HGET', key, hold)
+if held then
+  local reserved = tonumber(redis.call('HGET', key, 'reserved') or '0') - tonumber(held)
+  if reserved < 0 then reserved = 0 end
+  redis.call('HDEL', key, hold)
+  redis.call('HSET', key, 'reserved', string.format('%d', reserved))
+end
+"""
+
+# ARGV: hold field, actual, ttl.
+_COMMIT = (
+    _UNHOLD
+    + """
+redis.call('HINCRBY', key, 'spent', ARGV[2])
+redis.call('EXPIRE', key, ARGV[3])
+return 1
+"""
+)
+
+# ARGV: hold field, ttl. Returns 1 when a hold was released, 0 when there was none.
+_RELEASE = (
+    _UNHOLD
+    + """
+if not held then return 0 end
+redis.call('EXPIRE', key, ARGV[2])
+return 1
+"""
+)
+
+
+class _Script:
+    """A Lua script run by EVALSHA; loaded once, and again after NOSCRIPT (Redis restarted or
+    its script cache was flushed)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+    async def __call__(self, client: Redis, key: str, args: Sequence[str | int]) -> int:
+        try:
+            result = await client.evalsha(self.sha, 1, key, *args)
+        except NoScriptError:
+            self.sha = await client.script_load(self.source)
+            result = await client.evalsha(self.sha, 1, key, *args)
+        return int(result)
+
+
+class RedisLedger:
+    """The shared ledger (see the module docstring for the key layout and guarantees).
+
+    Every method raises ``BudgetUnavailable`` (from the Redis error) when Redis cannot be
+    reached, times out or answers with an error; no Redis exception type escapes.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        key_prefix: str = "semroute",
+        ttl_s: int = 3 * 86400,
+        socket_timeout_s: float = 0.5,
+    ) -> None:
+        if ttl_s <= 0:
+            raise ValueError(f"ttl_s must be positive, got {ttl_s}")
+        self.key_prefix = key_prefix
+        self.ttl_s = ttl_s
+        # No retries: redis-py's default (10, with backoff) would stall a request for seconds.
+        self._redis = Redis.from_url(
+            url,
+            socket_timeout=socket_timeout_s,
+            socket_connect_timeout=socket_timeout_s,
+            retry=Retry(NoBackoff(), 0),
+        )
+        self._reserve = _Script(_RESERVE)
+        self._commit = _Script(_COMMIT)
+        self._release = _Script(_RELEASE)
+
+    def key(self, scope: str, day: str) -> str:
+        """The Redis key of one scope's budget on one day."""
+        return f"{self.key_prefix}:budget:{scope}:{day}"
+
+    async def reserve(
+        self, scope: str, day: str, amount_micros: int, limit_micros: int, floor_micros: int
+    ) -> Reservation | None:
+        """Hold ``amount_micros`` if spent + reserved + amount <= limit - floor, else None.
+
+        Raises:
+            ValueError: an amount is negative or too large to count exactly.
+            BudgetUnavailable: Redis failed.
+        """
+        for name, value in (("amount", amount_micros), ("limit", limit_micros)):
+            if not 0 <= value <= _MAX_MICROS:
+                raise ValueError(f"{name}_micros out of range: {value}")
+        floor = min(max(0, floor_micros), _MAX_MICROS)
+        reservation = Reservation(scope, day, amount_micros, uuid.uuid4().hex)
+        args = (_hold(reservation), amount_micros, limit_micros, floor, self.ttl_s)
+        held = await self._run(self._reserve, self.key(scope, day), args)
+        return reservation if held else None
+
+    async def commit(self, reservation: Reservation, actual_micros: int) -> None:
+        """Release the hold and add ``actual_micros`` (negative counts as 0) to ``spent``.
+
+        Raises:
+            BudgetUnavailable: Redis failed.
+        """
+        actual = min(max(0, actual_micros), _MAX_MICROS)
+        args = (_hold(reservation), actual, self.ttl_s)
+        await self._run(self._commit, self.key(reservation.scope, reservation.day), args)
+
+    async def release(self, reservation: Reservation) -> None:
+        """Release the hold; a second release of the same reservation does nothing.
+
+        Raises:
+            BudgetUnavailable: Redis failed.
+        """
+        args = (_hold(reservation), self.ttl_s)
+        await self._run(self._release, self.key(reservation.scope, reservation.day), args)
+
+    async def state(self, scope: str, day: str, limit_micros: int) -> BudgetState:
+        """The day's totals for ``scope`` (zeros when nothing was recorded).
+
+        Raises:
+            BudgetUnavailable: Redis failed.
+        """
+        try:
+            spent, reserved = await self._redis.hmget(self.key(scope, day), ["spent", "reserved"])
+        except (RedisError, OSError) as exc:
+            raise _unavailable(exc) from exc
+        return BudgetState(limit_micros, int(spent or 0), int(reserved or 0))
+
+    async def aclose(self) -> None:
+        """Close the connection pool; errors while closing are ignored."""
+        with contextlib.suppress(RedisError, OSError):
+            await self._redis.aclose()
+
+    async def _run(self, script: _Script, key: str, args: Sequence[str | int]) -> int:
+        try:
+            return await script(self._redis, key, args)
+        except (RedisError, OSError) as exc:
+            raise _unavailable(exc) from exc
+
+
+def _hold(reservation: Reservation) -> str:
+    return f"hold:{reservation.id}"
+
+
+def _unavailable(exc: BaseException) -> BudgetUnavailable:
+    return BudgetUnavailable(f"budget ledger (Redis) unavailable: {type(exc).__name__}: {exc}")

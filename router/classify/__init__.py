@@ -1,0 +1,34 @@
+"""Embedding a conversation and matching it to a task: centroids, the cascade, context."""
+
+from router.classify.cascade import STATIC, FirstStage, build_first_stage, load_first_stage
+from router.classify.centroids import (
+    CentroidSet,
+    EncoderInfo,
+    Manifest,
+    current_version,
+    list_versions,
+    load_centroids,
+    set_current,
+    write_centroids,
+)
+from router.classify.classifier import TaskClassifier, load_transformer_centroids
+from router.classify.conversation import Embedding, user_turns
+
+__all__ = [
+    "STATIC",
+    "CentroidSet",
+    "Embedding",
+    "EncoderInfo",
+    "FirstStage",
+    "Manifest",
+    "TaskClassifier",
+    "build_first_stage",
+    "current_version",
+    "list_versions",
+    "load_centroids",
+    "load_first_stage",
+    "load_transformer_centroids",
+    "set_current",
+    "user_turns",
+    "write_centroids",
+]

@@ -1,0 +1,118 @@
+"""The encoder cascade: a static encoder decides the clear cases, the transformer the rest.
+
+The static encoder (distilled from the same MiniLM, ~0.1 ms a query) classifies first, against
+centroids fitted in its own space. When that match is confident (above its task's threshold)
+and its top-2 margin is at least ``margin``, it stands; otherwise the request is embedded by
+the transformer as if there were no first stage. bench/encoders.py measures the trade-off
+(``semroute eval`` reports the share the transformer still sees).
+
+The semantic cache and the embedding memo live in the transformer's space only: a request the
+static stage decided is embedded by the transformer later only if the cache is consulted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from router.classify.centroids import CentroidSet, load_centroids
+from router.classify.conversation import Embedding, Turns, embed_turns_now
+from router.config import Config, ContextConfig
+from router.encoders import Encoder
+from router.errors import ArtifactError
+from router.types import TaskMatch
+
+STATIC = "static"
+log = logging.getLogger("semroute.encoder")
+
+
+@dataclass(frozen=True, slots=True)
+class FirstStage:
+    """The static encoder, its centroids and the margin above which its answer stands."""
+
+    encoder: Encoder
+    centroids: CentroidSet
+    margin: float
+    companion: str | None = None  # the transformer centroid version it was fitted alongside
+
+    def fits(self, transformer_version: str) -> bool:
+        """Whether the static centroids belong with the live transformer version: after a
+        promotion they would still decide half the traffic the old way."""
+        return self.companion is None or self.companion == transformer_version
+
+    def decides(self, match: TaskMatch) -> bool:
+        return match.confident and match.margin >= self.margin
+
+    def match(self, turns: Turns, context: ContextConfig) -> tuple[TaskMatch, Embedding] | None:
+        """The static match and what it embedded, or None when the transformer must decide."""
+        embedding = embed_turns_now(self.encoder, turns, context)
+        (match,) = self.centroids.classify(embedding.vector[None, :])
+        if not self.decides(match):
+            return None
+        return replace(match, stage=STATIC), embedding
+
+    def match_many(self, texts: Sequence[str]) -> list[TaskMatch | None]:
+        """Batch form for single-message texts (evaluation): None where the transformer decides."""
+        if not texts:
+            return []
+        vectors = self.encoder.encode([self.encoder.fit_window(t)[0] for t in texts])
+        matches = self.centroids.classify(vectors)
+        return [replace(m, stage=STATIC) if self.decides(m) else None for m in matches]
+
+
+def build_first_stage(config: Config) -> FirstStage | None:
+    """The configured first stage; None when off, when the main encoder is itself static, or
+    when it cannot be had: the static model or its centroids do not load, or the model is not
+    the one the centroids were fitted with. Those are logged: every request then goes to the
+    transformer, which is slower but right — the cascade is an optimisation, never a reason
+    for the service not to start."""
+    cascade = config.encoder.cascade
+    if not cascade.enabled or config.encoder.backend == STATIC:
+        return None
+    try:
+        return load_first_stage(config)
+    except ArtifactError as exc:
+        log.error("cascade off: %s (every request goes to the transformer)", exc)
+        return None
+
+
+def load_first_stage(config: Config) -> FirstStage:
+    """The static model (distilled first if missing) and its centroids, checked together.
+
+    Raises:
+        ArtifactError: either does not load, or the model is not the one the centroids were
+            fitted with.
+    """
+    from router.encoders import StaticEncoder
+
+    cascade = config.encoder.cascade
+    encoder = StaticEncoder(config.encoder)
+    centroids = load_centroids(
+        config.routing.centroids_dir,
+        cascade.centroid_version,
+        encoder_name=encoder.name,
+        dim=encoder.dim,
+    )
+    fitted = _fitted_digest(config.routing.centroids_dir / centroids.version)
+    actual = hashlib.sha256((encoder.path / "model.safetensors").read_bytes()).hexdigest()
+    if fitted is not None and fitted != actual:
+        raise ArtifactError(
+            f"centroids {centroids.version} were fitted on static model {fitted[:12]}…, this "
+            f"one is {actual[:12]}… (refit them: python -m training.distill_static "
+            "--skip-distill --centroids NEW)",
+            path=encoder.path,
+        )
+    return FirstStage(encoder, centroids, cascade.margin, cascade.transformer_version)
+
+
+def _fitted_digest(version_dir: Path) -> str | None:
+    """The static model digest a centroid version records (static_model.json), if any."""
+    try:
+        digest = json.loads((version_dir / "static_model.json").read_text()).get("sha256")
+    except (OSError, ValueError):
+        return None
+    return digest if isinstance(digest, str) else None

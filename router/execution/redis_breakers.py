@@ -1,0 +1,272 @@
+"""RedisBreakers: circuit breakers shared by every replica, one Redis hash per deployment.
+
+The automaton is ``CircuitBreaker``'s (router/execution/breakers.py), run inside Redis so that all
+replicas see one breaker: N consecutive upstream failures within ``window_s`` open it; after
+``cooldown_s`` it is half-open and exactly one probe (across all replicas) is let through;
+success closes it, failure re-opens it; ``release`` frees the probe slot; ``force`` is an
+operator override seen by every replica.
+
+Layout: ``{prefix}:breaker:{deployment}`` is a hash with the fields ``state``
+(closed | open | half_open), ``failures`` (space-separated timestamps inside the window),
+``opened_at``, ``probe_at`` (when the probe was handed out; empty when none) and ``forced``
+(empty, or the overriding state). Each operation is one Lua script, so it is atomic across
+replicas. Time comes from the injected wall clock and is passed to the scripts, never read in
+Redis, so tests are deterministic. Every write renews the key's TTL (``ttl_s``); a key with an
+override does not expire (PERSIST) until the override is lifted.
+
+One addition the in-process breaker does not need: a probe is a lease. A replica that dies while
+holding it would otherwise keep the deployment half-open with its probe out for everyone, so a
+probe not settled within ``probe_lease_s`` (pass ``execution.deadline_s``) frees the slot.
+
+Redis down, hung or answering errors: the call falls back to an in-process ``BreakerRegistry``
+(fail-open: a fresh breaker lets calls through), the error is counted (``errors``) and logged
+once per outage, and Redis is not asked again for ``retry_s`` so a hung server costs at most one
+socket timeout per ``retry_s``. No Redis exception escapes. What the fallback learned is not
+copied back when Redis returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError, RedisError
+
+from router.config import BreakerConfig
+from router.execution.breakers import BreakerRegistry, BreakerState, Clock
+
+log = logging.getLogger(__name__)
+
+# KEYS[1] breaker hash. ARGV: now, failures, window_s, cooldown_s, probe lease, ttl, [extra].
+_PRELUDE = """
+local key, now_s = KEYS[1], ARGV[1]
+local now, limit = tonumber(now_s), tonumber(ARGV[2])
+local window, cooldown = tonumber(ARGV[3]), tonumber(ARGV[4])
+local lease, ttl = tonumber(ARGV[5]), ARGV[6]
+local h = redis.call('HMGET', key, 'state', 'failures', 'opened_at', 'probe_at', 'forced')
+local state, failures, forced = h[1] or 'closed', h[2] or '', h[5] or ''
+local opened_at, probe_at = tonumber(h[3] or '0') or 0, tonumber(h[4] or '')
+local function effective()
+  if forced ~= '' then return forced end
+  if state == 'open' and now - opened_at >= cooldown then return 'half_open' end
+  return state
+end
+local function available()
+  local s = effective()
+  if s == 'half_open' then return probe_at == nil or now - probe_at >= lease end
+  return s == 'closed'
+end
+local function save(...)
+  redis.call('HSET', key, ...)
+  if forced == '' then redis.call('EXPIRE', key, ttl) else redis.call('PERSIST', key) end
+end
+local function open()
+  save('state', 'open', 'opened_at', now_s, 'failures', '', 'probe_at', '')
+end
+"""
+
+# Returns {1 | 0 (available), effective state}; writes nothing.
+_STATE = _PRELUDE + "return {available() and 1 or 0, effective()}\n"
+
+_ACQUIRE = (
+    _PRELUDE
+    + """
+if not available() then return 0 end
+if effective() == 'half_open' and forced == '' then
+  save('state', 'half_open', 'probe_at', now_s)
+end
+return 1
+"""
+)
+
+# Nothing to reset → no write (the hot path: every successful call).
+_SUCCESS = (
+    _PRELUDE
+    + """
+if state == 'closed' and failures == '' and probe_at == nil then return 0 end
+save('state', 'closed', 'failures', '', 'probe_at', '')
+return 1
+"""
+)
+
+_FAILURE = (
+    _PRELUDE
+    + """
+if state == 'half_open' then open() return 1 end
+local kept = {}
+for t in string.gmatch(failures, '%S+') do
+  if now - tonumber(t) < window then kept[#kept + 1] = t end
+end
+kept[#kept + 1] = now_s
+if #kept >= limit then open() else save('failures', table.concat(kept, ' ')) end
+return 1
+"""
+)
+
+_RELEASE = _PRELUDE + "if probe_at ~= nil then save('probe_at', '') end\nreturn 1\n"
+
+# ARGV[7]: the overriding state, or '' to hand back to the automaton.
+_FORCE = _PRELUDE + "forced = ARGV[7]\nsave('forced', forced)\nreturn 1\n"
+
+
+class _Script:
+    """A Lua script run by EVALSHA; loaded again after NOSCRIPT (Redis restarted or flushed)."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.sha = hashlib.sha1(source.encode()).hexdigest()
+
+    async def __call__(self, client: Redis, key: str, args: Sequence[str | int]) -> Any:
+        try:
+            return await client.evalsha(self.sha, 1, key, *args)
+        except NoScriptError:
+            self.sha = await client.script_load(self.source)
+            return await client.evalsha(self.sha, 1, key, *args)
+
+
+class RedisBreakers:
+    """Breaker state by deployment id, shared through Redis (implements ``Breakers``).
+
+    No method raises a Redis error: on failure it answers from the in-process fallback.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        config: BreakerConfig,
+        *,
+        key_prefix: str = "semroute",
+        socket_timeout_s: float = 0.5,
+        clock: Clock = time.time,
+        ttl_s: int = 86_400,
+        probe_lease_s: float = 120.0,
+        retry_s: float = 5.0,
+    ) -> None:
+        if ttl_s <= 0 or probe_lease_s <= 0 or retry_s < 0:
+            raise ValueError("ttl_s and probe_lease_s must be positive, retry_s not negative")
+        self.config = config
+        self.key_prefix = key_prefix
+        self.clock = clock
+        self.ttl_s = ttl_s
+        self.probe_lease_s = probe_lease_s
+        self.retry_s = retry_s
+        self.errors = 0
+        self.fallback = BreakerRegistry(config, clock)
+        self._down_until: float | None = None  # set while Redis is considered down
+        # No retries: redis-py's default (with backoff) would stall a request for seconds.
+        self._redis = Redis.from_url(
+            url,
+            socket_timeout=socket_timeout_s,
+            socket_connect_timeout=socket_timeout_s,
+            retry=Retry(NoBackoff(), 0),
+            decode_responses=True,
+        )
+        self._state, self._acquire = _Script(_STATE), _Script(_ACQUIRE)
+        self._success, self._failure = _Script(_SUCCESS), _Script(_FAILURE)
+        self._release, self._force = _Script(_RELEASE), _Script(_FORCE)
+
+    def key(self, deployment: str) -> str:
+        """The Redis key of one deployment's breaker."""
+        return f"{self.key_prefix}:breaker:{deployment}"
+
+    async def available(self, deployment: str) -> bool:
+        found = await self._run(self._state, deployment)
+        if found is None:
+            return await self.fallback.available(deployment)
+        return bool(int(found[0]))
+
+    async def acquire(self, deployment: str) -> bool:
+        got = await self._run(self._acquire, deployment)
+        if got is None:
+            return await self.fallback.acquire(deployment)
+        return bool(int(got))
+
+    async def record_success(self, deployment: str) -> None:
+        if await self._run(self._success, deployment) is None:
+            await self.fallback.record_success(deployment)
+
+    async def record_failure(self, deployment: str) -> None:
+        if await self._run(self._failure, deployment) is None:
+            await self.fallback.record_failure(deployment)
+
+    async def release(self, deployment: str) -> None:
+        if await self._run(self._release, deployment) is None:
+            await self.fallback.release(deployment)
+
+    async def force(self, deployment: str, state: BreakerState | None) -> None:
+        """An operator's override for every replica (also kept in the fallback)."""
+        await self.fallback.force(deployment, state)
+        await self._run(self._force, deployment, "" if state is None else state.value)
+
+    async def states(self) -> dict[str, BreakerState]:
+        """Every deployment Redis holds a breaker for (the fallback's while Redis is down)."""
+        if self._is_down():
+            return await self.fallback.states()
+        prefix = self.key("")
+        try:
+            keys = [str(k) async for k in self._redis.scan_iter(match=_glob(prefix) + "*")]
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return await self.fallback.states()
+        out: dict[str, BreakerState] = {}
+        for deployment in sorted(k[len(prefix) :] for k in keys):
+            found = await self._run(self._state, deployment)
+            if found is None:
+                return await self.fallback.states()
+            out[deployment] = BreakerState(str(found[1]))
+        return out
+
+    async def aclose(self) -> None:
+        """Close the connection pool; errors while closing are ignored."""
+        with contextlib.suppress(RedisError, OSError):
+            await self._redis.aclose()
+
+    async def _run(self, script: _Script, deployment: str, *extra: str) -> Any:
+        """The script's answer, or None when Redis failed (the caller uses the fallback)."""
+        if self._is_down():
+            return None
+        cfg = self.config
+        args: list[str | int] = [
+            repr(float(self.clock())),
+            cfg.failures,
+            repr(float(cfg.window_s)),
+            repr(float(cfg.cooldown_s)),
+            repr(float(self.probe_lease_s)),
+            self.ttl_s,
+            *extra,
+        ]
+        try:
+            result = await script(self._redis, self.key(deployment), args)
+        except (RedisError, OSError) as exc:
+            self._failed(exc)
+            return None
+        if self._down_until is not None:
+            log.info("breaker state: Redis reachable again")
+            self._down_until = None
+        return result
+
+    def _is_down(self) -> bool:
+        return self._down_until is not None and self.clock() < self._down_until
+
+    def _failed(self, exc: BaseException) -> None:
+        self.errors += 1
+        if self._down_until is None:
+            log.warning(
+                "breaker state: Redis unavailable (%s: %s); using in-process breakers",
+                type(exc).__name__,
+                exc,
+            )
+        self._down_until = self.clock() + self.retry_s
+
+
+def _glob(text: str) -> str:
+    """``text`` with SCAN's glob characters escaped."""
+    return re.sub(r"([*?\[\]\\])", r"\\\1", text)

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from router.config.settings import DEFAULT_TASKS, load_config
+from router.errors import ConfigError
+
+
+def test_embedded_default_is_complete() -> None:
+    config = load_config()
+    assert tuple(config.tasks) == DEFAULT_TASKS
+    assert config.routing.centroids_dir.is_absolute()
+    for name, model in config.models.items():
+        assert set(model.quality) == set(DEFAULT_TASKS), name
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "semroute.toml"
+    path.write_text(text)
+    return path
+
+
+MINIMAL = """
+[routing]
+default_route = ["m"]
+[providers.p]
+kind = "openai"
+[models.m]
+provider = "p"
+upstream = "x"
+input_price = 1
+output_price = 2
+[tasks.chat]
+models = ["m"]
+"""
+
+
+def test_minimal_file_loads_and_resolves_paths_against_the_file(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, MINIMAL))
+    assert config.routing.centroids_dir == tmp_path / "centroids"
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        (
+            MINIMAL.replace("input_price = 1", "input_price = -1"),
+            "models.m.input_price",
+            "greater than or equal to 0",
+        ),
+        (MINIMAL.replace('kind = "openai"', 'kind = "nope"'), "providers.p.kind", "openai"),
+        (MINIMAL + "\n[service]\nbogus = 1\n", "service.bogus", "Extra inputs"),
+        (MINIMAL.replace('models = ["m"]', 'models = ["zz"]'), "", "tasks.chat.models"),
+        (MINIMAL.replace('provider = "p"', 'provider = "q"'), "", "unknown provider 'q'"),
+        (
+            MINIMAL.replace('default_route = ["m"]', "default_route = []"),
+            "routing.default_route",
+            "at least 1",
+        ),
+    ],
+)
+def test_errors_name_file_key_and_expectation(
+    tmp_path: Path, text: str, key: str, expected: str
+) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert str(path) in message and expected in message
+    if key:
+        assert f"[{key}]" in message
+
+
+def test_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "absent.toml")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(_write(tmp_path, "[routing\n"))
+
+
+def test_encoder_calls_default_by_backend_and_torch_refuses_parallel_calls() -> None:
+    from pydantic import ValidationError
+
+    from router.config.settings import EncoderConfig
+
+    assert EncoderConfig(backend="torch").encoder_calls() == 1
+    assert EncoderConfig(backend="onnx-int8").encoder_calls() >= 1
+    assert EncoderConfig(backend="onnx-int8", parallel_calls=3).encoder_calls() == 3
+    with pytest.raises(ValidationError, match="parallel_calls"):
+        EncoderConfig(backend="torch", parallel_calls=2)
