@@ -16,18 +16,31 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
-# torch first, pinned, so pip takes the local CPU build and never pulls the CUDA one.
-$(VENV)/.runtime: $(PY) pyproject.toml
-	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e .
+# Every install takes the exact versions of constraints.txt (what the suite passed with).
+# torch first, pinned, so pip takes the CPU build and never pulls the multi-GB CUDA one: from
+# a local wheel where pip finds one, else from TORCH_INDEX, e.g.
+#   make serve TORCH_INDEX=https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?=
+PIP_INSTALL := $(PIP) install -q -c constraints.txt
+$(VENV)/.runtime: $(PY) pyproject.toml constraints.txt
+	$(PIP_INSTALL) torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(PIP_INSTALL) -e .
 	touch $@
 
 $(VENV)/.dev: $(VENV)/.runtime
-	$(PIP) install -q -e '.[dev]'
+	$(PIP_INSTALL) -e '.[dev]'
 	touch $@
 
-# The encoder files the default config needs, built once from the local model (~2 min on
-# 2 cores, then instant): the int8 ONNX export and the distilled static model of the cascade.
+# Rewrite constraints.txt from the dev venv (after changing a dependency; then make test).
+.PHONY: lock
+lock: $(VENV)/.dev
+	{ sed -n '/^#/p' constraints.txt; $(PIP) freeze --exclude-editable | \
+	  sed 's/^torch==2.13.0+cpu$$/torch==2.13.0/'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+
+# The encoder files the default config builds from the local model (~10 s on 2 cores, then
+# instant: the ONNX export and its int8 copy), then every machine-dependent encoder file is
+# checked on the hold-out against the figures recorded with the shipped artifacts.
 prepare: $(VENV)/.runtime
 	$(VENV)/bin/semroute prepare
 

@@ -3,11 +3,10 @@
     .venv/bin/python bench/encoders.py [--runs 3] [--queries 200] [--margins 0.01,0.02,...]
 
 Backends: torch, onnx, onnx-int8 (all-MiniLM-L6-v2 with the shipped centroids, CURRENT) and
-static (the model2vec distillation with centroids static-v1; build both with
-``python -m training.distill_static --centroids static-v1``). cascade@m: the static encoder
-first, the transformer (``--fallback``, default onnx-int8) unless the static match is
-confident with a top-1 minus top-2 task score of at least m (router.cascade.FirstStage, the
-rule the service runs; ``[encoder.cascade] margin``).
+static (the shipped model2vec distillation, router/encoders/data/static/, with centroids static-v1).
+cascade@m: the static encoder first, the transformer (``--fallback``, default onnx-int8) unless
+the static match is confident with a top-1 minus top-2 task score of at least m (FirstStage in
+router/classify/cascade.py, the rule the service runs; ``[encoder.cascade] margin``).
 
 Quality: macro-F1 / accuracy on the dev split, the written hold-out and the arena hold-out.
 Latency: one query at a time, fit_window + encode + classify, p50/p99 over the realistic
@@ -226,22 +225,29 @@ def latency(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, float]]
 
 
 def static_variants(path: Path, texts: list[str]) -> dict[str, float]:
-    """Single-query encode p50 of the same static model through three libraries."""
-    from model2vec import StaticModel
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import StaticEmbedding
-
+    """Single-query encode p50 of the same static model through three libraries (the other two
+    read the model2vec directory the shipped table was made from, when it is on disk:
+    ``python -m training.distill_static`` writes it)."""
     from router.config.settings import EncoderConfig
     from router.encoders.static import StaticEncoder
 
     ours = StaticEncoder(EncoderConfig(backend="static", static_path=path))
-    m2v = StaticModel.from_pretrained(path)
-    st = SentenceTransformer(modules=[StaticEmbedding.from_model2vec(str(path))], device="cpu")
     fns: dict[str, Callable[[str], object]] = {
         "semroute StaticEncoder (numpy mean)": lambda t: ours.encode([t]),
-        "model2vec StaticModel.encode": lambda t: m2v.encode([t]),
-        "sentence-transformers StaticEmbedding": lambda t: st.encode([t], show_progress_bar=False),
     }
+    distilled = Path(__file__).resolve().parent.parent / "var" / "static" / "minilm-m2v"
+    if (distilled / "model.safetensors").is_file():
+        from model2vec import StaticModel
+        from sentence_transformers import SentenceTransformer
+        from sentence_transformers.sentence_transformer.modules import StaticEmbedding
+
+        m2v = StaticModel.from_pretrained(distilled)
+        module = StaticEmbedding.from_model2vec(str(distilled))
+        st = SentenceTransformer(modules=[module], device="cpu")
+        fns["model2vec StaticModel.encode"] = lambda t: m2v.encode([t])
+        fns["sentence-transformers StaticEmbedding"] = lambda t: st.encode(
+            [t], show_progress_bar=False
+        )
     for fn in fns.values():
         timed(fn, texts[:20])
     return {name: percentile(timed(fn, texts), 50) for name, fn in fns.items()}

@@ -6,9 +6,12 @@ budget tiers and scopes, error codes. Never user text, request ids or keys.
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:  # metrics is imported by everything; it imports nothing of the router's
+    from router.classify.quality_check import QualityCheck
 
 M = TypeVar("M", Counter, Gauge, Histogram)
 
@@ -137,6 +140,19 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        self.artifact_check = Gauge(
+            "semroute_artifact_check_passed",
+            "1 when an encoder file built or loaded on this machine routes the hold-out within "
+            "tolerance of the recorded figure; 0: it is off (cascade off, or float ONNX served)",
+            ["artifact"],
+            registry=r,
+        )
+        self.artifact_macro_f1 = Gauge(
+            "semroute_artifact_holdout_macro_f1",
+            "Hold-out macro-F1 of an encoder file with its centroids, as checked at start",
+            ["artifact"],
+            registry=r,
+        )
         # Cached children of the collectors every request touches.
         self.requests_by = Children(self.requests)
         self.fallbacks_by = Children(self.fallbacks)
@@ -145,3 +161,8 @@ class Metrics:
         self.latency_by = Children(self.latency)
         self.tokens_by = Children(self.tokens)
         self.cost_by = Children(self.cost)
+
+    def observe_check(self, check: QualityCheck) -> None:
+        """Show an encoder file's hold-out check (router.classify.quality_check)."""
+        self.artifact_check.labels(check.artifact).set(1 if check.passed else 0)
+        self.artifact_macro_f1.labels(check.artifact).set(check.macro_f1)

@@ -13,7 +13,7 @@ from pathlib import Path
 import anyio
 from fastapi import FastAPI
 
-from router.config import Config
+from router.config.settings import Config
 from router.core import Router
 from router.errors import RouterError
 from service.errors import install_error_handlers
@@ -35,7 +35,7 @@ log = logging.getLogger("semroute.service")
 
 async def _load(state: ServiceState) -> None:
     try:
-        router = await anyio.to_thread.run_sync(build_router, state.config)
+        router = await anyio.to_thread.run_sync(build_router, state.config, state.metrics)
         state.cache_sync = await start_cache_sync(router)
         state.router = router
         # The model, centroids and catalogue live as long as the process: keep them out of

@@ -107,7 +107,14 @@ def _parser() -> argparse.ArgumentParser:
     m = sub.add_parser(
         "prepare",
         parents=[common],
-        help="build the encoder files the config needs (ONNX export, static model) now",
+        help="build the encoder files the config needs (ONNX export) now and check them "
+        "on the hold-out",
+    )
+    m.add_argument(
+        "--record",
+        action="store_true",
+        help="record this machine's hold-out figures in the centroid versions (maintainers, "
+        "after fitting centroids; other machines check against them)",
     )
     m.set_defaults(func=cmd_prepare)
 

@@ -5,16 +5,20 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
-from router.classify import build_first_stage, load_centroids, load_first_stage
+from router.classify.cascade import build_first_stage
+from router.classify.centroids import load_centroids
+from router.classify.classifier import build_transformer
+from router.classify.quality_check import QualityCheck
 from router.errors import InvalidRequest
 from service.cli_common import config_of, encoder_of
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from router.classify import current_version
+    from router.classify.centroids import current_version
     from router.errors import ArtifactError
     from training.dataset import read_many
     from training.logs import add_log_examples
@@ -73,20 +77,75 @@ def _print_train(result: Any, out: Path) -> None:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    """Load the configured encoder and the cascade's first stage, so that whatever they build
-    at first use (ONNX export and int8 copy, the distilled static model) is built now."""
+    """Build what the encoders build at first use (the ONNX export and its int8 copy) and
+    check every machine-dependent encoder file on the hold-out, as serving would. A file that
+    fails is reported loudly; serving then runs without it (the cascade off, or the float
+    ONNX export instead of int8) — slower, never silently worse. ``--record`` writes this
+    machine's figures into the centroid versions instead."""
     config = config_of(args)
-    encoder = encoder_of(config)
+    if args.record:
+        return _record(config)
+    failed: list[QualityCheck] = []
+
+    def report(check: QualityCheck) -> None:
+        print(f"check: {check.describe()}")
+        if not check.passed:
+            failed.append(check)
+
+    encoder = build_transformer(config, report)
     print(f"encoder: {encoder.name} ({config.encoder.backend}, {encoder.dim} dimensions) ready")
     cascade = config.encoder.cascade
     if not cascade.enabled or config.encoder.backend == "static":
         print("cascade: off (configured)")
-        return 0
-    stage = load_first_stage(config)  # unlike serving, a problem here is an error
-    print(
-        f"cascade: static first stage {stage.encoder.name} with centroids "
-        f"{stage.centroids.version}, margin {stage.margin} ready"
+    else:
+        stage = build_first_stage(config, report)
+        if stage is not None:
+            print(
+                f"cascade: static first stage {stage.encoder.name} with centroids "
+                f"{stage.centroids.version}, margin {stage.margin} ready"
+            )
+        elif not failed:  # it did not load at all: serving would run without it
+            print("cascade: the first stage does not load (see the error above)", file=sys.stderr)
+            return 1
+    for check in failed:
+        print(
+            f"\n*** WARNING: {check.artifact} FAILED its hold-out check: {check.describe()}.\n"
+            f"*** semroute serves without it ({FALLBACK[check.artifact]}); "
+            "semroute_artifact_check_passed shows it.\n",
+            file=sys.stderr,
+        )
+    return 0
+
+
+FALLBACK = {
+    "static": "cascade off: the transformer decides every request",
+    "onnx-int8": "the float ONNX export instead of int8",
+    "onnx": "nothing to fall back to",
+}
+
+
+def _record(config: Any) -> int:
+    """Measure the locally built encoder files with their centroids; write the figures."""
+    from router.classify.centroids import current_version
+    from router.classify.classifier import load_transformer_centroids
+    from router.classify.quality_check import record
+    from router.encoders.base import build_encoder
+
+    version = config.routing.centroid_version or current_version(config.routing.centroids_dir)
+    for backend in ("onnx", "onnx-int8"):
+        encoder = build_encoder(config.encoder.model_copy(update={"backend": backend}))
+        centroids = load_transformer_centroids(config, encoder, version)
+        f1 = record(encoder, centroids, config.routing.centroids_dir / version, backend)
+        print(f"recorded {backend} with {version}: hold-out macro-F1 {f1:.4f}")
+    from router.encoders.static import StaticEncoder
+
+    static = StaticEncoder(config.encoder)
+    stage_version = config.encoder.cascade.centroid_version
+    centroids = load_centroids(
+        config.routing.centroids_dir, stage_version, encoder_name=static.name, dim=static.dim
     )
+    f1 = record(static, centroids, config.routing.centroids_dir / stage_version, "static")
+    print(f"recorded static with {stage_version}: hold-out macro-F1 {f1:.4f}")
     return 0
 
 
@@ -111,7 +170,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_cache(args: argparse.Namespace) -> int:
-    from router.cache import load_verifier
+    from router.cache.verify.verifier import load_verifier
     from router.types import BudgetTier
     from training.evaluate_cache import evaluate_cache
 

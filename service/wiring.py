@@ -8,15 +8,22 @@ from collections.abc import Callable
 
 import anyio
 
-from router.budget import FailoverLedger, RedisLedger, Spending
-from router.cache import RedisCacheSync, SemanticCache, load_snapshot, load_verifier, save_snapshot
-from router.classify import build_first_stage, current_version
-from router.config import Config
+from router.budget.redis_ledger import RedisLedger
+from router.budget.spending import FailoverLedger, Spending
+from router.cache import SemanticCache
+from router.cache.persist import load_snapshot, save_snapshot
+from router.cache.redis_sync import RedisCacheSync
+from router.cache.verify.verifier import load_verifier
+from router.classify.cascade import build_first_stage
+from router.classify.centroids import current_version
+from router.classify.classifier import build_transformer
+from router.config.settings import Config
 from router.core import Router
-from router.encoders import build_encoder
 from router.errors import ArtifactError, ConfigError
-from router.execution import Breakers, RedisBreakers
-from router.outcomes import JsonlSink, OutcomeLog, OutcomeSink, RedisStreamSink
+from router.execution.breakers import Breakers
+from router.execution.redis_breakers import RedisBreakers
+from router.metrics import Metrics
+from router.outcomes.log import JsonlSink, OutcomeLog, OutcomeSink, RedisStreamSink
 from service.state import ServiceState
 
 log = logging.getLogger("semroute.service")
@@ -48,14 +55,17 @@ def build_cache(config: Config, dim: int) -> SemanticCache | None:
     return cache
 
 
-def build_router(config: Config) -> Router:
+def build_router(config: Config, metrics: Metrics | None = None) -> Router:
     """Load the encoder, centroids, verifier and cache, and the budget ledger (slow: seconds).
+    ``metrics`` shows the encoder files' hold-out checks.
 
     Raises:
         ArtifactError: the model, the centroids or the verifier cannot be loaded.
     """
-    encoder = build_encoder(config.encoder)
-    first_stage = build_first_stage(config)  # never raises: without it, the transformer decides
+    on_check = None if metrics is None else metrics.observe_check
+    encoder = build_transformer(config, on_check)
+    # Never raises: without it, the transformer decides.
+    first_stage = build_first_stage(config, on_check)
     return Router.from_config(
         config,
         encoder,

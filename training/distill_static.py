@@ -1,30 +1,37 @@
-"""Distil static embeddings from the local all-MiniLM-L6-v2 with model2vec (offline, deterministic).
+"""Distil static embeddings from the local all-MiniLM-L6-v2 with model2vec, and ship them.
 
     python -m training.distill_static [--out DIR] [--dims 256] [--model PATH]
-                                      [--centroids VERSION] [--skip-distill]
+                                      [--ship [DIR]] [--centroids VERSION] [--skip-distill]
 
-Every vocabulary token is passed through the transformer once (~1 min on 2 cores), the
-token vectors are PCA-reduced to ``--dims`` and SIF-weighted by token rank. The result is
-the directory ``[encoder] backend = "static"`` loads (default ``var/static/minilm-m2v``);
-``distill.json`` beside it records the source weights, the settings and the output digest.
-``--centroids static-v1`` then fits that centroid version with the static encoder, from the
-training files and options of ``make train`` (k = 8), without touching ``centroids/CURRENT``:
-it is the cascade's first stage (``[encoder.cascade] centroid_version``), and the centroids
-of ``[encoder] backend = "static"`` with ``[routing] centroid_version = "static-v1"``.
-The same model and settings give the same bytes, so centroids fitted on one machine hold
-on another: ``centroids/static-v1/static_model.json`` records the digest they were fitted
-with, and a model with another digest needs its own centroids.
+Every vocabulary token is passed through the transformer once (~1 min on 2 cores), the token
+vectors are PCA-reduced to ``--dims`` and SIF-weighted by token rank, into ``--out`` (a
+model2vec directory, default ``var/static/minilm-m2v``). The floats depend on the CPU, so the
+project does not rebuild this model on every machine: ``--ship`` quantises it into the format
+the service loads (router/encoders/static_model.py) in
+``router/encoders/data/static/minilm-m2v-256``, which is committed. ``--centroids static-v2``
+then fits that centroid version with the shipped (or, without ``--ship``, the distilled) model,
+from the training files and options of ``make train`` (k = 8), without touching
+``centroids/CURRENT``: it is the cascade's first stage (``[encoder.cascade] centroid_version``).
+``static_model.json`` in the version records the digest of the model it was fitted on;
+``semroute prepare --record`` then records its hold-out quality, against which other machines
+check what they load.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
-from router.config import PROJECT_ROOT, EncoderConfig
-from router.encoders import StaticEncoder, bundled_model_path, distill, static_model_dir
+from router.config.settings import PROJECT_ROOT, EncoderConfig
+from router.encoders.base import bundled_model_path
+from router.encoders.static import StaticEncoder
+from router.encoders.static_model import SHIPPED_STATIC_DIR, ship
 from training.dataset import read_many
+from training.distill import distill
 from training.train import TrainOptions, TrainResult, train
+
+SCRATCH = PROJECT_ROOT / "var" / "static" / "minilm-m2v"
 
 # What `make train` fits the shipped centroids from.
 TRAIN_FILES = tuple(
@@ -39,7 +46,7 @@ TRAIN_FILES = tuple(
 
 
 def fit_centroids(
-    static_dir: Path, centroids_dir: Path, version: str = "static-v1", k: int = 8
+    static_dir: Path, centroids_dir: Path, version: str = "static-v2", k: int = 8
 ) -> TrainResult:
     """Fit centroid version ``version`` for the static model in ``static_dir`` (not promoted).
 
@@ -52,29 +59,46 @@ def fit_centroids(
     encoder = StaticEncoder(config)
     options = TrainOptions(k=k, version=version, promote=False, progress=False)
     result = train(read_many(list(TRAIN_FILES)), centroids_dir, encoder, config, options)
-    provenance = static_dir / "distill.json"
-    if provenance.is_file():
-        target = centroids_dir / result.manifest.version / "static_model.json"
-        target.write_text(provenance.read_text())
+    fitted = {"path": _shown(static_dir), "sha256": encoder.digest}
+    target = centroids_dir / result.manifest.version / "static_model.json"
+    target.write_text(json.dumps(fitted, indent=2) + "\n")
     return result
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.distill_static")
-    parser.add_argument("--out", type=Path, default=None, help="default: var/static/minilm-m2v")
+    parser.add_argument("--out", type=Path, default=SCRATCH, help="the distilled model2vec dir")
     parser.add_argument("--dims", type=int, default=256)
     parser.add_argument("--model", type=Path, default=None, help="default: the bundled MiniLM")
+    parser.add_argument(
+        "--ship",
+        type=Path,
+        nargs="?",
+        const=SHIPPED_STATIC_DIR,
+        help=f"then quantise it into the shipped format (default {_shown(SHIPPED_STATIC_DIR)})",
+    )
     parser.add_argument("--centroids", metavar="VERSION", help="then fit this centroid version")
     parser.add_argument("--centroids-dir", type=Path, default=PROJECT_ROOT / "centroids")
     parser.add_argument("--skip-distill", action="store_true", help="reuse the model in --out")
     args = parser.parse_args(argv)
     config = EncoderConfig()
-    out = args.out or static_model_dir(config)
+    out: Path = args.out
     if not args.skip_distill:
         provenance = distill(args.model or bundled_model_path(), out, args.dims, config.name)
         print(f"wrote {out} in {provenance['seconds']} s (sha256 {provenance['sha256'][:16]}…)")
+    if args.ship:
+        provenance = json.loads((out / "distill.json").read_text())
+        shipped = ship(out, args.ship, provenance)
+        print(f"shipped {args.ship} (sha256 {shipped['sha256'][:16]}…)")
     if args.centroids:
-        result = fit_centroids(out, args.centroids_dir, args.centroids)
+        result = fit_centroids(args.ship or out, args.centroids_dir, args.centroids)
         val = result.metrics["validation"]
         print(
             f"wrote {args.centroids_dir / result.manifest.version} (held-out macro-F1 "

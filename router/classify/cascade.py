@@ -12,19 +12,21 @@ static stage decided is embedded by the transformer later only if the cache is c
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from router.classify.centroids import CentroidSet, load_centroids
 from router.classify.conversation import Embedding, Turns, embed_turns_now
-from router.config import Config, ContextConfig
+from router.classify.quality_check import QualityCheck, check
+from router.config.settings import Config, ContextConfig
 from router.encoders import Encoder
 from router.errors import ArtifactError
 from router.types import TaskMatch
+
+OnCheck = Callable[[QualityCheck], None]
 
 STATIC = "static"
 log = logging.getLogger("semroute.encoder")
@@ -64,28 +66,29 @@ class FirstStage:
         return [replace(m, stage=STATIC) if self.decides(m) else None for m in matches]
 
 
-def build_first_stage(config: Config) -> FirstStage | None:
+def build_first_stage(config: Config, on_check: OnCheck | None = None) -> FirstStage | None:
     """The configured first stage; None when off, when the main encoder is itself static, or
-    when it cannot be had: the static model or its centroids do not load, or the model is not
-    the one the centroids were fitted with. Those are logged: every request then goes to the
-    transformer, which is slower but right — the cascade is an optimisation, never a reason
-    for the service not to start."""
+    when it cannot be had: the static model or its centroids do not load, or they fail the
+    hold-out check together. Those are logged (and ``on_check`` sees the check): every
+    request then goes to the transformer, which is slower but right — the cascade is an
+    optimisation, never a reason for the service not to start."""
     cascade = config.encoder.cascade
     if not cascade.enabled or config.encoder.backend == STATIC:
         return None
     try:
-        return load_first_stage(config)
+        return load_first_stage(config, on_check)
     except ArtifactError as exc:
         log.error("cascade off: %s (every request goes to the transformer)", exc)
         return None
 
 
-def load_first_stage(config: Config) -> FirstStage:
-    """The static model (distilled first if missing) and its centroids, checked together.
+def load_first_stage(config: Config, on_check: OnCheck | None = None) -> FirstStage:
+    """The static model and its centroids, checked together on the hold-out
+    (classify/quality_check.py): the model need not be byte for byte the one they were fitted
+    on, but it must route as well with them.
 
     Raises:
-        ArtifactError: either does not load, or the model is not the one the centroids were
-            fitted with.
+        ArtifactError: either does not load, or together they fail the hold-out check.
     """
     from router.encoders import StaticEncoder
 
@@ -97,14 +100,25 @@ def load_first_stage(config: Config) -> FirstStage:
         encoder_name=encoder.name,
         dim=encoder.dim,
     )
-    fitted = _fitted_digest(config.routing.centroids_dir / centroids.version)
-    actual = hashlib.sha256((encoder.path / "model.safetensors").read_bytes()).hexdigest()
-    if fitted is not None and fitted != actual:
+    version_dir = config.routing.centroids_dir / centroids.version
+    verdict = check(encoder, centroids, version_dir, STATIC, encoder.digest)
+    if on_check is not None:
+        on_check(verdict)
+    if not verdict.passed:
         raise ArtifactError(
-            f"centroids {centroids.version} were fitted on static model {fitted[:12]}…, this "
-            f"one is {actual[:12]}… (refit them: python -m training.distill_static "
-            "--skip-distill --centroids NEW)",
+            f"hold-out check failed: {verdict.describe()} — refit static centroids for this "
+            "model (python -m training.distill_static --skip-distill --out MODEL "
+            "--centroids NEW) or use the shipped model",
             path=encoder.path,
+        )
+    fitted = _fitted_digest(version_dir)
+    if fitted is not None and fitted != encoder.digest:
+        log.warning(
+            "static model %s… is not the one %s was fitted on (%s…); hold-out check passed: %s",
+            encoder.digest[:12],
+            centroids.version,
+            fitted[:12],
+            verdict.describe(),
         )
     return FirstStage(encoder, centroids, cascade.margin, cascade.transformer_version)
 

@@ -1,6 +1,6 @@
 """Request-path steps 1–2: embed the conversation and match it to a task.
 
-The static first stage (classify/cascade.py) answers when it is sure; otherwise the transformer
+The static first stage (router/cascade.py) answers when it is sure; otherwise the transformer
 embeds the request — through the micro-batcher, after the exact-text memo — and its centroids
 decide. The live transformer centroids can be swapped at run time (a promotion).
 """
@@ -9,14 +9,50 @@ from __future__ import annotations
 
 import logging
 
-from router.classify.cascade import STATIC, FirstStage
+from router.classify.cascade import STATIC, FirstStage, OnCheck
 from router.classify.centroids import CentroidSet, load_centroids
 from router.classify.conversation import Embedding, Turns, embed_turns
-from router.config import Config
-from router.encoders import EmbeddingMemo, Encoder, MicroBatcher
+from router.classify.quality_check import check
+from router.config.settings import Config
+from router.encoders.base import Encoder, build_encoder
+from router.encoders.batching import MicroBatcher
+from router.encoders.memo import EmbeddingMemo
+from router.encoders.static_model import file_digest
+from router.errors import ArtifactError
 from router.types import EmbeddedText, TaskMatch
 
 log = logging.getLogger("semroute.router")
+BUILT_LOCALLY = ("onnx", "onnx-int8")  # backends whose model file this machine builds
+
+
+def build_transformer(config: Config, on_check: OnCheck | None = None) -> Encoder:
+    """The configured encoder; an ONNX file built on this machine is checked on the hold-out
+    (classify/quality_check.py) with the centroids it serves. An int8 file that fails is
+    replaced by the float export, with an error logged: slower, never silently worse.
+
+    Raises:
+        ArtifactError: the model (or its export) cannot be loaded.
+    """
+    encoder = build_encoder(config.encoder)
+    backend = config.encoder.backend
+    if backend not in BUILT_LOCALLY:
+        return encoder
+    from router.encoders.onnx import OnnxEncoder
+
+    if not isinstance(encoder, OnnxEncoder):
+        return encoder
+    try:
+        centroids = load_transformer_centroids(config, encoder, config.routing.centroid_version)
+    except ArtifactError:
+        return encoder  # no centroids to check against: loading them fails loudly later
+    version_dir = config.routing.centroids_dir / centroids.version
+    verdict = check(encoder, centroids, version_dir, backend, file_digest(encoder.path))
+    if on_check is not None:
+        on_check(verdict)
+    if verdict.passed or backend != "onnx-int8":
+        return encoder
+    log.error("int8 model off: %s; serving the float ONNX export instead", verdict.describe())
+    return build_encoder(config.encoder.model_copy(update={"backend": "onnx"}))
 
 
 def load_transformer_centroids(

@@ -32,7 +32,7 @@ class EncoderConfig(_Model):
     model_path: Path | None = None
     backend: Literal["torch", "onnx", "onnx-int8", "static"] = "onnx-int8"
     cascade: CascadeConfig = CascadeConfig()
-    static_path: Path | None = None  # backend "static": the distilled model2vec directory
+    static_path: Path | None = None  # another static model (None: the shipped one)
     onnx_cache: Path = Path("var/onnx")  # where exported ONNX models are kept
     micro_batch: PositiveInt = 64  # concurrent requests' texts encoded together, at most this many
     # Encoder calls running at once (worker threads). None: one per core, at most 2, for ONNX

@@ -13,7 +13,6 @@ from router.encoders.base import (
 from router.encoders.batching import MicroBatcher
 from router.encoders.memo import EmbeddingMemo, memo_key
 from router.encoders.static import StaticEncoder, static_model_dir
-from router.encoders.static_distill import distill
 
 __all__ = [
     "EmbeddingMemo",
@@ -24,7 +23,6 @@ __all__ = [
     "Vectors",
     "build_encoder",
     "bundled_model_path",
-    "distill",
     "encode_async",
     "memo_key",
     "normalise",

@@ -2,9 +2,9 @@
 
 A query costs a tokenisation and an average of token vectors (~0.1 ms), no transformer.
 The vectors live in another space than the transformer's (fewer dimensions, PCA-rotated),
-so the encoder has its own ``name`` and needs centroids fitted with it (``static-v1``).
-The model is distilled at first use (router.encoders.static_distill; offline, deterministic, ~1 min)
-or ahead of time with ``semroute prepare``.
+so the encoder has its own ``name`` and needs centroids fitted with it (``static-v2``).
+The model ships with the package (router.encoders.static_model); ``[encoder] static_path`` may name
+another one, in that format or a model2vec directory (``python -m training.distill_static``).
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from router.config import EncoderConfig
+from router.config.settings import EncoderConfig
 from router.encoders.artifacts import project_path
 from router.encoders.base import Vectors, normalise
-from router.encoders.static_distill import ensure_static_model
+from router.encoders.static_model import (
+    SHIPPED_STATIC_DIR,
+    is_shipped_format,
+    load_table,
+    model_digest,
+)
 from router.errors import ArtifactError
-
-DEFAULT_STATIC_PATH = Path("var/static/minilm-m2v")
 
 # A static model has no window, but a pasted book costs tokenisation time and drowns the
 # instruction: keep about this many tokens (≈ 4 characters each), head and tail.
@@ -30,8 +33,8 @@ STATIC_WINDOW_CHARS = 4096
 
 
 def static_model_dir(config: EncoderConfig) -> Path:
-    """``config.static_path`` (relative to the project root) or the default location."""
-    return project_path(config.static_path or DEFAULT_STATIC_PATH)
+    """``config.static_path`` (relative to the project root) or the shipped model."""
+    return project_path(config.static_path) if config.static_path else SHIPPED_STATIC_DIR
 
 
 def static_name(config: EncoderConfig, dim: int) -> str:
@@ -68,24 +71,37 @@ class StaticEncoder:
     """A model2vec static model: mean of (PCA-reduced, SIF-weighted) token vectors."""
 
     def __init__(self, config: EncoderConfig) -> None:
-        """Load the distilled model from ``config.static_path`` (distilled first if missing).
+        """Load the static model in ``config.static_path`` (default: the shipped one).
 
         Raises:
-            ArtifactError: model2vec is missing, or the model cannot be built or read.
+            ArtifactError: the model is missing or unreadable (or, for a model2vec directory,
+                model2vec is not installed).
         """
         path = static_model_dir(config)
-        ensure_static_model(config, path)
-        model = _load(path)
-        self._model = model
-        table = np.asarray(model.embedding, dtype=np.float32)
-        # Plain tables are averaged here (no per-call dtype casts); other layouts
-        # (vocabulary quantisation, token weights) go through model2vec itself.
-        plain = getattr(model, "token_mapping", None) is None and model.weights is None
-        self._table = table if plain else None
-        self._tokenizer = model.tokenizer
+        if not path.is_dir():
+            raise ArtifactError(
+                f"no static model at {path}: leave [encoder] static_path unset for the shipped "
+                "one, or distil one there (python -m training.distill_static --out PATH)",
+                path=path,
+            )
+        self._model: Any = None
+        if is_shipped_format(path):
+            shipped = load_table(path)
+            table, self._tokenizer, self._unk = shipped.table, shipped.tokenizer, shipped.unk_id
+            self.digest = shipped.digest
+            self._table: np.ndarray[Any, np.dtype[np.float32]] | None = table
+        else:
+            model = self._model = _load(path)
+            table = np.asarray(model.embedding, dtype=np.float32)
+            # Plain tables are averaged here (no per-call dtype casts); other layouts
+            # (vocabulary quantisation, token weights) go through model2vec itself.
+            plain = getattr(model, "token_mapping", None) is None and model.weights is None
+            self._table = table if plain else None
+            self._tokenizer = model.tokenizer
+            self._unk = getattr(model, "unk_token_id", None)
+            self.digest = model_digest(path)
         self._tokenizer.no_truncation()
         self._tokenizer.no_padding()
-        self._unk: int | None = getattr(model, "unk_token_id", None)
         self._config = config
         self._dim = int(table.shape[1])
         self._name = static_name(config, self._dim)

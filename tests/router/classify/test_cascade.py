@@ -150,23 +150,5 @@ def test_the_shipped_first_stage_loads_with_its_fitted_model() -> None:
     assert stage.encoder.dim == 256
 
 
-@pytest.mark.slow
-def test_a_static_model_other_than_the_fitted_one_turns_the_cascade_off(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    from router.config.settings import PROJECT_ROOT, load_config
-
-    base = load_config()
-    version = tmp_path / "centroids" / "static-v1"
-    version.mkdir(parents=True)
-    for f in (PROJECT_ROOT / "centroids" / "static-v1").iterdir():
-        (version / f.name).write_bytes(f.read_bytes())
-    (version / "static_model.json").write_text('{"sha256": "' + "0" * 64 + '"}')
-    routing = base.routing.model_copy(update={"centroids_dir": tmp_path / "centroids"})
-    with caplog.at_level(logging.ERROR, logger="semroute.encoder"):
-        assert build_first_stage(base.model_copy(update={"routing": routing})) is None
-    assert "cascade off" in caplog.text
-
-
 def _with_encoder(config: Config, **update: object) -> Config:
     return config.model_copy(update={"encoder": config.encoder.model_copy(update=update)})

@@ -2,8 +2,8 @@
 
 The ONNX tests export all-MiniLM-L6-v2 once per session (~5 s export, ~2 s int8
 quantisation on 2 cores) into a temporary cache. The static tests build a tiny model2vec
-model over MiniLM's tokenizer (random vectors) instead of distilling (~1 min), and check the
-shipped static-v1 centroids against the encoder name a real distillation gets.
+model over MiniLM's tokenizer (random vectors) for the model2vec-directory path; the shipped
+static model and its checks are in test_portable_artifacts.py.
 """
 
 from __future__ import annotations
@@ -194,18 +194,14 @@ def test_build_encoder_dispatches_to_onnx_and_torch(onnx_cache: Path) -> None:
     assert isinstance(build_encoder(EncoderConfig(backend="torch")), SentenceTransformerEncoder)
 
 
-def test_a_static_model_that_cannot_be_distilled_is_a_clear_artifact_error(
+def test_a_missing_static_model_is_a_clear_artifact_error_naming_the_fix(
     tmp_path: Path,
 ) -> None:
-    # Missing static model → distilled at first use; from a missing source model, that fails.
-    config = EncoderConfig(
-        backend="static", static_path=tmp_path / "nowhere", model_path=tmp_path / "no-model"
-    )
-    with pytest.raises(ArtifactError, match="distil") as info:
+    config = EncoderConfig(backend="static", static_path=tmp_path / "nowhere")
+    with pytest.raises(ArtifactError, match="static_path unset") as info:
         build_encoder(config)
-    assert info.value.path == tmp_path / "no-model"
-    assert not (tmp_path / "nowhere").exists()
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no half-written dir
+    assert info.value.path == tmp_path / "nowhere"
+    assert not (tmp_path / "nowhere").exists()  # nothing is built at first use any more
 
 
 def test_shipped_static_centroids_name_the_distilled_encoder() -> None:

@@ -1,10 +1,8 @@
-"""Distilling static embeddings from the local all-MiniLM-L6-v2 with model2vec (offline,
-deterministic): the model ``[encoder] backend = "static"`` and the cascade's first stage load.
-
-Every vocabulary token is passed through the transformer once (~1 min on 2 cores), the token
-vectors are PCA-reduced and SIF-weighted by token rank. The same model and settings give the
-same bytes, so centroids fitted on one machine hold on another; ``distill.json`` beside the
-model records the source weights, the settings and the output digest.
+"""Distilling static embeddings from a local sentence-transformers model with model2vec
+(offline): every vocabulary token through the transformer once (~1 min on 2 cores), PCA to
+``dims``, SIF weights by token rank. ``distill.json`` beside the output records the source
+weights, the settings and the output digest. Seeded and deterministic on one machine; the
+floats differ from CPU to CPU, which is why the result is shipped (router/encoders/static_model.py).
 """
 
 from __future__ import annotations
@@ -12,23 +10,16 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import logging
 import os
 import random
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from router.config import EncoderConfig
-from router.encoders.artifacts import weights_digest, write_atomically
-from router.encoders.base import bundled_model_path
+from router.encoders.artifacts import weights_digest
 from router.errors import ArtifactError
-
-log = logging.getLogger("semroute.encoder")
 
 SIF_COEFFICIENT = 1e-4
 SEED = 0
@@ -88,42 +79,3 @@ def distill(
     }
     (out / "distill.json").write_text(json.dumps(provenance, indent=2) + "\n")
     return provenance
-
-
-def ensure_static_model(config: EncoderConfig, path: Path) -> None:
-    """Distil the static model into ``path`` if it is not there yet (written atomically).
-
-    Raises:
-        ArtifactError: distillation failed or ``path`` is not writable.
-    """
-    if (path / "model.safetensors").is_file():
-        return
-    source = config.model_path or bundled_model_path()
-    log.warning(
-        "static model missing at %s: distilling it from %s (about a minute, once)", path, source
-    )
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomically(path, lambda tmp: _distill_into(source, tmp, config.name))
-    except OSError as exc:
-        if (path / "model.safetensors").is_file():  # another replica finished first
-            return
-        raise ArtifactError(f"cannot write the static model: {exc}", path=path) from exc
-
-
-def _distill_into(source: Path, tmp: Path, name: str) -> None:
-    """Distil in a child process: it seeds torch's RNGs, switches on deterministic algorithms
-    and loads transformers, none of which a serving process should keep.
-
-    Raises:
-        ArtifactError: the child failed (the end of its error output says why).
-    """
-    command = [sys.executable, "-m", "router.encoders.static_distill", str(source), str(tmp), name]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
-        raise ArtifactError(f"static model distillation failed: {tail}", path=source)
-
-
-if __name__ == "__main__":  # the child of _distill_into: SOURCE OUT NAME
-    distill(Path(sys.argv[1]), Path(sys.argv[2]), DIMS, sys.argv[3])
