@@ -20,7 +20,8 @@
     ├── InvalidRequest(param)                          the client's request is malformed
     ├── AccessError                                    who is asking may not do this
     │   ├── Unauthenticated                            missing or unknown API key (401)
-    │   └── Forbidden                                  the key may not use this (403)
+    │   ├── Forbidden                                  the key may not use this (403)
+    │   └── LimitExceeded(kind, retry_after)           a key's / tenant's per-minute limit (429)
     ├── NotReady                                       the encoder / centroids are not loaded
     ├── ConfigError(path, key)                         semroute.toml is wrong
     └── ArtifactError(path)                            a centroid artifact is missing or corrupt
@@ -67,6 +68,26 @@ class Unauthenticated(AccessError):
 
 class Forbidden(AccessError):
     code = "forbidden"
+
+
+class LimitExceeded(AccessError):
+    """A key's or tenant's requests or tokens per minute are spent ([limits]); ``headers``
+    are the ``x-ratelimit-*`` values of the refusal."""
+
+    code = "rate_limit_exceeded"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str,
+        retry_after: float,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind  # "requests" | "tokens": OpenAI's error type for a rate limit
+        self.retry_after = retry_after
+        self.headers = dict(headers or {})
 
 
 class NotReady(RouterError):

@@ -19,6 +19,7 @@ from router.errors import RouterError
 from service.errors import install_error_handlers
 from service.limits import BodyLimit
 from service.middleware import RequestContext
+from service.rate_limits import RateLimits
 from service.routes import admin, chat, feedback, health, metrics, route
 from service.state import ServiceState
 from service.wiring import (
@@ -80,6 +81,7 @@ def create_app(
     if router is not None:
         state.loaded.set()
     state.outcomes = build_outcome_log(config, state.metrics.outcome_drops.inc)
+    state.limits = RateLimits.from_config(config)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -101,6 +103,8 @@ def create_app(
                 await state.outcomes.aclose()
             if state.cache_sync is not None:
                 await state.cache_sync.aclose()
+            if state.limits is not None:
+                await state.limits.aclose()
             if state.router is not None:
                 await snapshot(state.router)
                 await state.router.aclose()

@@ -11,7 +11,7 @@ from fastapi import Request
 
 from router.config import ClientKey, Config
 from router.core import Router
-from router.errors import Forbidden, InvalidRequest, Unauthenticated
+from router.errors import Forbidden, InvalidRequest, LimitExceeded, Unauthenticated
 from router.types import ChatRequest, PriorityClass
 from service.observe import Observation
 from service.state import get_observation, get_state
@@ -127,7 +127,26 @@ class Serving:
 async def get_serving(request: Request) -> Serving:
     """One dependency instead of three (FastAPI's per-dependency bookkeeping is not free).
 
-    Raises: NotReady (503) first, then as ``get_caller``.
+    Raises: NotReady (503) first, then as ``get_caller``, then LimitExceeded (429) when the
+    caller's key or tenant has spent its requests or tokens of the minute ([limits]).
     """
-    engine = get_state(request).ready_router()
-    return Serving(engine, await get_caller(request), get_observation(request))
+    state = get_state(request)
+    engine = state.ready_router()
+    caller = await get_caller(request)
+    observation = get_observation(request)
+    if state.limits is not None:
+        key = key_named(state.config, caller.key)
+        try:
+            admission = await state.limits.admit(caller.tenant, key)
+        except LimitExceeded:
+            state.metrics.rejected.labels("rate_limit").inc()
+            raise
+        if admission is not None:
+            observation.info["limits"] = admission
+    return Serving(engine, caller, observation)
+
+
+def key_named(config: Config, name: str | None) -> ClientKey | None:
+    if name is None:
+        return None
+    return next((k for k in config.auth.keys if k.name == name), None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import asdict, is_dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ log = logging.getLogger("semroute.service")
 
 # (status, OpenAI error type), most specific class first; the first isinstance match wins.
 ERROR_TABLE: tuple[tuple[type[e.RouterError], int, str], ...] = (
+    (e.LimitExceeded, 429, "requests"),  # OpenAI's type is "requests" or "tokens" (exc.kind)
     (e.BudgetExhausted, 429, "rate_limit_error"),
     (e.NoCandidate, 400, "invalid_request_error"),
     (e.AllCandidatesFailed, 503, "api_error"),
@@ -97,6 +99,9 @@ def router_error_response(exc: e.RouterError) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, e.RateLimited) and exc.retry_after is not None:
         headers["retry-after"] = str(max(1, round(exc.retry_after)))
+    if isinstance(exc, e.LimitExceeded):
+        type_ = exc.kind
+        headers.update(exc.headers, **{"retry-after": str(math.ceil(exc.retry_after))})
     body = error_body(exc.message, type_, exc.code, param)
     if isinstance(exc, e.AllCandidatesFailed):
         body["error"]["attempts"] = [

@@ -89,8 +89,11 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 limit.deadline = math.inf
                 info["status"] = message["status"]
-                extra = (b"x-request-id", info["request_id"].encode())
-                message = {**message, "headers": [*message.get("headers", []), extra]}
+                extra = [(b"x-request-id", info["request_id"].encode())]
+                admission = info.get("limits")
+                if admission is not None and message["status"] != 429:
+                    extra += [(k.encode(), v.encode()) for k, v in admission.headers.items()]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
             elif message["type"] == "http.response.body" and not message.get("more_body"):
                 finish()  # before the client sees the end: the record is queued by then
             await send(message)
@@ -100,6 +103,8 @@ class RequestContext:
         try:
             with limit:
                 await self.app(scope, receive, tracked)
+            if state.limits is not None and "limits" in info:
+                await state.limits.settle(info["limits"], info.get("tokens", 0))
             if limit.cancelled_caught and "status" not in info:
                 info["status"], info["error"] = 504, "request_timeout"
                 finish()

@@ -152,6 +152,7 @@ class Observation:
 
     def answered(self, answer: Answer[Completion], usage: Usage) -> None:
         self.info["answer"] = answer
+        self.info["tokens"] = 0 if answer.cached else usage.total_tokens  # for [limits]
         endpoint = self.info.get("endpoint", "-")
         self.info["cost"] = observe_answer(self.metrics, self.config, endpoint, answer, usage)
 

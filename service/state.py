@@ -16,6 +16,7 @@ from router.errors import NotReady
 from router.metrics import Metrics
 from router.outcomes import OutcomeLog
 from service.observe import Observation
+from service.rate_limits import RateLimits
 
 
 @dataclass(slots=True)
@@ -28,6 +29,7 @@ class ServiceState:
     metrics: Metrics = field(default_factory=Metrics)
     outcomes: OutcomeLog | None = None
     cache_sync: RedisCacheSync | None = None
+    limits: RateLimits | None = None  # [limits]: None when nothing is limited
     in_flight: int = 0
     draining: bool = False  # shutting down: /readyz is false, new requests get 503
 

@@ -34,7 +34,7 @@ def build_spending(config: Config) -> Spending:
     if config.redis.url is None:
         return Spending(config.budget, key_limits=keys)
     shared = RedisLedger(
-        config.redis.url,
+        config.redis.address() or "",
         key_prefix=config.redis.key_prefix,
         socket_timeout_s=config.redis.socket_timeout_s,
     )
@@ -82,7 +82,7 @@ def build_breakers(config: Config) -> Breakers | None:
     if r.url is None:
         return None
     return RedisBreakers(
-        r.url,
+        r.address() or "",
         config.execution.breaker,
         key_prefix=r.key_prefix,
         socket_timeout_s=r.socket_timeout_s,
@@ -98,7 +98,7 @@ async def start_cache_sync(router: Router) -> RedisCacheSync | None:
     # Vectors of different encoders must never mix, even when their sizes match.
     sync = RedisCacheSync(
         router.cache,
-        r.url,
+        r.address() or "",
         key_prefix=f"{r.key_prefix}:{router.encoder.name}",
         socket_timeout_s=r.socket_timeout_s,
     )
@@ -116,7 +116,7 @@ def build_outcome_log(config: Config, on_drop: Callable[[int], None]) -> Outcome
         if config.redis.url is None:
             raise ConfigError('outcomes.sink = "redis" needs redis.url', key="outcomes.sink")
         sink = RedisStreamSink(
-            config.redis.url,
+            config.redis.address() or "",
             key_prefix=config.redis.key_prefix,
             socket_timeout_s=config.redis.socket_timeout_s,
         )

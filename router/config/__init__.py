@@ -1,6 +1,7 @@
 """Typed settings: semroute.toml (pydantic, frozen, unknown keys rejected) and its sections."""
 
 from router.config.settings import (
+    DEFAULT_CONFIG,
     PROJECT_ROOT,
     BreakerConfig,
     BudgetConfig,
@@ -9,13 +10,21 @@ from router.config.settings import (
     Config,
     ContextConfig,
     EncoderConfig,
+    Layers,
+    LimitsConfig,
     ModelConfig,
     ProviderConfig,
+    RateLimit,
+    RedisConfig,
     ServiceConfig,
+    config_from,
+    env_name,
     load_config,
+    load_layers,
 )
 
 __all__ = [
+    "DEFAULT_CONFIG",
     "PROJECT_ROOT",
     "BreakerConfig",
     "BudgetConfig",
@@ -24,8 +33,15 @@ __all__ = [
     "Config",
     "ContextConfig",
     "EncoderConfig",
+    "Layers",
+    "LimitsConfig",
     "ModelConfig",
     "ProviderConfig",
+    "RateLimit",
+    "RedisConfig",
     "ServiceConfig",
+    "config_from",
+    "env_name",
     "load_config",
+    "load_layers",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from router.types import BudgetTier, Capability, ModelTier, Priority, PriorityClass
 
@@ -46,6 +46,9 @@ class ClientKey(_Model):
     )
     allowed_models: list[str] = Field(default_factory=list)  # empty: every model
     daily_usd: Annotated[float, Field(gt=0)] | None = None  # this key's own daily budget
+    # This key's own rate limits ([limits] per_key applies to keys without them).
+    requests_per_minute: PositiveInt | None = None
+    tokens_per_minute: PositiveInt | None = None
 
 
 class AuthConfig(_Model):
@@ -58,8 +61,14 @@ class AuthConfig(_Model):
 
 
 class RoutingConfig(_Model):
+    """``models``: the catalogue-wide model list, in preference order. A task without its own
+    ``models`` (and ``default_route`` when unset) inherits it; when it is set, every task's
+    list is narrowed to it (a list left empty inherits it), so one edit sends ``auto`` to one
+    model. Unset: the whole catalogue, in the order it is written, and no narrowing."""
+
     centroids_dir: Path = Path("centroids")
     centroid_version: str | None = None
+    models: list[str] | None = None
     default_route: Annotated[list[str], Field(min_length=1)]
     default_priority: Priority = Priority.QUALITY
     watch_current_s: Annotated[float, Field(ge=0)] = 10.0  # poll CURRENT; 0 = only admin reload
@@ -103,7 +112,7 @@ class ModelConfig(_Model):
 
 
 class TaskConfig(_Model):
-    models: Annotated[list[str], Field(min_length=1)]
+    models: Annotated[list[str], Field(min_length=1)]  # empty in the TOML: routing.models
     premium_required: bool = False
     typical_output_tokens: PositiveInt = 400
     cache: bool = True
@@ -206,12 +215,17 @@ class TrainingConfig(_Model):
 
 
 class RedisConfig(_Model):
-    """Shared state for replicas (budget, cache, breakers). No ``url`` → everything in-process."""
+    """Shared state for replicas (budget, cache, breakers, rate limits). No ``url`` → everything
+    in-process. The URL may hold a password: it is a secret (masked in ``config show``)."""
 
-    url: str | None = None
+    url: SecretStr | None = None
     key_prefix: str = "semroute"
     fail_mode: Literal["open", "closed"] = "open"  # Redis down: local ledger, or 503
     socket_timeout_s: Annotated[float, Field(gt=0)] = 0.5
+
+    def address(self) -> str | None:
+        """The URL itself (for the Redis clients only: never log it)."""
+        return None if self.url is None else self.url.get_secret_value()
 
 
 class BudgetConfig(_Model):

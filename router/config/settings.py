@@ -7,12 +7,15 @@ explicitly to whoever needs it. Errors name the file, the key and what was expec
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from router.config.encoder import CascadeConfig, ContextConfig, EncoderConfig
+from router.config.limits import LimitsConfig, RateLimit
+from router.config.lists import inherit_model_lists
 from router.config.sections import (
     RETRYABLE_CODES,
     AuthConfig,
@@ -33,6 +36,7 @@ from router.config.sections import (
     TrainingConfig,
     _Model,
 )
+from router.config.sources import PREFIX, Layers, env_layer, process_environ
 from router.errors import ConfigError
 
 __all__ = [
@@ -48,9 +52,11 @@ __all__ = [
     "DeploymentConfig",
     "EncoderConfig",
     "ExecutionConfig",
+    "LimitsConfig",
     "ModelConfig",
     "OutcomesConfig",
     "ProviderConfig",
+    "RateLimit",
     "RedisConfig",
     "RetryPolicy",
     "RoutingConfig",
@@ -75,11 +81,17 @@ class Config(_Model):
     budget: BudgetConfig = BudgetConfig()
     cache: CacheConfig = CacheConfig()
     redis: RedisConfig = RedisConfig()
+    limits: LimitsConfig = LimitsConfig()
     outcomes: OutcomesConfig = OutcomesConfig()
     training: TrainingConfig = TrainingConfig()
     providers: dict[str, ProviderConfig]
     models: Annotated[dict[str, ModelConfig], Field(min_length=1)]
     tasks: Annotated[dict[str, TaskConfig], Field(min_length=1)]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _inherit_lists(cls, data: Any) -> Any:
+        return inherit_model_lists(data) if isinstance(data, dict) else data
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Config:
@@ -99,6 +111,7 @@ class Config(_Model):
         if len(set(names)) != len(names) or len({k.sha256 for k in self.auth.keys}) != len(names):
             raise ValueError("auth.keys: key names and sha256 digests must be unique")
         lists["routing.default_route"] = self.routing.default_route
+        lists["routing.models"] = self.routing.models or []
         for key, names in lists.items():
             unknown = [n for n in names if n not in self.models]
             if unknown:
@@ -109,69 +122,112 @@ class Config(_Model):
         return self
 
 
-def _format_validation(exc: ValidationError) -> tuple[str, str]:
+def _format_validation(exc: ValidationError, layers: Layers) -> tuple[str, str]:
     err = exc.errors()[0]
     key = ".".join(str(p) for p in err["loc"])
     more = f" (and {len(exc.errors()) - 1} more error(s))" if len(exc.errors()) > 1 else ""
-    got = f"; got {err.get('input')!r}" if key else ""
+    got = f"; got {err.get('input')!r}" if key and "url" not in key else ""
     message = str(err["msg"]).removeprefix("Value error, ")
+    if key and layers.source(key) == "env":
+        message += f" (set by {env_name(layers, key)})"
     return key, f"{message}{got}{more}"
 
 
-def _resolve(path: Path, base: Path) -> Path:
-    return path if path.is_absolute() else (base / path).resolve()
+def env_name(layers: Layers, key: str) -> str:
+    """The variable (or secret file) that set dotted ``key`` or the table above it."""
+    parts = key.split(".")
+    for n in range(len(parts), 0, -1):
+        name = layers.env_names.get(".".join(parts[:n]))
+        if name is not None:
+            return name
+    return PREFIX + key.upper().replace(".", "__")
 
 
-def load_config(path: Path | None = None) -> Config:
-    """Load and validate semroute.toml; ``None`` → the embedded default configuration.
-
-    Relative paths resolve against the config file's directory (the project root for the
-    embedded default).
+def load_layers(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Layers:
+    """The TOML file (``None``: the embedded default) and the environment, unvalidated.
 
     Raises:
-        ConfigError: the file is missing, is not TOML, or does not validate.
+        ConfigError: the file is missing or not TOML; a ``*_FILE`` cannot be read.
     """
     source = path or DEFAULT_CONFIG
-    base = source.resolve().parent if path is not None else PROJECT_ROOT
     try:
         raw = tomllib.loads(source.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError("file not found", path=source) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"not valid TOML: {exc}", path=source) from exc
+    env, names = env_layer(Config, process_environ() if environ is None else environ)
+    return Layers(file=raw, env=env, path=path, env_names=names)
+
+
+def load_config(path: Path | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
+    """Load and validate semroute.toml (``None``: the embedded default) with the environment's
+    ``SEMROUTE_*`` overrides (router/config_sources.py; ``environ`` default: the process's).
+
+    Relative paths: a path written in the file is taken from the file's directory, one from the
+    environment from the working directory, and an unset one is where semroute ships it (the
+    project root: centroids/, var/onnx, var/static, var/cache, var/outcomes).
+
+    Raises:
+        ConfigError: the file is missing, is not TOML, or does not validate.
+    """
+    return config_from(load_layers(path, environ))
+
+
+def config_from(layers: Layers) -> Config:
+    """Validate merged layers (see ``load_layers``).
+
+    Raises:
+        ConfigError: they do not validate; the message names the key (and the variable).
+    """
     try:
-        config = Config.model_validate(raw)
+        config = Config.model_validate(layers.merged())
     except ValidationError as exc:
-        key, message = _format_validation(exc)
-        raise ConfigError(message, path=source, key=key) from exc
-    return _with_absolute_paths(config, base)
+        key, message = _format_validation(exc, layers)
+        raise ConfigError(message, path=layers.path or DEFAULT_CONFIG, key=key) from exc
+    return _with_absolute_paths(config, lambda key: _base(layers, key))
 
 
-def _with_absolute_paths(config: Config, base: Path) -> Config:
-    def absolute(path: Path | None) -> Path | None:
-        return None if path is None else _resolve(path, base)
+def _base(layers: Layers, key: str) -> Path:
+    source = layers.source(key)
+    if source == "file" and layers.path is not None:
+        return layers.path.resolve().parent
+    return Path.cwd() if source == "env" else PROJECT_ROOT
 
+
+def _resolve(path: Path, base: Path) -> Path:
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def _with_absolute_paths(config: Config, base: Callable[[str], Path]) -> Config:
+    def absolute(key: str, path: Path | None) -> Path | None:
+        return None if path is None else _resolve(path, base(key))
+
+    def section(name: str, *fields: str) -> BaseModel:
+        part: BaseModel = getattr(config, name)
+        update = {f: absolute(f"{name}.{f}", getattr(part, f)) for f in fields}
+        return part.model_copy(update=update)
+
+    providers = {
+        name: p.model_copy(
+            update={"api_key_file": absolute(f"providers.{name}.api_key_file", p.api_key_file)}
+        )
+        for name, p in config.providers.items()
+    }
+    training = config.training.model_copy(
+        update={
+            "gate_data": [
+                _resolve(p, base("training.gate_data")) for p in config.training.gate_data
+            ]
+        }
+    )
     return config.model_copy(
         update={
-            "routing": config.routing.model_copy(
-                update={"centroids_dir": absolute(config.routing.centroids_dir)}
-            ),
-            "encoder": config.encoder.model_copy(
-                update={
-                    "model_path": absolute(config.encoder.model_path),
-                    "static_path": absolute(config.encoder.static_path),
-                    "onnx_cache": absolute(config.encoder.onnx_cache),
-                }
-            ),
-            "cache": config.cache.model_copy(
-                update={
-                    "path": absolute(config.cache.path),
-                    "verifier_path": absolute(config.cache.verifier_path),
-                }
-            ),
-            "outcomes": config.outcomes.model_copy(update={"path": absolute(config.outcomes.path)}),
-            "training": config.training.model_copy(
-                update={"gate_data": [_resolve(p, base) for p in config.training.gate_data]}
-            ),
+            "routing": section("routing", "centroids_dir"),
+            "encoder": section("encoder", "model_path", "static_path", "onnx_cache"),
+            "cache": section("cache", "path", "verifier_path"),
+            "outcomes": section("outcomes", "path"),
+            "training": training,
+            "providers": providers,
         }
     )

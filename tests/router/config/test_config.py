@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from router.config.settings import DEFAULT_TASKS, load_config
+from router.config.settings import DEFAULT_CONFIG, DEFAULT_TASKS, PROJECT_ROOT, load_config
 from router.errors import ConfigError
 
 
@@ -37,9 +37,23 @@ models = ["m"]
 """
 
 
-def test_minimal_file_loads_and_resolves_paths_against_the_file(tmp_path: Path) -> None:
+def test_paths_written_in_the_file_resolve_against_it_unset_ones_where_they_ship(
+    tmp_path: Path,
+) -> None:
     config = load_config(_write(tmp_path, MINIMAL))
-    assert config.routing.centroids_dir == tmp_path / "centroids"
+    assert config.routing.centroids_dir == PROJECT_ROOT / "centroids"
+    assert config.encoder.onnx_cache == PROJECT_ROOT / "var" / "onnx"
+    written = MINIMAL.replace("[routing]", '[routing]\ncentroids_dir = "mine"')
+    written += '\n[cache]\npath = "../elsewhere"\n'
+    config = load_config(_write(tmp_path, written))
+    assert config.routing.centroids_dir == tmp_path / "mine"
+    assert config.cache.path == (tmp_path / ".." / "elsewhere").resolve()
+
+
+def test_a_verbatim_copy_of_the_default_finds_the_shipped_artifacts(tmp_path: Path) -> None:
+    copy = tmp_path / "copied.toml"
+    copy.write_text(DEFAULT_CONFIG.read_text())
+    assert load_config(copy) == load_config()
 
 
 @pytest.mark.parametrize(
@@ -54,11 +68,7 @@ def test_minimal_file_loads_and_resolves_paths_against_the_file(tmp_path: Path) 
         (MINIMAL + "\n[service]\nbogus = 1\n", "service.bogus", "Extra inputs"),
         (MINIMAL.replace('models = ["m"]', 'models = ["zz"]'), "", "tasks.chat.models"),
         (MINIMAL.replace('provider = "p"', 'provider = "q"'), "", "unknown provider 'q'"),
-        (
-            MINIMAL.replace('default_route = ["m"]', "default_route = []"),
-            "routing.default_route",
-            "at least 1",
-        ),
+        (MINIMAL.replace("[tasks.chat]", "[routing.x]\n[tasks.chat]"), "routing.x", "Extra"),
     ],
 )
 def test_errors_name_file_key_and_expectation(

@@ -1,0 +1,231 @@
+"""Per-key and per-tenant rate limits ([limits]): requests and tokens per minute.
+
+Counted with the ``limits`` package in fixed one-minute windows, in Redis when ``[redis] url`` is
+set (every replica shares the counts) and in process memory otherwise. A request takes one
+from its key's and its tenant's request allowance at once (an atomic INCR in Redis); tokens
+are checked at admission (refused while none remain) and counted when the answer is done,
+from the upstream's usage. Responses carry the ``x-ratelimit-*`` headers OpenAI sends.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from limits import RateLimitItem, RateLimitItemPerMinute
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import FixedWindowRateLimiter
+from limits.errors import StorageError
+
+from router.config import ClientKey, Config, RateLimit
+from router.errors import LimitExceeded, NotReady
+
+log = logging.getLogger("semroute.service")
+
+_NAMESPACE = "semroute"
+
+
+@dataclass(frozen=True, slots=True)
+class LimitScope:
+    """One counted identity: ``key:<name>`` or ``tenant:<name>``, and its allowances."""
+
+    name: str
+    requests: RateLimitItem | None
+    tokens: RateLimitItem | None
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What an admitted request was counted against, and the headers to send with it."""
+
+    scopes: tuple[LimitScope, ...]
+    headers: dict[str, str]
+
+
+def reset_text(seconds: float) -> str:
+    """A duration as OpenAI writes ``x-ratelimit-reset-*``: ``20ms``, ``17s``, ``1m0s``."""
+    if seconds < 1:
+        return f"{max(0, round(seconds * 1000))}ms"
+    whole = math.ceil(seconds)
+    minutes, rest = divmod(whole, 60)
+    return f"{minutes}m{rest}s" if minutes else f"{rest}s"
+
+
+def _item(amount: int | None) -> RateLimitItem | None:
+    return None if amount is None else RateLimitItemPerMinute(amount, namespace=_NAMESPACE)
+
+
+def build_storage(config: Config) -> Storage:
+    """Redis storage when ``[redis] url`` is set (shared by replicas), else process memory."""
+    redis = config.redis
+    if redis.url is None:
+        return MemoryStorage()
+    return RedisStorage(
+        "async+" + (redis.address() or ""),
+        implementation="redispy",
+        key_prefix=f"{redis.key_prefix}:limits",
+        wrap_exceptions=True,
+        socket_timeout=redis.socket_timeout_s,
+        socket_connect_timeout=redis.socket_timeout_s,
+    )
+
+
+class RateLimits:
+    """Admission and settlement against the ``[limits]`` allowances."""
+
+    def __init__(
+        self, config: Config, storage: Storage, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.config = config.limits
+        self.fail_open = config.redis.fail_mode == "open"
+        self.storage = storage
+        self.strategy = FixedWindowRateLimiter(storage)
+        self.clock = clock
+        self.store_errors = 0
+
+    @classmethod
+    def from_config(cls, config: Config) -> RateLimits | None:
+        """``None`` when no key and no tenant has a limit (nothing to count)."""
+        limits = config.limits
+        keyed = any(_key_limit(k, limits.per_key).limited for k in config.auth.keys)
+        tenants = limits.per_tenant.limited or any(t.limited for t in limits.tenants.values())
+        if not (keyed or tenants or (config.auth.enabled and limits.per_key.limited)):
+            return None
+        return cls(config, build_storage(config))
+
+    def scopes(self, tenant: str, key: ClientKey | None) -> tuple[LimitScope, ...]:
+        found: list[LimitScope] = []
+        if key is not None:
+            own = _key_limit(key, self.config.per_key)
+            if own.limited:
+                found.append(_scope(f"key:{key.name}", own))
+        by_tenant = self.config.tenant_limit(tenant)
+        if by_tenant.limited:
+            found.append(_scope(f"tenant:{tenant}", by_tenant))
+        return tuple(found)
+
+    async def admit(self, tenant: str, key: ClientKey | None) -> Admission | None:
+        """Count one request; ``None`` when nothing limits this caller.
+
+        Raises:
+            LimitExceeded: the key's or the tenant's requests or tokens are spent (429).
+            NotReady: the shared counts are unreachable and ``[redis] fail_mode = "closed"``.
+        """
+        scopes = self.scopes(tenant, key)
+        if not scopes:
+            return None
+        try:
+            return await self._admit(scopes)
+        except StorageError as exc:
+            return self._store_failed(exc, scopes)
+
+    async def _admit(self, scopes: tuple[LimitScope, ...]) -> Admission:
+        tokens = await self._window("tokens", scopes)
+        if tokens is not None and tokens[1] <= 0:
+            raise self._refusal("tokens", tokens, scopes, await self._window("requests", scopes))
+        refused: LimitScope | None = None
+        for scope in scopes:
+            if scope.requests is not None and not await self.strategy.hit(
+                scope.requests, scope.name
+            ):
+                refused = refused or scope
+        requests = await self._window("requests", scopes)
+        if refused is not None and requests is not None:
+            raise self._refusal("requests", requests, scopes, tokens)
+        return Admission(scopes, _headers(requests, tokens, self.clock()))
+
+    async def _window(
+        self, kind: str, scopes: tuple[LimitScope, ...]
+    ) -> tuple[LimitScope, int, float] | None:
+        """The tightest scope for ``kind``: (scope, remaining, reset epoch)."""
+        tightest: tuple[LimitScope, int, float] | None = None
+        for scope in scopes:
+            item = scope.requests if kind == "requests" else scope.tokens
+            if item is None:
+                continue
+            reset, remaining = await self.strategy.get_window_stats(item, scope.name)
+            if tightest is None or remaining < tightest[1]:
+                tightest = (scope, remaining, reset)
+        return tightest
+
+    def _refusal(
+        self,
+        kind: str,
+        window: tuple[LimitScope, int, float],
+        scopes: tuple[LimitScope, ...],
+        other: tuple[LimitScope, int, float] | None,
+    ) -> LimitExceeded:
+        scope, _, reset = window
+        now = self.clock()
+        wait = max(1.0, reset - now)
+        item = scope.requests if kind == "requests" else scope.tokens
+        limit = item.amount if item is not None else 0
+        requests, tokens = (window, other) if kind == "requests" else (other, window)
+        what = scope.name.replace(":", " ", 1)
+        return LimitExceeded(
+            f"Rate limit reached for {what} on {kind} per minute: limit {limit}. "
+            f"Please try again in {reset_text(wait)}.",
+            kind=kind,
+            retry_after=wait,
+            headers=_headers(requests, tokens, now),
+        )
+
+    def _store_failed(self, exc: StorageError, scopes: tuple[LimitScope, ...]) -> Admission:
+        self.store_errors += 1
+        if not self.fail_open:
+            raise NotReady("the shared rate-limit counts (Redis) are unreachable") from exc
+        if self.store_errors == 1 or self.store_errors % 1000 == 0:
+            log.warning("rate limits not counted (%d times): %s", self.store_errors, exc)
+        return Admission((), {})
+
+    async def settle(self, admission: Admission, tokens: int) -> None:
+        """Count the tokens an admitted request used (never raises: it has been answered)."""
+        if tokens <= 0:
+            return
+        for scope in admission.scopes:
+            if scope.tokens is None:
+                continue
+            try:
+                await self.strategy.hit(scope.tokens, scope.name, cost=tokens)
+            except StorageError as exc:
+                self.store_errors += 1
+                log.warning("tokens not counted for %s: %s", scope.name, exc)
+
+    async def aclose(self) -> None:
+        client = getattr(getattr(self.storage, "bridge", None), "storage", None)
+        close = getattr(client, "aclose", None)
+        if close is not None:
+            await close()
+
+
+def _key_limit(key: ClientKey, default: RateLimit) -> RateLimit:
+    return RateLimit(
+        requests_per_minute=key.requests_per_minute or default.requests_per_minute,
+        tokens_per_minute=key.tokens_per_minute or default.tokens_per_minute,
+    )
+
+
+def _scope(name: str, limit: RateLimit) -> LimitScope:
+    return LimitScope(name, _item(limit.requests_per_minute), _item(limit.tokens_per_minute))
+
+
+def _headers(
+    requests: tuple[LimitScope, int, float] | None,
+    tokens: tuple[LimitScope, int, float] | None,
+    now: float,
+) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for kind, window in (("requests", requests), ("tokens", tokens)):
+        if window is None:
+            continue
+        scope, remaining, reset = window
+        item = scope.requests if kind == "requests" else scope.tokens
+        if item is None:
+            continue
+        headers[f"x-ratelimit-limit-{kind}"] = str(item.amount)
+        headers[f"x-ratelimit-remaining-{kind}"] = str(max(0, remaining))
+        headers[f"x-ratelimit-reset-{kind}"] = reset_text(max(0.0, reset - now))
+    return headers
