@@ -185,8 +185,9 @@ class Router:
             embedded=embedded,
             requirements=requirements,
             budget_remaining=round(view.remaining_fraction, 4) if view else None,
+            task=match.task if match else (route if route in self.config.tasks else None),
         )
-        task = match.task if match else (route if route in self.config.tasks else None)
+        task = decision.task
         static = match is not None and match.stage == STATIC
         if not self.memory.consulted(task):
             decision = replace(decision, cache=self.memory.skipped(task))

@@ -197,6 +197,7 @@ class Decision:
     latency_ms: Mapping[str, float] = field(default_factory=dict)
     budget_remaining: float | None = None  # fraction of the day's budget left (None: no budget)
     cache: CacheInfo | None = None
+    task: str | None = None  # the classified task or auto:<task>; None for a named model
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The ``semroute`` command: serve, route, train, eval, eval-cache, eval-cost."""
+"""The ``semroute`` command: serve, prepare, config, route, train, eval, eval-cache, eval-cost."""
 
 from __future__ import annotations
 
@@ -74,6 +74,26 @@ def cmd_route(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from router.config import config_from, load_layers
+    from service.config_check import check
+    from service.config_report import show
+
+    path = config_path_of(args)
+    layers = load_layers(path)
+    config = config_from(layers)
+    if args.action == "show":
+        print(show(config, layers), end="")
+        return 0
+    findings = check(config)
+    for finding in findings:
+        print(finding)
+    errors = sum(f.level == "error" for f in findings)
+    where = str(path) if path is not None else "the embedded default"
+    print(f"{where}: {errors} error(s), {len(findings) - errors} warning(s) or note(s)")
+    return 1 if errors else 0
+
+
 def _print_decision(d: Any) -> None:
     if d.task is not None:
         state = "confident" if d.confident else "not confident → default route"
@@ -117,6 +137,15 @@ def _parser() -> argparse.ArgumentParser:
         "after fitting centroids; other machines check against them)",
     )
     m.set_defaults(func=cmd_prepare)
+
+    k = sub.add_parser(
+        "config",
+        parents=[common],
+        help="show: the effective configuration and where each value came from; "
+        "check: validate it and what it points at (non-zero exit on errors)",
+    )
+    k.add_argument("action", choices=["show", "check"])
+    k.set_defaults(func=cmd_config)
 
     r = sub.add_parser("route", parents=[common], help="print the routing decision for TEXT")
     r.add_argument("text")

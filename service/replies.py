@@ -36,7 +36,7 @@ def semroute_info(answer: Answer[Completion]) -> dict[str, Any]:
     d = answer.decision
     m = d.match
     return {
-        "task": m.task if m else None,
+        "task": d.task if m is None else m.task,
         "confident": m.confident if m else None,
         "route": d.route,
         "model": answer.model,
@@ -52,8 +52,10 @@ def semroute_info(answer: Answer[Completion]) -> dict[str, Any]:
 
 
 def info_headers(info: dict[str, Any]) -> dict[str, str]:
+    """The ``x-semroute-*`` headers; no task header for a named model (there was no task)."""
+    task = {"x-semroute-task": info["task"]} if info["task"] else {}
     return {
-        "x-semroute-task": info["task"] or info["route"],
+        **task,
         "x-semroute-model": info["model"],
         "x-semroute-provider": info["provider"],
         "x-semroute-attempts": str(len(info["attempts"])),

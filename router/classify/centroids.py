@@ -140,6 +140,14 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# What a newcomer needs to hear when the centroids are not where the config says.
+_CENTROIDS_FIX = (
+    "set routing.centroids_dir to a directory of centroid versions (leave it unset for the "
+    "ones semroute ships, in {shipped}), or fit some there with "
+    "`semroute train --out {{root}} --promote`"
+).format(shipped=Path(__file__).resolve().parent.parent / "centroids")
+
+
 def current_version(root: Path) -> str:
     """The version named by ``root/CURRENT``.
 
@@ -150,9 +158,11 @@ def current_version(root: Path) -> str:
     try:
         version = marker.read_text(encoding="utf-8").strip()
     except FileNotFoundError:
-        raise ArtifactError("no CURRENT file: run `semroute train` first", path=marker) from None
+        raise ArtifactError(
+            f"no CURRENT file in {root}: {_CENTROIDS_FIX.format(root=root)}", path=marker
+        ) from None
     if not version:
-        raise ArtifactError("CURRENT is empty", path=marker)
+        raise ArtifactError(f"CURRENT is empty: {_CENTROIDS_FIX.format(root=root)}", path=marker)
     return version
 
 

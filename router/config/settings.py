@@ -52,6 +52,7 @@ __all__ = [
     "DeploymentConfig",
     "EncoderConfig",
     "ExecutionConfig",
+    "Layers",
     "LimitsConfig",
     "ModelConfig",
     "OutcomesConfig",
@@ -63,7 +64,10 @@ __all__ = [
     "ServiceConfig",
     "TaskConfig",
     "TrainingConfig",
+    "config_from",
+    "env_name",
     "load_config",
+    "load_layers",
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -102,7 +106,8 @@ class Config(_Model):
                         f"models.{name}: unknown provider {provider!r}; "
                         f"expected one of {sorted(self.providers)}"
                     )
-        lists = {f"tasks.{t}.models": c.models for t, c in self.tasks.items()}
+        lists = {"routing.models": self.routing.models or []}
+        lists.update({f"tasks.{t}.models": c.models for t, c in self.tasks.items()})
         lists.update({f"models.{m}.alternates": c.alternates for m, c in self.models.items()})
         lists.update(
             {f"auth.keys.{k.name}.allowed_models": k.allowed_models for k in self.auth.keys}
@@ -111,7 +116,6 @@ class Config(_Model):
         if len(set(names)) != len(names) or len({k.sha256 for k in self.auth.keys}) != len(names):
             raise ValueError("auth.keys: key names and sha256 digests must be unique")
         lists["routing.default_route"] = self.routing.default_route
-        lists["routing.models"] = self.routing.models or []
         for key, names in lists.items():
             unknown = [n for n in names if n not in self.models]
             if unknown:

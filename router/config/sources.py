@@ -48,6 +48,10 @@ class Layers:
     def merged(self) -> dict[str, Any]:
         return deep_merge(self.file, self.env)
 
+    def written(self, key: str) -> bool:
+        """Whether some source (the embedded default included) gives ``key``."""
+        return _has(self.env, key) or _has(self.file, key)
+
     def source(self, key: str) -> Source:
         """Where the value at dotted ``key`` (or anything under it) came from."""
         if _has(self.env, key):
@@ -91,6 +95,7 @@ def env_layer(
     for name, path in list(variables.items()):
         if name.endswith("_FILE") and not _is_setting(settings, _dotted(name)):
             target = name.removesuffix("_FILE")
+            del variables[name]
             variables.setdefault(target, _read_secret(name, path))
             names.setdefault(_dotted(target), name)
     secrets: dict[str, Any] = {}

@@ -154,7 +154,7 @@ def test_limits_config_is_validated(config: Config) -> None:
     from router.config import config_from, load_layers
     from router.errors import ConfigError
 
-    with pytest.raises(ConfigError, match=r"limits\.per_key\.requests_per_minute.*SEMROUTE_LIMITS__PER_KEY"):
+    with pytest.raises(ConfigError, match=r"per_key\.requests_per_minute.*SEMROUTE_LIMITS"):
         config_from(load_layers(environ={"SEMROUTE_LIMITS__PER_KEY__REQUESTS_PER_MINUTE": "0"}))
 
 
