@@ -7,11 +7,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from router.centroids import current_version
+from router.classify import current_version
 from router.config import Config
-from router.deployments import build_providers
-from router.encoder_static import static_model_dir
+from router.encoders import static_model_dir
 from router.errors import ArtifactError
+from router.execution import build_providers
 
 Level = Literal["error", "warning", "note"]
 

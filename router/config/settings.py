@@ -166,7 +166,7 @@ def load_layers(path: Path | None = None, environ: Mapping[str, str] | None = No
 
 def load_config(path: Path | None = None, *, environ: Mapping[str, str] | None = None) -> Config:
     """Load and validate semroute.toml (``None``: the embedded default) with the environment's
-    ``SEMROUTE_*`` overrides (router/config_sources.py; ``environ`` default: the process's).
+    ``SEMROUTE_*`` overrides (router/config/sources.py; ``environ`` default: the process's).
 
     Relative paths: a path written in the file is taken from the file's directory, one from the
     environment from the working directory, and an unset one is where semroute ships it (the

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from router.config import DEFAULT_CONFIG, Config
 from router.core import Router
-from router.deployments import build_providers
+from router.execution import build_providers
 from service.app import create_app
 from service.cli import main
 from service.config_check import check

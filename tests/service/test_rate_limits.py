@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from router.cache import SemanticCache
 from router.config import Config
 from router.core import Router
-from router.deployments import build_providers
+from router.execution import build_providers
 from service.app import create_app
 from service.context import key_digest
 from service.rate_limits import reset_text
