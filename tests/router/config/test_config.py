@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from router.config.settings import DEFAULT_CONFIG, DEFAULT_TASKS, PROJECT_ROOT, load_config
+from router.config.settings import DEFAULT_CONFIG, DEFAULT_TASKS, PROJECT_ROOT, Config, load_config
 from router.errors import ConfigError
 
 
@@ -100,3 +101,12 @@ def test_encoder_calls_default_by_backend_and_torch_refuses_parallel_calls() -> 
     assert EncoderConfig(backend="onnx-int8", parallel_calls=3).encoder_calls() == 3
     with pytest.raises(ValidationError, match="parallel_calls"):
         EncoderConfig(backend="torch", parallel_calls=2)
+
+
+def test_every_section_is_documented_in_the_default_and_the_readme() -> None:
+    default = tomllib.loads(DEFAULT_CONFIG.read_text())
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    table = readme[readme.index("## Configuration") : readme.index("### Environment overrides")]
+    for name in Config.model_fields:
+        assert name in default, f"[{name}] is not in default.toml"
+        assert f"| `[{name}]` |" in table or f"| `[{name}.<" in table, f"[{name}] not in README"
