@@ -80,6 +80,7 @@ class RateLimits:
         self, config: Config, storage: Storage, *, clock: Callable[[], float] = time.time
     ) -> None:
         self.config = config.limits
+        self.redis = config.redis
         self.fail_open = config.redis.fail_mode == "open"
         self.storage = storage
         self.strategy = FixedWindowRateLimiter(storage)
@@ -95,6 +96,13 @@ class RateLimits:
         if not (keyed or tenants or (config.auth.enabled and limits.per_key.limited)):
             return None
         return cls(config, build_storage(config))
+
+    def reconfigured(self, config: Config) -> RateLimits | None:
+        """For a reloaded config: the same counts when ``[redis]`` did not change."""
+        fresh = RateLimits.from_config(config)
+        if fresh is None or config.redis != self.redis:
+            return fresh
+        return RateLimits(config, self.storage, clock=self.clock)
 
     def scopes(self, tenant: str, key: ClientKey | None) -> tuple[LimitScope, ...]:
         found: list[LimitScope] = []

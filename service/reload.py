@@ -13,6 +13,7 @@ from typing import Any
 
 from router.config import load_config
 from router.core import Router
+from service.rate_limits import RateLimits
 from service.state import ServiceState
 from service.wiring import build_cache, build_spending
 
@@ -30,6 +31,11 @@ async def reload_config(state: ServiceState) -> dict[str, Any]:
     cache = old.cache if same_cache else build_cache(config, old.encoder.dim)
     new = Router.from_config(config, old.encoder, spending=spending, cache=cache)
     state.config, state.router = config, new
+    limits = state.limits
+    if limits is not None:
+        state.limits = limits.reconfigured(config)
+    else:
+        state.limits = RateLimits.from_config(config)
     asyncio.get_running_loop().call_later(
         CLOSE_OLD_AFTER_S, lambda: asyncio.ensure_future(old.providers.aclose())
     )

@@ -13,12 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from router.cache import SemanticCache
-from router.config import Config
+from router.config import DEFAULT_CONFIG, Config, load_config
 from router.core import Router
+from router.errors import LimitExceeded
 from router.execution import build_providers
 from service.app import create_app
 from service.context import key_digest
-from service.rate_limits import reset_text
+from service.rate_limits import RateLimits, reset_text
 from tests.conftest import make_test_config, write_test_centroids
 from tests.fakes import HashingEncoder
 from tests.redis_server import RedisServer
@@ -205,3 +206,43 @@ def test_redis_down_fails_open_or_closed(tmp_path: Path, redis_private: RedisSer
         with serve(app_for(Config.model_validate(raw))) as url:
             r = httpx.post(url + "/v1/route", json={"input": "hi"}, headers=bearer(KEY_A))
         assert r.status_code == expected, (mode, r.text)
+
+
+async def test_an_admin_reload_applies_new_limits_and_keeps_the_counts(
+    tmp_path: Path, config: Config
+) -> None:
+    from service.reload import reload_config
+    from service.state import ServiceState
+
+    text = DEFAULT_CONFIG.read_text().replace(
+        '# centroids_dir = "centroids"', f'centroids_dir = "{config.routing.centroids_dir}"'
+    )
+    path = tmp_path / "semroute.toml"
+    path.write_text(text.replace("per_tenant = {}", "per_tenant = { requests_per_minute = 5 }"))
+    loaded = load_config(path, environ={})
+    encoder = HashingEncoder()
+    state = ServiceState(
+        config=loaded,
+        config_path=path,
+        router=Router.from_config(loaded, encoder, build_providers(loaded, environ={})),
+        limits=RateLimits.from_config(loaded),
+    )
+    assert state.limits is not None
+    await state.limits.admit("default", None)
+    limited = text.replace("per_tenant = {}", "per_tenant = { requests_per_minute = 5 }")
+    path.write_text(
+        limited.replace("tenants = {}", "tenants = { shop = { tokens_per_minute = 9 } }")
+    )
+    await reload_config(state)  # another section of [limits] changed: the counts stay
+    assert state.limits is not None
+    admitted = await state.limits.admit("default", None)
+    assert admitted is not None and admitted.headers["x-ratelimit-remaining-requests"] == "3"
+    path.write_text(text.replace("per_tenant = {}", "per_tenant = { requests_per_minute = 1 }"))
+    await reload_config(state)  # a new allowance: counted afresh (limits keys by the amount)
+    assert state.limits is not None
+    await state.limits.admit("default", None)
+    with pytest.raises(LimitExceeded):
+        await state.limits.admit("default", None)
+    path.write_text(text)
+    await reload_config(state)
+    assert state.limits is None  # nothing limited any more
