@@ -19,11 +19,12 @@ WORKDIR /app
 # The CPU build of torch first, from its own index, so pip never pulls the multi-GB CUDA one.
 RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0
 
-# Dependencies before the code, so that a code change does not reinstall them.
-COPY pyproject.toml README.md ./
+# Dependencies before the code, so that a code change does not reinstall them, at the exact
+# versions the test suite passed with (constraints.txt).
+COPY pyproject.toml README.md constraints.txt ./
 RUN mkdir -p router service training \
     && touch router/__init__.py service/__init__.py training/__init__.py \
-    && pip install . \
+    && pip install -c constraints.txt . \
     && pip uninstall -y semroute \
     && rm -rf router service training build *.egg-info
 
@@ -32,11 +33,12 @@ COPY service service
 COPY training training
 COPY centroids centroids
 # Editable: the project root stays /app, where the shipped centroids and var/ are found.
-RUN pip install --no-deps -e . && chown -R semroute:semroute /app
+RUN pip install --no-deps -c constraints.txt -e . && chown -R semroute:semroute /app
 
 USER semroute
-# Artifacts prepared at build time (the ONNX export and its int8 copy, the static model of the
-# cascade), so a container is ready seconds after it starts; and the default config checked.
+# Artifacts prepared at build time (the ONNX export and its int8 copy, checked on the hold-out
+# like every machine-built encoder file), so a container is ready seconds after it starts; and
+# the default config checked.
 RUN semroute prepare && semroute config check
 
 EXPOSE 8080

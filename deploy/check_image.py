@@ -84,6 +84,8 @@ def check_dockerfile(text: str, ignored: list[str]) -> list[str]:
         elif word == "RUN" and "semroute prepare" in args:
             prepared_as = user
     problems += _check_torch(text)
+    if (ROOT / "constraints.txt").is_file() and "-c constraints.txt ." not in text:
+        problems.append("the dependencies are not installed with -c constraints.txt")
     if user in ("root", "0"):
         problems.append("the image runs as root: add a USER")
     if prepared_as is None:

@@ -67,11 +67,11 @@ def _encoder(config: Config) -> Iterator[Finding]:
             "will be off (every request embedded by the transformer); set "
             "encoder.cascade.enabled = false, or fit static centroids there",
         )
-    elif not static_model_dir(enc).is_dir():
+    elif enc.static_path is not None and not static_model_dir(enc).exists():
         yield Finding(
-            "note",
-            f"no static model at {static_model_dir(enc)} yet: it is distilled at the first "
-            "start (minutes on 2 cores); `semroute prepare` builds it now",
+            "error",
+            f"encoder.static_path = {static_model_dir(enc)} does not exist; unset it for the "
+            "static model semroute ships",
         )
 
 

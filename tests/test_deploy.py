@@ -104,3 +104,10 @@ def test_the_images_semroute_steps_run_here(checker: ModuleType, dockerfile: str
             env.update(checker._env(args))
     assert env["SEMROUTE_SERVICE__HOST"] == "0.0.0.0"
     assert checker.mirror(env, prepare=False) == []  # `semroute config check`, as in the image
+
+
+def test_unpinned_dependencies_are_caught(
+    checker: ModuleType, dockerfile: str, ignored: list[str]
+) -> None:
+    problems = checker.check_dockerfile(dockerfile.replace("-c constraints.txt .", "."), ignored)
+    assert any("constraints.txt" in p for p in problems)

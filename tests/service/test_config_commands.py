@@ -38,7 +38,8 @@ def test_show_says_where_each_value_came_from_and_masks_secrets(
     assert "hunter2" not in out
     assert 'url = "**********"  # env SEMROUTE_REDIS__URL' in out
     assert "port = 9090  # file" in out
-    assert "max_concurrent = 256  # default" in out
+    assert "max_concurrent = 256  # file" in out
+    assert 'device = "cpu"  # default' in out
     assert "requests_per_minute = 100  # env SEMROUTE_LIMITS__PER_TENANT__" in out
     shown = tomllib.loads(out)  # it is TOML: a starting point for a config of one's own
     assert shown["limits"]["per_tenant"]["requests_per_minute"] == 100
