@@ -1,10 +1,11 @@
 """Per-key and per-tenant rate limits ([limits]): requests and tokens per minute.
 
-Counted with the ``limits`` package in fixed one-minute windows, in Redis when ``[redis] url`` is
-set (every replica shares the counts) and in process memory otherwise. A request takes one
-from its key's and its tenant's request allowance at once (an atomic INCR in Redis); tokens
-are checked at admission (refused while none remain) and counted when the answer is done,
-from the upstream's usage. Responses carry the ``x-ratelimit-*`` headers OpenAI sends.
+Counted in fixed one-minute windows with the ``limits`` package's storage, in Redis when
+``[redis] url`` is set (every replica shares the counts) and in process memory otherwise. A
+request takes one from its key's and its tenant's request allowance at once (an atomic INCR in
+Redis, whose result is the count: no second read); tokens are checked at admission (refused
+while none remain) and counted when the answer is done, from the upstream's usage. Responses
+carry the ``x-ratelimit-*`` headers OpenAI sends.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import FixedWindowRateLimiter
 from limits.errors import StorageError
 
 from router.config import ClientKey, Config, RateLimit
@@ -83,7 +83,6 @@ class RateLimits:
         self.redis = config.redis
         self.fail_open = config.redis.fail_mode == "open"
         self.storage = storage
-        self.strategy = FixedWindowRateLimiter(storage)
         self.clock = clock
         self.store_errors = 0
 
@@ -133,37 +132,55 @@ class RateLimits:
     async def _admit(self, scopes: tuple[LimitScope, ...]) -> Admission:
         tokens = await self._window("tokens", scopes)
         if tokens is not None and tokens[1] <= 0:
-            raise self._refusal("tokens", tokens, scopes, await self._window("requests", scopes))
-        refused: LimitScope | None = None
-        for scope in scopes:
-            if scope.requests is not None and not await self.strategy.hit(
-                scope.requests, scope.name
-            ):
-                refused = refused or scope
-        requests = await self._window("requests", scopes)
-        if refused is not None and requests is not None:
-            raise self._refusal("requests", requests, scopes, tokens)
+            raise self._refusal("tokens", tokens, await self._window("requests", scopes))
+        requests = await self._count_request(scopes)
+        if requests is not None and requests[1] < 0:
+            raise self._refusal("requests", requests, tokens)
         return Admission(scopes, _headers(requests, tokens, self.clock()))
+
+    async def _count_request(
+        self, scopes: tuple[LimitScope, ...]
+    ) -> tuple[LimitScope, int, float] | None:
+        """One request counted in every scope (INCR: atomic across replicas); the tightest
+        scope's (scope, remaining, reset epoch), remaining < 0 when it was over its limit."""
+        tightest: tuple[LimitScope, int] | None = None
+        for scope in scopes:
+            item = scope.requests
+            if item is None:
+                continue
+            count = await self.storage.incr(item.key_for(scope.name), item.get_expiry())
+            left = item.amount - count
+            if tightest is None or left < tightest[1]:
+                tightest = (scope, left)
+        if tightest is None:
+            return None
+        scope, left = tightest
+        assert scope.requests is not None
+        reset = await self.storage.get_expiry(scope.requests.key_for(scope.name))
+        return scope, left, reset
 
     async def _window(
         self, kind: str, scopes: tuple[LimitScope, ...]
     ) -> tuple[LimitScope, int, float] | None:
-        """The tightest scope for ``kind``: (scope, remaining, reset epoch)."""
-        tightest: tuple[LimitScope, int, float] | None = None
+        """The tightest scope for ``kind``, without counting: (scope, remaining, reset epoch)."""
+        tightest: tuple[LimitScope, int, str] | None = None
         for scope in scopes:
             item = scope.requests if kind == "requests" else scope.tokens
             if item is None:
                 continue
-            reset, remaining = await self.strategy.get_window_stats(item, scope.name)
-            if tightest is None or remaining < tightest[1]:
-                tightest = (scope, remaining, reset)
-        return tightest
+            key = item.key_for(scope.name)
+            left = item.amount - await self.storage.get(key)
+            if tightest is None or left < tightest[1]:
+                tightest = (scope, left, key)
+        if tightest is None:
+            return None
+        scope, left, key = tightest
+        return scope, left, await self.storage.get_expiry(key)
 
     def _refusal(
         self,
         kind: str,
         window: tuple[LimitScope, int, float],
-        scopes: tuple[LimitScope, ...],
         other: tuple[LimitScope, int, float] | None,
     ) -> LimitExceeded:
         scope, _, reset = window
@@ -197,7 +214,8 @@ class RateLimits:
             if scope.tokens is None:
                 continue
             try:
-                await self.strategy.hit(scope.tokens, scope.name, cost=tokens)
+                item = scope.tokens
+                await self.storage.incr(item.key_for(scope.name), item.get_expiry(), tokens)
             except StorageError as exc:
                 self.store_errors += 1
                 log.warning("tokens not counted for %s: %s", scope.name, exc)
