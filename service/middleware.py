@@ -91,7 +91,7 @@ class RequestContext:
                 info["status"] = message["status"]
                 extra = [(b"x-request-id", info["request_id"].encode())]
                 admission = info.get("limits")
-                if admission is not None and message["status"] != 429:
+                if admission is not None:  # [limits]: the x-ratelimit-* headers
                     extra += [(k.encode(), v.encode()) for k, v in admission.headers.items()]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             elif message["type"] == "http.response.body" and not message.get("more_body"):
