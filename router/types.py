@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 JSON = dict[str, Any]
+TokenLimitField = Literal["max_tokens", "max_completion_tokens"]
 
 
 class Priority(enum.StrEnum):
@@ -44,6 +45,7 @@ class PriorityClass(enum.StrEnum):
 class Capability(enum.StrEnum):
     TOOLS = "tools"
     JSON_MODE = "json_mode"
+    STRUCTURED_OUTPUTS = "structured_outputs"  # response_format json_schema with strict: true
     VISION = "vision"
 
 
@@ -80,6 +82,7 @@ class Requirements:
     vision: bool = False
     context_tokens: int = 0
     output_tokens: int = 0
+    structured: bool = False  # a strict JSON schema the model must enforce
 
     def capabilities(self) -> frozenset[Capability]:
         caps = set()
@@ -87,6 +90,8 @@ class Requirements:
             caps.add(Capability.TOOLS)
         if self.json_mode:
             caps.add(Capability.JSON_MODE)
+        if self.structured:
+            caps.add(Capability.STRUCTURED_OUTPUTS)
         if self.vision:
             caps.add(Capability.VISION)
         return frozenset(caps)
@@ -115,15 +120,23 @@ class ChatRequest:
     priority_class: PriorityClass = PriorityClass.STANDARD
     budget_scope: str | None = None  # "key:<name>" when the client key has its own budget
     allowed_models: frozenset[str] | None = None  # None: every catalogue model
+    # Fields semroute does not interpret (OpenAI names, e.g. seed, logit_bias), passed to
+    # OpenAI-compatible upstreams as given and mapped where Anthropic has an equivalent.
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    max_tokens_field: TokenLimitField = "max_tokens"  # the name the client sent the limit under
 
     def requirements(self, prompt_tokens: int) -> Requirements:
-        fmt = (self.response_format or {}).get("type")
+        fmt = self.response_format or {}
+        strict = fmt.get("type") == "json_schema" and bool(
+            (fmt.get("json_schema") or {}).get("strict")
+        )
         return Requirements(
             tools=bool(self.tools),
-            json_mode=fmt in ("json_object", "json_schema"),
+            json_mode=fmt.get("type") in ("json_object", "json_schema") and not strict,
             vision=any(m.has_image() for m in self.messages),
             context_tokens=prompt_tokens + (self.max_tokens or 0),
             output_tokens=self.max_tokens or 0,
+            structured=strict,
         )
 
 
@@ -202,8 +215,18 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
+    """Token counts, OpenAI-style: ``prompt_tokens`` includes the cached ones.
+
+    ``cached_tokens`` were read from the provider's prompt cache (OpenAI ``cached_tokens``,
+    Anthropic ``cache_read_input_tokens``), ``cache_write_tokens`` written to it (Anthropic
+    ``cache_creation_input_tokens``); ``details`` keeps the upstream's ``*_tokens_details``.
+    """
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
+    details: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def total_tokens(self) -> int:
@@ -220,6 +243,7 @@ class Completion:
     finish_reason: str | None
     usage: Usage
     created: int = 0
+    choice_extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. the choice's logprobs
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +255,7 @@ class Chunk:
     usage: Usage | None = None
     id: str = ""
     upstream_model: str = ""
+    choice_extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. the choice's logprobs
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from service.errors import install_error_handlers
 from service.limits import BodyLimit
 from service.middleware import RequestContext
 from service.rate_limits import RateLimits
-from service.routes import admin, chat, feedback, health, metrics, route
+from service.routes import admin, chat, feedback, health, messages, metrics, models, route
 from service.state import ServiceState
 from service.wiring import (
     build_outcome_log,
@@ -120,6 +120,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(route.router)
     app.include_router(chat.router)
+    app.include_router(messages.router)
+    app.include_router(models.router)
     app.include_router(feedback.router)
     app.include_router(metrics.router)
     app.include_router(admin.router)

@@ -101,7 +101,9 @@ async def get_caller(request: Request) -> Caller:
         return Caller(priority_class=_priority(request, PriorityClass.STANDARD, ALL_PRIORITIES))
     key = presented_key(request)
     if key is None:
-        raise Unauthenticated("missing API key: send Authorization: Bearer <key>")
+        raise Unauthenticated(
+            "missing API key: send Authorization: Bearer <key> (or x-api-key: <key>)"
+        )
     entry = find_key(config, key)
     if entry is None:
         raise Unauthenticated("invalid API key")

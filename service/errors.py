@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from dataclasses import asdict, is_dataclass
@@ -13,6 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from router import errors as e
+from service.messages_errors import anthropic_error_body, speaks_anthropic
 from service.state import get_observation
 
 log = logging.getLogger("semroute.service")
@@ -127,25 +129,38 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     return (f"{param}: {msg}" if param else msg), param
 
 
+def shaped(request: Request, response: JSONResponse) -> JSONResponse:
+    """The error in the shape of the route's API: Anthropic-style on /v1/messages."""
+    if not speaks_anthropic(request.url.path):
+        return response
+    message = json.loads(bytes(response.body))["error"]["message"]
+    headers = {
+        k: v for k, v in response.headers.items() if k not in ("content-length", "content-type")
+    }
+    body = anthropic_error_body(response.status_code, message)
+    return JSONResponse(body, response.status_code, headers=headers)
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Every error leaves as an OpenAI-style JSON body; nothing leaks a stack trace."""
+    """Every error leaves as an OpenAI-style JSON body (Anthropic-style on /v1/messages);
+    nothing leaks a stack trace."""
 
     @app.exception_handler(e.RouterError)
     async def _router(request: Request, exc: e.RouterError) -> JSONResponse:
         get_observation(request).failed(exc)
-        return router_error_response(exc)
+        return shaped(request, router_error_response(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         message, param = _validation_message(exc)
-        return error_response(400, message, code="invalid_request", param=param)
+        return shaped(request, error_response(400, message, code="invalid_request", param=param))
 
     @app.exception_handler(HTTPException)
-    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         headers = dict(exc.headers) if exc.headers else None
-        return error_response(exc.status_code, str(exc.detail), headers=headers)
+        return shaped(request, error_response(exc.status_code, str(exc.detail), headers=headers))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return error_response(500, "internal error", code="internal_error")
+        return shaped(request, error_response(500, "internal error", code="internal_error"))

@@ -9,7 +9,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from router.config import ServiceConfig
 from router.errors import InvalidRequest
+from router.types import ChatRequest
 from service.errors import error_body
+from service.messages_errors import anthropic_error_body, speaks_anthropic
 from service.schemas import ChatFields
 
 
@@ -26,7 +28,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or ()).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+            await self._reject(send, scope["path"])
             return
         body = bytearray()
         more = True
@@ -37,18 +39,16 @@ class BodyLimit:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > self.max_bytes:
-                await self._reject(send)
+                await self._reject(send, scope["path"])
                 return
         await self.app(scope, _replay(bytes(body), receive), send)
 
-    async def _reject(self, send: Send) -> None:
-        payload = json.dumps(
-            error_body(
-                f"request body exceeds the limit of {self.max_bytes} bytes",
-                "invalid_request_error",
-                code="request_too_large",
-            )
-        ).encode()
+    async def _reject(self, send: Send, path: str) -> None:
+        message = f"request body exceeds the limit of {self.max_bytes} bytes"
+        body = error_body(message, "invalid_request_error", code="request_too_large")
+        if speaks_anthropic(path):
+            body = anthropic_error_body(413, message)
+        payload = json.dumps(body).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -93,6 +93,26 @@ def check_limits(body: ChatFields, limits: ServiceConfig) -> None:
     if wanted is not None and wanted > limits.max_tokens:
         raise InvalidRequest(
             f"max_tokens {wanted} is above this service's limit of {limits.max_tokens}",
+            param="max_tokens",
+            code="max_tokens_too_large",
+        )
+
+
+def check_request_limits(request: ChatRequest, limits: ServiceConfig) -> None:
+    """``check_limits`` for a request already converted (the Anthropic Messages API).
+
+    Raises:
+        InvalidRequest: too many messages, or ``max_tokens`` above the configured cap.
+    """
+    if len(request.messages) > limits.max_messages:
+        raise InvalidRequest(
+            f"too many messages: {len(request.messages)} > {limits.max_messages}",
+            param="messages",
+            code="too_many_messages",
+        )
+    if request.max_tokens is not None and request.max_tokens > limits.max_tokens:
+        raise InvalidRequest(
+            f"max_tokens {request.max_tokens} is above this service's limit of {limits.max_tokens}",
             param="max_tokens",
             code="max_tokens_too_large",
         )

@@ -15,19 +15,29 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import error_body
+from service.messages_errors import anthropic_error_body, speaks_anthropic
 from service.observe import log_request, outcome_record
 from service.state import ServiceState
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-_OUTCOME_PATHS = ("/v1/chat/completions", "/v1/route")  # feedback records itself
+_OUTCOME_PATHS = ("/v1/chat/completions", "/v1/messages", "/v1/route")  # feedback records itself
 _EXEMPT = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/admin")
 
 
 async def send_error(
-    send: Send, status: int, message: str, code: str, headers: dict[str, str] | None = None
+    send: Send,
+    status: int,
+    message: str,
+    code: str,
+    headers: dict[str, str] | None = None,
+    *,
+    path: str = "",
 ) -> None:
     type_ = "rate_limit_error" if status == 429 else "api_error"
-    payload = json.dumps(error_body(message, type_, code)).encode()
+    body = error_body(message, type_, code)
+    if speaks_anthropic(path):
+        body = anthropic_error_body(status, message)
+    payload = json.dumps(body).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     raw += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
@@ -59,12 +69,21 @@ class RequestContext:
         extra = {"x-request-id": rid}
         if not exempt and state.draining:
             state.metrics.rejected.labels("draining").inc()
-            await send_error(send, 503, "semroute is shutting down", "shutting_down", extra)
+            await send_error(
+                send, 503, "semroute is shutting down", "shutting_down", extra, path=scope["path"]
+            )
             return
         if not exempt and state.in_flight >= config.max_concurrent:
             state.metrics.rejected.labels("concurrency").inc()
             extra["retry-after"] = "1"
-            await send_error(send, 429, "too many concurrent requests", "too_many_requests", extra)
+            await send_error(
+                send,
+                429,
+                "too many concurrent requests",
+                "too_many_requests",
+                extra,
+                path=scope["path"],
+            )
             return
         await self._serve(scope, receive, send, info, exempt)
 
@@ -114,6 +133,7 @@ class RequestContext:
                     "no answer within the request timeout",
                     "request_timeout",
                     {"x-request-id": info["request_id"]},
+                    path=scope["path"],
                 )
         finally:
             state.in_flight -= 1

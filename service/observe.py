@@ -11,7 +11,7 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from router.budget import cost_usd
+from router.budget import usage_cost
 from router.cache import Answer
 from router.config import Config
 from router.core import Router
@@ -54,7 +54,7 @@ def observe_answer(
             metrics.latency_by("upstream").observe(attempt.latency_ms / 1e3)
     if answer.cached:
         return 0.0
-    cost = cost_usd(config.models[answer.model], usage.prompt_tokens, usage.completion_tokens)
+    cost = usage_cost(config.models[answer.model], usage)
     metrics.tokens_by(answer.provider, answer.model, "prompt").inc(usage.prompt_tokens)
     metrics.tokens_by(answer.provider, answer.model, "completion").inc(usage.completion_tokens)
     metrics.cost_by(answer.provider, answer.model).inc(cost)

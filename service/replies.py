@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from router.cache import Answer
-from router.types import Attempt, Completion
+from router.types import Attempt, Completion, Usage
 
 
 def _attempt(a: Attempt) -> dict[str, Any]:
@@ -64,20 +64,29 @@ def info_headers(info: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def usage_json(usage: Usage) -> dict[str, Any]:
+    """``UsageOut``: the counts, and the upstream's ``*_tokens_details`` when it sent them."""
+    out: dict[str, Any] = {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+    for name, details in usage.details.items():
+        out[name] = dict(details)
+    return out
+
+
 def completion_body(answer: Answer[Completion], info: dict[str, Any]) -> dict[str, Any]:
     """``ChatCompletionResponse``."""
     c = answer.result
-    usage = c.usage
+    choice = {**c.choice_extra, "index": 0, "message": dict(c.message)}
+    choice["finish_reason"] = c.finish_reason
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion",
         "created": c.created or int(time.time()),
         "model": info["model"],
-        "choices": [{"index": 0, "message": dict(c.message), "finish_reason": c.finish_reason}],
-        "usage": {
-            "prompt_tokens": usage.prompt_tokens,
-            "completion_tokens": usage.completion_tokens,
-            "total_tokens": usage.total_tokens,
-        },
+        "choices": [choice],
+        "usage": usage_json(c.usage),
         "semroute": info,
     }

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from router.errors import InvalidRequest
 from router.types import CacheInfo, ChatRequest, Decision, Message, Priority
+from service.passthrough import PassthroughFields
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
@@ -41,10 +42,11 @@ class ChatMessage(BaseModel):
         )
 
 
-class ChatFields(BaseModel):
-    """The OpenAI chat-completions fields semroute understands; others are ignored."""
+class ChatFields(PassthroughFields):
+    """The OpenAI chat-completions fields semroute understands; the others are passed on
+    (``PassthroughFields``)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="allow")
     model: str = Field(default="auto", min_length=1, max_length=200)
     priority: Priority | None = None
     max_tokens: int | None = Field(default=None, gt=0)
@@ -73,6 +75,10 @@ class ChatFields(BaseModel):
             tool_choice=self.tool_choice,
             response_format=self.response_format,
             user=self.user,
+            extra=self.passthrough(),
+            max_tokens_field=(
+                "max_completion_tokens" if self.max_completion_tokens else "max_tokens"
+            ),
         )
 
 
@@ -152,12 +158,15 @@ class UsageOut(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    prompt_tokens_details: dict[str, Any] | None = None
+    completion_tokens_details: dict[str, Any] | None = None
 
 
 class ChoiceOut(BaseModel):
     index: int = 0
     message: dict[str, Any]
     finish_reason: str | None
+    logprobs: dict[str, Any] | None = None
 
 
 class ChatCompletionResponse(BaseModel):
@@ -174,6 +183,7 @@ class ChunkChoice(BaseModel):
     index: int = 0
     delta: dict[str, Any]
     finish_reason: str | None
+    logprobs: dict[str, Any] | None = None
 
 
 class ChatCompletionChunk(BaseModel):

@@ -12,20 +12,22 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import asdict
 from typing import Any
 
-from router.errors import ProviderError
+from router.errors import ProviderError, RouterError
 from router.execution import StreamSession
 from router.types import Chunk
 from service.errors import error_body, status_for
 from service.observe import Observation
+from service.replies import usage_json
 
 log = logging.getLogger("semroute.service")
 
 
 def _chunk(chunk: Chunk, stream_id: str, created: int, model: str) -> dict[str, Any]:
-    choices = [{"index": 0, "delta": dict(chunk.delta), "finish_reason": chunk.finish_reason}]
+    choice = {**chunk.choice_extra, "index": 0, "delta": dict(chunk.delta)}
+    choice["finish_reason"] = chunk.finish_reason
+    choices = [choice]
     return {
         "id": stream_id,
         "object": "chat.completion.chunk",
@@ -39,6 +41,14 @@ def _event(payload: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
 
 
+def error_event(exc: RouterError, prefix: str = "") -> bytes:
+    """The in-band error that ends a stream which can no longer change its HTTP status."""
+    status, type_ = status_for(exc)
+    err = error_body(f"{prefix}{exc.message}", type_, exc.code)
+    err["error"]["status"] = status
+    return _event(err)
+
+
 async def sse(
     session: StreamSession, observation: Observation, *, include_usage: bool
 ) -> AsyncIterator[bytes]:
@@ -47,7 +57,7 @@ async def sse(
     completed = first = False
     try:
         async for chunk in session.chunks():
-            if chunk.delta or chunk.finish_reason:
+            if chunk.delta or chunk.finish_reason or chunk.choice_extra:
                 if not first:
                     first = True
                     observation.first_byte()
@@ -58,10 +68,7 @@ async def sse(
             "stream from %s failed after the first byte: %s", session.answer.provider, exc.code
         )
         observation.failed(exc)
-        status, type_ = status_for(exc)
-        err = error_body(f"upstream stream failed: {exc.message}", type_, exc.code)
-        err["error"]["status"] = status
-        yield _event(err)
+        yield error_event(exc, "upstream stream failed: ")
         return
     finally:
         await session.close(completed=completed)
@@ -70,6 +77,6 @@ async def sse(
         usage = session.usage
         payload = _chunk(Chunk(delta={}), stream_id, created, model)
         payload["choices"] = []
-        payload["usage"] = {**asdict(usage), "total_tokens": usage.total_tokens}
+        payload["usage"] = usage_json(usage)
         yield _event(payload)
     yield b"data: [DONE]\n\n"

@@ -27,7 +27,11 @@ answer normally when the request does not stream. Anthropic streams carry a ``pi
 after ``content_block_start``, as the real API's do.
 
 A request with "tools" whose last user message contains "call the tool" is answered with a
-tool call (OpenAI ``tool_calls`` / Anthropic ``tool_use``) instead of text.
+tool call (OpenAI ``tool_calls`` / Anthropic ``tool_use``) instead of text. An OpenAI request
+with ``"logprobs": true`` gets a ``logprobs`` object in its choice. Setting ``cached_tokens``
+(and ``cache_write_tokens``) on an upstream makes it report prompt-cache usage: OpenAI
+``prompt_tokens_details.cached_tokens`` (with ``completion_tokens_details``), Anthropic
+``cache_read_input_tokens`` / ``cache_creation_input_tokens`` (apart from ``input_tokens``).
 """
 
 from __future__ import annotations
@@ -124,6 +128,8 @@ class Upstream:
         self.name = name
         self.reply = reply.replace("{name}", name)
         self.models = models
+        self.cached_tokens: int | None = None  # report prompt-cache usage (see the module doc)
+        self.cache_write_tokens = 0
         self.requests: list[Recorded] = []
         self._queue: deque[str] = deque()
         self._always = "ok"
@@ -563,13 +569,38 @@ class _Exchange:
     def openai_id(self) -> str:
         return f"chatcmpl-{self.up.name}-{self.n}"
 
-    def openai_usage(self, completion_tokens: int) -> dict[str, int]:
+    def openai_usage(self, completion_tokens: int) -> dict[str, Any]:
         prompt = self.prompt_tokens()
-        return {
+        usage: dict[str, Any] = {
             "prompt_tokens": prompt,
             "completion_tokens": completion_tokens,
             "total_tokens": prompt + completion_tokens,
         }
+        if self.up.cached_tokens is not None:
+            usage["prompt_tokens"] = prompt + self.up.cached_tokens
+            usage["total_tokens"] += self.up.cached_tokens
+            usage["prompt_tokens_details"] = {"cached_tokens": self.up.cached_tokens}
+            usage["completion_tokens_details"] = {"reasoning_tokens": 0}
+        return usage
+
+    def anthropic_usage(self, output_tokens: int) -> dict[str, Any]:
+        usage: dict[str, Any] = {
+            "input_tokens": self.prompt_tokens(),
+            "output_tokens": output_tokens,
+        }
+        if self.up.cached_tokens is not None:
+            usage["cache_read_input_tokens"] = self.up.cached_tokens
+            usage["cache_creation_input_tokens"] = self.up.cache_write_tokens
+        return usage
+
+    def logprobs(self, text: str) -> dict[str, Any] | None:
+        if self.body.get("logprobs") is not True:
+            return None
+        content = [
+            {"token": t, "logprob": -0.5, "bytes": list(t.encode()), "top_logprobs": []}
+            for t in _pieces(text)
+        ]
+        return {"content": content, "refusal": None}
 
     def openai_completion(self, tool: tuple[str, dict[str, Any]] | None) -> dict[str, Any]:
         if tool is None:
@@ -591,7 +622,12 @@ class _Exchange:
             "created": int(time.time()),
             "model": self.model,
             "choices": [
-                {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+                {
+                    "index": 0,
+                    "message": message,
+                    "logprobs": self.logprobs(self.up.reply),
+                    "finish_reason": finish,
+                }
             ],
             "usage": self.openai_usage(completion),
             "system_fingerprint": None,
@@ -668,7 +704,7 @@ class _Exchange:
             "content": content,
             "stop_reason": stop,
             "stop_sequence": None,
-            "usage": {"input_tokens": self.prompt_tokens(), "output_tokens": output},
+            "usage": self.anthropic_usage(output),
         }
 
     def anthropic_events(self, tool: tuple[str, dict[str, Any]] | None) -> list[_Event]:
@@ -680,7 +716,7 @@ class _Exchange:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": {"input_tokens": self.prompt_tokens(), "output_tokens": 1},
+            "usage": self.anthropic_usage(1),
         }
         if tool is None:
             block: dict[str, Any] = {"type": "text", "text": ""}

@@ -179,7 +179,17 @@ class Spending:
 
 
 def usage_cost(model: ModelConfig, usage: Usage) -> float:
-    return cost_usd(model, usage.prompt_tokens, usage.completion_tokens)
+    """USD for ``usage``: cache reads and writes at the model's cache prices, the rest of the
+    prompt at the input price."""
+    cached = min(usage.cached_tokens, usage.prompt_tokens)
+    written = min(usage.cache_write_tokens, usage.prompt_tokens - cached)
+    plain = usage.prompt_tokens - cached - written
+    return (
+        plain * model.input_price
+        + cached * model.cache_read_price
+        + written * model.cache_written_price
+        + usage.completion_tokens * model.output_price
+    ) / 1e6
 
 
 __all__ = ["MICROS", "BudgetView", "FailoverLedger", "Spending", "cost_usd", "usage_cost"]

@@ -59,6 +59,7 @@ def cacheable(completion: Completion) -> bool:
     message = completion.message
     return (
         completion.finish_reason == "stop"
+        and not completion.choice_extra  # logprobs describe one sampling, not a reusable answer
         and not message.get("tool_calls")
         and isinstance(message.get("content"), str)
         and bool(message["content"].strip())

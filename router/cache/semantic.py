@@ -104,6 +104,8 @@ def namespace(request: ChatRequest, model_tier: ModelTier | str) -> str:
         "max_tokens": request.max_tokens,
         "tier": str(model_tier),
     }
+    if request.extra:  # seed, penalties, logit_bias …: only when given (older keys stay valid)
+        shape["extra"] = request.extra
     digest = hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()
     return f"{request.tenant}:{digest[:32]}"
 

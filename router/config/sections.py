@@ -85,6 +85,10 @@ class DeploymentConfig(_Model):
 class ModelConfig(_Model):
     """One catalogue model. Prices are USD per 1M tokens.
 
+    ``cached_input_price`` is paid for prompt tokens read from the provider's prompt cache and
+    ``cache_write_price`` for those written to it; unset, both are the input price, except on
+    Anthropic providers: 0.1× and 1.25× the input price (Anthropic's published multipliers).
+
     ``deployments`` lists several (provider, upstream) pairs to balance between; without it
     the model has one deployment, ``provider`` / ``upstream``. ``alternates`` are the fallbacks
     used when a client names this model explicitly.
@@ -94,6 +98,8 @@ class ModelConfig(_Model):
     upstream: str
     input_price: Price
     output_price: Price
+    cached_input_price: Price | None = None
+    cache_write_price: Price | None = None
     latency_ms: Annotated[float, Field(ge=0)] = 1000.0
     tier: ModelTier = ModelTier.STANDARD
     context_window: PositiveInt = 8192
@@ -101,6 +107,14 @@ class ModelConfig(_Model):
     quality: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
     deployments: list[DeploymentConfig] = Field(default_factory=list)
     alternates: list[str] = Field(default_factory=list)
+
+    @property
+    def cache_read_price(self) -> float:
+        return self.input_price if self.cached_input_price is None else self.cached_input_price
+
+    @property
+    def cache_written_price(self) -> float:
+        return self.input_price if self.cache_write_price is None else self.cache_write_price
 
     def all_deployments(self) -> list[DeploymentConfig]:
         if self.deployments:

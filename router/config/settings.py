@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from router.config.api import ApiConfig, anthropic_cache_prices
 from router.config.encoder import CascadeConfig, ContextConfig, EncoderConfig
 from router.config.limits import LimitsConfig, RateLimit
 from router.config.lists import inherit_model_lists
@@ -41,6 +42,7 @@ from router.errors import ConfigError
 
 __all__ = [
     "RETRYABLE_CODES",
+    "ApiConfig",
     "AuthConfig",
     "BreakerConfig",
     "BudgetConfig",
@@ -77,6 +79,7 @@ DEFAULT_TASKS = ("code", "math", "creative", "analysis", "chat", "lookup", "summ
 
 class Config(_Model):
     service: ServiceConfig = ServiceConfig()
+    api: ApiConfig = ApiConfig()
     auth: AuthConfig = AuthConfig()
     encoder: EncoderConfig = EncoderConfig()
     context: ContextConfig = ContextConfig()
@@ -96,6 +99,11 @@ class Config(_Model):
     @classmethod
     def _inherit_lists(cls, data: Any) -> Any:
         return inherit_model_lists(data) if isinstance(data, dict) else data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _anthropic_cache_prices(cls, raw: Any) -> Any:
+        return anthropic_cache_prices(raw)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Config:

@@ -4,11 +4,11 @@ chunk. Finishing settles the budget and, for a completed stream only, writes the
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from router.budget import cost_usd
+from router.budget import usage_cost
 from router.cache import Answer
 from router.execution.calls import StreamStart
 from router.tokens import estimate_prompt_tokens, estimate_tokens
@@ -39,6 +39,7 @@ class StreamSession:
         self._text: list[str] = []
         self._usage: Usage | None = None
         self._finish: str | None = None
+        self._choice_extra: dict[str, Any] = {}
         self._closed = False
 
     async def chunks(self) -> AsyncIterator[Chunk]:
@@ -71,6 +72,7 @@ class StreamSession:
         if chunk.delta.get("tool_calls"):
             self._finish = "tool_calls"
         self._usage = chunk.usage or self._usage
+        self._choice_extra.update(chunk.choice_extra)
         self._finish = chunk.finish_reason or self._finish
 
     @property
@@ -97,7 +99,7 @@ class StreamSession:
             usage = self.usage
             await self.router.spending.settle(
                 self.answer.reservation,
-                cost_usd(spec, usage.prompt_tokens, usage.completion_tokens),
+                usage_cost(spec, usage),
             )
             if completed and self._finish is not None:
                 done = Completion(
@@ -106,6 +108,7 @@ class StreamSession:
                     message={"role": "assistant", "content": "".join(self._text)},
                     finish_reason=self._finish,
                     usage=usage,
+                    choice_extra=self._choice_extra,
                 )
                 vector = self.embedding.vector if self.embedding else None
                 await self.router.memory.remember(self.request, self.answer, done, vector)

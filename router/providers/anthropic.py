@@ -8,12 +8,8 @@ from collections.abc import AsyncIterator
 import httpx
 
 from router import errors as e
-from router.providers.anthropic_wire import (
-    StreamState,
-    UntranslatableRequest,
-    parse_message,
-    request_body,
-)
+from router.providers.anthropic_extra import UntranslatableRequest
+from router.providers.anthropic_wire import StreamState, parse_message, request_body
 from router.providers.base import (
     UpstreamCall,
     error_for_transport,

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
+from router.providers.anthropic_extra import UntranslatableRequest, apply_extra, structured_format
 from router.providers.base import UpstreamCall, parse_usage
 from router.types import JSON, Chunk, Completion, Message, Usage
 
@@ -35,22 +37,21 @@ _TOOL_CHOICES: dict[str, JSON] = {
 _EMPTY_SCHEMA: JSON = {"type": "object", "properties": {}}
 
 
-class UntranslatableRequest(ValueError):
-    """The request has no Messages API equivalent (e.g. tool arguments that are not JSON)."""
-
-
 def request_body(call: UpstreamCall, *, default_max_tokens: int, stream: bool) -> JSON:
     """The Messages API body for ``call``. Raises: UntranslatableRequest."""
     r = call.request
     system, messages = split_messages(r.messages)
-    instruction = json_instruction(r.response_format)
+    structured = structured_format(r.response_format)
+    instruction = None if structured else json_instruction(r.response_format)
     if instruction:
-        system = f"{system}\n\n{instruction}" if system else instruction
+        system = with_instruction(system, instruction)
     body: JSON = {
         "model": call.upstream_model,
         "max_tokens": r.max_tokens or default_max_tokens,
         "messages": messages,
     }
+    if structured:
+        body["output_config"] = {"format": structured}
     temperature = None if r.temperature is None else min(max(r.temperature, 0.0), 1.0)
     optional: JSON = {
         "system": system or None,
@@ -64,19 +65,31 @@ def request_body(call: UpstreamCall, *, default_max_tokens: int, stream: bool) -
         "metadata": {"user_id": r.user} if r.user else None,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
+    apply_extra(body, r.extra, call.model)
     if stream:
         body["stream"] = True
     return body
 
 
-def split_messages(messages: Iterable[Message]) -> tuple[str, list[JSON]]:
-    """(system prompt, alternating user/assistant turns); same-role neighbours are merged."""
-    system: list[str] = []
+System = str | list[JSON]
+
+
+def with_instruction(system: System, instruction: str) -> System:
+    if isinstance(system, list):
+        return [*system, {"type": "text", "text": instruction}]
+    return f"{system}\n\n{instruction}" if system else instruction
+
+
+def split_messages(messages: Iterable[Message]) -> tuple[System, list[JSON]]:
+    """(system prompt, alternating user/assistant turns); same-role neighbours are merged.
+
+    The system prompt is a string, or a list of text blocks when a part carries
+    ``cache_control`` (prompt caching needs the mark on the block)."""
+    system: list[JSON] = []
     turns: list[JSON] = []
     for m in messages:
         if m.role in ("system", "developer"):
-            if text := m.text():
-                system.append(text)
+            system.extend(content_blocks(m.content))
             continue
         role = "assistant" if m.role == "assistant" else "user"
         blocks = message_blocks(m)
@@ -86,7 +99,9 @@ def split_messages(messages: Iterable[Message]) -> tuple[str, list[JSON]]:
             turns[-1]["content"].extend(blocks)
         else:
             turns.append({"role": role, "content": blocks})
-    return "\n\n".join(system), turns
+    if any("cache_control" in b for b in system):
+        return system, turns
+    return "\n\n".join(str(b.get("text", "")) for b in system if b.get("type") == "text"), turns
 
 
 def message_blocks(m: Message) -> list[JSON]:
@@ -113,7 +128,10 @@ def content_blocks(content: str | tuple[Mapping[str, Any], ...] | None) -> list[
         kind = part.get("type")
         if kind == "text":
             if part.get("text"):
-                blocks.append({"type": "text", "text": str(part["text"])})
+                block: JSON = {"type": "text", "text": str(part["text"])}
+                if part.get("cache_control"):
+                    block["cache_control"] = part["cache_control"]
+                blocks.append(block)
         elif kind == "image_url":
             blocks.append(image_block(part.get("image_url")))
         else:  # already Anthropic-shaped (image, document …): the upstream validates it
@@ -156,6 +174,8 @@ def wire_tool(tool: Mapping[str, Any]) -> JSON:
     out: JSON = {"name": fn.get("name"), "input_schema": fn.get("parameters") or _EMPTY_SCHEMA}
     if fn.get("description"):
         out["description"] = fn["description"]
+    if tool.get("cache_control"):
+        out["cache_control"] = tool["cache_control"]
     return out
 
 
@@ -187,14 +207,20 @@ def finish_reason(stop_reason: Any) -> str | None:
 
 
 def usage(raw: Any) -> Usage:
-    """Anthropic counts cached prompt tokens apart from input_tokens; OpenAI counts them in."""
+    """Anthropic counts cached prompt tokens apart from input_tokens; OpenAI counts them in
+    (and reports the cache reads as ``prompt_tokens_details.cached_tokens``)."""
     base = parse_usage(raw)
     if not isinstance(raw, Mapping):
         return base
-    cached = sum(
-        int(raw.get(k) or 0) for k in ("cache_creation_input_tokens", "cache_read_input_tokens")
+    read = int(raw.get("cache_read_input_tokens") or 0)
+    written = int(raw.get("cache_creation_input_tokens") or 0)
+    return Usage(
+        base.prompt_tokens + read + written,
+        base.completion_tokens,
+        cached_tokens=read,
+        cache_write_tokens=written,
+        details={"prompt_tokens_details": {"cached_tokens": read}} if read or written else {},
     )
-    return Usage(base.prompt_tokens + cached, base.completion_tokens)
 
 
 def parse_message(data: Any) -> Completion:
@@ -232,8 +258,7 @@ class StreamState:
         self.id = ""
         self.model = ""
         self.done = False
-        self._prompt = 0
-        self._completion = 0
+        self._usage = Usage()
         self._tools: dict[int, int] = {}  # Anthropic block index → OpenAI tool_calls index
 
     def feed(self, event: Mapping[str, Any]) -> list[Chunk]:
@@ -254,7 +279,7 @@ class StreamState:
             return [self._chunk({}, finish_reason=reason)] if reason else []
         if kind == "message_stop":
             self.done = True
-            return [self._chunk({}, usage=Usage(self._prompt, self._completion))]
+            return [self._chunk({}, usage=self._usage)]
         return []  # ping, content_block_stop, and event types added after this was written
 
     def _block_start(self, index: int, block: Mapping[str, Any]) -> list[Chunk]:
@@ -284,10 +309,12 @@ class StreamState:
         if not isinstance(raw, Mapping):
             return
         counted = usage(raw)
-        if raw.get("input_tokens") is not None:  # counts are cumulative: the latest wins
-            self._prompt = counted.prompt_tokens
+        # Counts are cumulative: the latest of each wins.
+        if raw.get("input_tokens") is not None:
+            completion = self._usage.completion_tokens
+            self._usage = replace(counted, completion_tokens=completion)
         if raw.get("output_tokens") is not None:
-            self._completion = counted.completion_tokens
+            self._usage = replace(self._usage, completion_tokens=counted.completion_tokens)
 
     def _chunk(
         self, delta: JSON, *, finish_reason: str | None = None, usage: Usage | None = None

@@ -140,10 +140,23 @@ def error_for_transport(exc: Exception, *, provider: str, model: str) -> e.Provi
     return e.BadResponse(message, provider=provider, model=model)
 
 
+# An earlier answer's thinking, kept for Anthropic (which needs it back with tool use).
+_ANTHROPIC_ONLY_PARTS = frozenset({"thinking", "redacted_thinking"})
+
+
 def wire_message(m: Message) -> dict[str, Any]:
-    """A message in the OpenAI wire format."""
+    """A message in the OpenAI wire format. ``cache_control`` marks (Anthropic prompt-caching
+    hints) and thinking blocks are left out: OpenAI caches prompt prefixes by itself, has no
+    thinking blocks, and rejects unknown keys."""
     out: dict[str, Any] = {"role": m.role}
-    out["content"] = m.content if isinstance(m.content, str | None) else list(m.content)
+    if isinstance(m.content, str | None):
+        out["content"] = m.content
+    else:
+        out["content"] = [
+            {k: v for k, v in p.items() if k != "cache_control"} if "cache_control" in p else p
+            for p in m.content
+            if p.get("type") not in _ANTHROPIC_ONLY_PARTS
+        ]
     if m.name:
         out["name"] = m.name
     if m.tool_calls:
@@ -153,13 +166,31 @@ def wire_message(m: Message) -> dict[str, Any]:
     return out
 
 
+def _count(raw: Mapping[str, Any], *names: str) -> int:
+    for name in names:
+        value = raw.get(name)
+        if value is not None:
+            return int(value)
+    return 0
+
+
 def parse_usage(raw: Any) -> Usage:
-    """OpenAI-style usage; Anthropic's input/output names are accepted too."""
+    """OpenAI-style usage with its ``*_tokens_details`` (``cached_tokens`` counted apart);
+    Anthropic's input/output names are accepted too."""
     if not isinstance(raw, Mapping):
         return Usage()
-    prompt = raw.get("prompt_tokens", raw.get("input_tokens", 0)) or 0
-    completion = raw.get("completion_tokens", raw.get("output_tokens", 0)) or 0
-    return Usage(prompt_tokens=int(prompt), completion_tokens=int(completion))
+    details = {
+        k: dict(v)
+        for k in ("prompt_tokens_details", "completion_tokens_details")
+        if isinstance(v := raw.get(k), Mapping)
+    }
+    cached = _count(details.get("prompt_tokens_details", {}), "cached_tokens")
+    return Usage(
+        prompt_tokens=_count(raw, "prompt_tokens", "input_tokens"),
+        completion_tokens=_count(raw, "completion_tokens", "output_tokens"),
+        cached_tokens=cached,
+        details=details,
+    )
 
 
 def error_fields(body: bytes) -> tuple[str, str]:

@@ -17,22 +17,29 @@ from router.providers.base import (
     stream_error,
     wire_message,
 )
+from router.providers.fields import OPENAI_IGNORED, OPENAI_UNSUPPORTED
 from router.providers.http import HttpProvider
 from router.types import Chunk, Completion
 
 
 def request_body(call: UpstreamCall, *, stream: bool) -> dict[str, Any]:
+    """The chat-completions body: the fields semroute interprets, then every other field the
+    client sent, as sent (the upstream validates them)."""
     r = call.request
     body: dict[str, Any] = {
-        "model": call.upstream_model,
-        "messages": [wire_message(m) for m in r.messages],
+        k: v
+        for k, v in r.extra.items()
+        if v is not None and k not in OPENAI_UNSUPPORTED and k not in OPENAI_IGNORED
     }
+    body["model"] = call.upstream_model
+    body["messages"] = [wire_message(m) for m in r.messages]
     optional = {
-        "max_tokens": r.max_tokens,
+        # Reasoning models accept only max_completion_tokens: the client's name is kept.
+        r.max_tokens_field: r.max_tokens,
         "temperature": r.temperature,
         "top_p": r.top_p,
         "stop": list(r.stop) if r.stop else None,
-        "tools": list(r.tools) if r.tools else None,
+        "tools": [_without_cache_control(t) for t in r.tools] if r.tools else None,
         "tool_choice": r.tool_choice,
         "response_format": dict(r.response_format) if r.response_format else None,
         "user": r.user,
@@ -42,6 +49,10 @@ def request_body(call: UpstreamCall, *, stream: bool) -> dict[str, Any]:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
     return body
+
+
+def _without_cache_control(tool: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in tool.items() if k != "cache_control"}
 
 
 class OpenAIProvider(HttpProvider):
@@ -119,6 +130,7 @@ def parse_completion(data: Mapping[str, Any]) -> Completion:
         finish_reason=choice.get("finish_reason"),
         usage=parse_usage(data.get("usage")),
         created=int(data.get("created") or time.time()),
+        choice_extra=_choice_extra(choice),
     )
 
 
@@ -135,4 +147,13 @@ def parse_chunk(event: Mapping[str, Any]) -> Chunk:
         usage=usage,
         id=str(event.get("id", "")),
         upstream_model=str(event.get("model", "")),
+        choice_extra=_choice_extra(choice),
     )
+
+
+_CHOICE_FIELDS = frozenset({"index", "message", "delta", "finish_reason"})
+
+
+def _choice_extra(choice: Mapping[str, Any]) -> dict[str, Any]:
+    """The choice's other fields with a value (``logprobs`` when the client asked for them)."""
+    return {k: v for k, v in choice.items() if k not in _CHOICE_FIELDS and v is not None}

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from router.config import Config
-from router.errors import BudgetExhausted, InvalidRequest
+from router.errors import BudgetExhausted, InvalidRequest, NoCandidate
+from router.providers.fields import unsupported
 from router.selection.candidates import Selection, select
 from router.types import BudgetTier, ChatRequest, Priority, Requirements, Skipped
 
@@ -56,11 +57,18 @@ def select_for(
     empty selection (cache only) instead of an error."""
     task_cfg = config.tasks.get(route)
     allowed = request.allowed_models
-    barred = {
-        m: "not allowed for this API key"
-        for m in config.models
-        if allowed is not None and m not in allowed
-    }
+    unhonoured = unhonoured_fields(config, request)
+    if route in config.models and all(m in unhonoured for m in ranked):
+        # A model named explicitly is not swapped for another one over a request field.
+        raise unhonoured_error({m: unhonoured[m] for m in ranked})
+    barred = {m: f"cannot honour {', '.join(f)}" for m, f in unhonoured.items()}
+    barred.update(
+        {
+            m: "not allowed for this API key"
+            for m in config.models
+            if allowed is not None and m not in allowed
+        }
+    )
     try:
         return select(
             route,
@@ -74,3 +82,32 @@ def select_for(
         )
     except BudgetExhausted:
         return Selection((), (Skipped("*", "daily budget exhausted: cache only"),))
+    except NoCandidate as exc:
+        if unhonoured:
+            raise unhonoured_error(unhonoured) from exc
+        raise
+
+
+def unhonoured_fields(config: Config, request: ChatRequest) -> dict[str, list[str]]:
+    """Catalogue model → the request's passed-through fields its providers cannot honour
+    (none under ``[api] unsupported_fields = "drop"``)."""
+    if not request.extra or config.api.unsupported_fields == "drop":
+        return {}
+    out: dict[str, list[str]] = {}
+    for name, model in config.models.items():
+        kinds = {config.providers[d.provider].kind for d in model.all_deployments()}
+        fields = sorted({f for kind in kinds for f in unsupported(kind, request.extra)})
+        if fields:
+            out[name] = fields
+    return out
+
+
+def unhonoured_error(unhonoured: dict[str, list[str]]) -> InvalidRequest:
+    fields = sorted({f for names in unhonoured.values() for f in names})
+    return InvalidRequest(
+        f"no candidate model can honour {', '.join(fields)} (models {sorted(unhonoured)} have "
+        "no equivalent); remove the field(s), name a model that supports them, or set "
+        '[api] unsupported_fields = "drop" to drop them with a warning',
+        param=fields[0],
+        code="unsupported_field",
+    )

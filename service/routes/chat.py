@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from router.errors import RouterError
+from router.execution import StreamSession
+from router.types import ChatRequest
 from service.context import Serving, get_serving
+from service.keepalive import open_stream, pending
 from service.limits import check_limits
 from service.replies import completion_body, info_headers, semroute_info
 from service.schemas import (
@@ -16,9 +21,10 @@ from service.schemas import (
     ErrorBody,
     sse_event_schema,
 )
-from service.sse import sse
+from service.sse import error_event, sse
 
 router = APIRouter(tags=["chat"])
+_SSE = {"cache-control": "no-cache"}
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -51,16 +57,33 @@ async def chat_completions(
     request = serving.caller.apply(body.to_request())
     observation.caller(serving.caller.tenant, request.messages[-1].text())
     if body.stream:
-        session = await engine.stream(request)
-        observation.decided(session.answer.decision)
-        headers = info_headers(semroute_info(session.answer))
-        return StreamingResponse(
-            sse(session, observation, include_usage=body.include_usage),
-            media_type="text/event-stream",
-            headers={**headers, "cache-control": "no-cache"},
-        )
+        return await _stream(serving, request, include_usage=body.include_usage)
     answer = await engine.complete(request)
     observation.decided(answer.decision)
     observation.answered(answer, answer.result.usage)
     info = semroute_info(answer)
     return JSONResponse(completion_body(answer, info), headers=info_headers(info))
+
+
+async def _stream(serving: Serving, request: ChatRequest, *, include_usage: bool) -> Any:
+    engine, observation = serving.engine, serving.observation
+    interval = engine.config.api.sse_keepalive_s
+
+    def render(session: StreamSession) -> AsyncIterator[bytes]:
+        observation.decided(session.answer.decision)
+        return sse(session, observation, include_usage=include_usage)
+
+    def fail(exc: RouterError) -> bytes:
+        observation.failed(exc)
+        return error_event(exc)
+
+    opened = await open_stream(engine.stream(request), interval)
+    if isinstance(opened, StreamSession):
+        headers = info_headers(semroute_info(opened.answer))
+        return StreamingResponse(
+            render(opened), media_type="text/event-stream", headers={**headers, **_SSE}
+        )
+    # The first token is slow: start now, keep the connection alive (decision headers unknown).
+    return StreamingResponse(
+        pending(opened, interval, render, fail), media_type="text/event-stream", headers=_SSE
+    )

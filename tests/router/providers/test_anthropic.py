@@ -419,7 +419,10 @@ async def test_cached_prompt_tokens_count_as_prompt_tokens(make: Make) -> None:
     }
     provider, _ = make(answer(body))
     completion = await provider.complete(call_for())
-    assert completion.usage == Usage(prompt_tokens=1110, completion_tokens=3)
+    usage = completion.usage
+    assert (usage.prompt_tokens, usage.completion_tokens) == (1110, 3)
+    assert (usage.cached_tokens, usage.cache_write_tokens) == (1000, 100)
+    assert usage.details == {"prompt_tokens_details": {"cached_tokens": 1000}}
 
 
 # --- streaming -----------------------------------------------------------------------------

@@ -1,0 +1,74 @@
+"""SSE keep-alive while a stream waits for its first token.
+
+A stream whose first token arrives within ``[api] sse_keepalive_s`` is answered as before: the
+fallback chain runs before any byte is sent, so a failure keeps its HTTP status. A slower one
+(reasoning models, long queues) starts at once with 200 and an SSE comment every interval, so
+that proxies and load balancers do not cut the idle connection; a failure after that is an
+in-band error event (the same one a failure mid-stream gives), never a silent end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
+
+import anyio
+
+from router.errors import RouterError
+from router.execution import StreamSession
+
+KEEPALIVE = b": keep-alive\n\n"
+
+Opening = asyncio.Task[StreamSession]
+
+
+async def open_stream(
+    start: Coroutine[Any, Any, StreamSession], interval: float
+) -> StreamSession | Opening:
+    """The session if it opens within ``interval`` seconds (0: however long it takes), else
+    the task still opening it. Raises: what opening raises, within the interval."""
+    if interval <= 0:
+        return await start
+    task = asyncio.ensure_future(start)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=interval)
+    except BaseException:  # cancelled (client gone, request timeout): nothing may leak
+        await discard(task)
+        raise
+    return task.result() if done else task
+
+
+async def discard(task: Opening) -> None:
+    """Cancel an opening stream; if it had opened, close it (the budget is settled)."""
+    task.cancel()
+    with anyio.CancelScope(shield=True):
+        try:
+            session = await task
+        except BaseException:
+            return
+        await session.close(completed=False)
+
+
+async def pending(
+    task: Opening,
+    interval: float,
+    render: Callable[[StreamSession], AsyncIterator[bytes]],
+    fail: Callable[[RouterError], bytes],
+) -> AsyncIterator[bytes]:
+    """Keep-alive comments until the stream opens, then ``render`` it; ``fail`` renders an
+    error raised while opening."""
+    try:
+        while not task.done():
+            yield KEEPALIVE
+            await asyncio.wait({task}, timeout=interval)
+        try:
+            session = task.result()
+        except RouterError as exc:
+            yield fail(exc)
+            return
+    finally:
+        if not task.done():
+            await discard(task)
+    async for piece in render(session):
+        yield piece

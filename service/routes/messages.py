@@ -1,0 +1,78 @@
+"""POST /v1/messages: the Anthropic Messages API in front of the same routing, cache, budget
+and fallback as /v1/chat/completions; the answer may come from either wire protocol."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from router.errors import RouterError
+from router.execution import StreamSession
+from router.types import ChatRequest
+from service.context import Serving, get_serving
+from service.keepalive import open_stream, pending
+from service.limits import check_request_limits
+from service.messages_schemas import MessagesBody
+from service.messages_sse import error_event, message_events
+from service.messages_wire import message_body, to_request
+from service.replies import info_headers, semroute_info
+
+router = APIRouter(tags=["anthropic"])
+_SSE = {"cache-control": "no-cache"}
+_ERROR = {
+    "description": 'Anthropic-style: {"type": "error", "error": {"type": …, "message": …}}',
+    "content": {"application/json": {}},
+}
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A message, or with stream=true Anthropic SSE events",
+        "content": {"text/event-stream": {}},
+    },
+    **{status: _ERROR for status in (400, 401, 403, 404, 413, 429, 502, 503, 504)},
+}
+
+
+@router.post(
+    "/v1/messages",
+    responses=_RESPONSES,
+    summary="Anthropic-compatible Messages API, routed",
+)
+async def messages(body: MessagesBody, serving: Annotated[Serving, Depends(get_serving)]) -> Any:
+    """Route the request (``model``: ``auto``, ``auto:<task>`` or a catalogue model) and
+    execute it through the fallback chain; errors are Anthropic-style."""
+    engine, observation = serving.engine, serving.observation
+    request = serving.caller.apply(to_request(body))
+    check_request_limits(request, engine.config.service)
+    observation.caller(serving.caller.tenant, request.messages[-1].text())
+    if body.stream:
+        return await _stream(serving, request)
+    answer = await engine.complete(request)
+    observation.decided(answer.decision)
+    observation.answered(answer, answer.result.usage)
+    info = semroute_info(answer)
+    reply = message_body(answer.result, answer.model, info)
+    return JSONResponse(reply, headers=info_headers(info))
+
+
+async def _stream(serving: Serving, request: ChatRequest) -> Any:
+    engine, observation = serving.engine, serving.observation
+    interval = engine.config.api.sse_keepalive_s
+
+    def render(session: StreamSession) -> AsyncIterator[bytes]:
+        observation.decided(session.answer.decision)
+        return message_events(session, observation)
+
+    def fail(exc: RouterError) -> bytes:
+        observation.failed(exc)
+        return error_event(exc)
+
+    opened = await open_stream(engine.stream(request), interval)
+    if isinstance(opened, StreamSession):
+        headers = {**info_headers(semroute_info(opened.answer)), **_SSE}
+        return StreamingResponse(render(opened), media_type="text/event-stream", headers=headers)
+    return StreamingResponse(
+        pending(opened, interval, render, fail), media_type="text/event-stream", headers=_SSE
+    )
