@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from router.config import Config, load_config
 from router.budget import usage_cost
+from router.config import Config, load_config
 from router.types import Usage
 
 
