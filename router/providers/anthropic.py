@@ -9,7 +9,8 @@ import httpx
 
 from router import errors as e
 from router.providers.anthropic_extra import UntranslatableRequest
-from router.providers.anthropic_wire import StreamState, parse_message, request_body
+from router.providers.anthropic_stream import StreamState
+from router.providers.anthropic_wire import parse_message, request_body
 from router.providers.base import (
     UpstreamCall,
     error_for_transport,

@@ -9,7 +9,7 @@ import pytest
 
 from router.providers import anthropic_wire, openai
 from router.providers.anthropic_extra import UntranslatableRequest
-from router.providers.anthropic_wire import StreamState
+from router.providers.anthropic_stream import StreamState
 from router.providers.base import UpstreamCall, parse_usage
 from router.providers.fields import unsupported
 from router.types import ChatRequest, Message
