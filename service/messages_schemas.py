@@ -112,3 +112,9 @@ class MessagesBody(BaseModel):
     output_config: OutputConfig | None = None
     cache_control: dict[str, Any] | None = None  # automatic caching of the last cacheable block
     service_tier: Literal["auto", "standard_only"] | None = None
+
+
+class CountTokensBody(MessagesBody):
+    """``POST /v1/messages/count_tokens``: a Messages request without ``max_tokens``."""
+
+    max_tokens: Annotated[int, Field(gt=0)] = 1

@@ -11,11 +11,12 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from router.errors import RouterError
 from router.execution import StreamSession
+from router.tokens import estimate_prompt_tokens
 from router.types import ChatRequest
 from service.context import Serving, get_serving
 from service.keepalive import open_stream, pending
 from service.limits import check_request_limits
-from service.messages_schemas import MessagesBody
+from service.messages_schemas import CountTokensBody, MessagesBody
 from service.messages_sse import error_event, message_events
 from service.messages_wire import message_body, to_request
 from service.replies import info_headers, semroute_info
@@ -55,6 +56,20 @@ async def messages(body: MessagesBody, serving: Annotated[Serving, Depends(get_s
     info = semroute_info(answer)
     reply = message_body(answer.result, answer.model, info)
     return JSONResponse(reply, headers=info_headers(info))
+
+
+@router.post(
+    "/v1/messages/count_tokens",
+    responses={status: _ERROR for status in (400, 401, 403, 413)},
+    summary="Anthropic-compatible token count (an estimate: about four characters a token)",
+)
+async def count_tokens(
+    body: CountTokensBody, serving: Annotated[Serving, Depends(get_serving)]
+) -> Any:
+    """The prompt's size as semroute estimates it for selection and budgeting (no tokenizer:
+    an upstream's own count differs by model)."""
+    request = serving.caller.apply(to_request(body))
+    return JSONResponse({"input_tokens": estimate_prompt_tokens(request.messages)})
 
 
 async def _stream(serving: Serving, request: ChatRequest) -> Any:

@@ -291,3 +291,12 @@ def test_x_api_key_authenticates(centroid_dir: Path) -> None:
                 model="auto", max_tokens=5, messages=user("hi")
             )
         assert denied.value.body["error"]["type"] == "authentication_error"  # type: ignore[index]
+
+
+def test_count_tokens_is_an_estimate_from_the_same_conversion(stack: ApiStack) -> None:
+    counted = stack.anthropic().messages.count_tokens(
+        model="auto", system="Be brief.", messages=user("hi how are you")
+    )
+    # ceil(9 / 4) + 4 for the system message, ceil(14 / 4) + 4 for the user message
+    assert counted.input_tokens == 7 + 8
+    assert stack.primary.calls == 0
