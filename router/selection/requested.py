@@ -53,23 +53,23 @@ def select_for(
     tier: BudgetTier,
     request: ChatRequest,
 ) -> Selection:
-    """``select`` with the request's key allow-list applied; an exhausted budget gives an
-    empty selection (cache only) instead of an error."""
+    """``select`` with the request's key allow-list applied and without the models that
+    cannot honour its passed-through fields; an exhausted budget gives an empty selection
+    (cache only) instead of an error.
+
+    Raises:
+        InvalidRequest: only the request's fields stand in the way (``unsupported_field``).
+        NoCandidate: no model meets the request's requirements.
+    """
     task_cfg = config.tasks.get(route)
-    allowed = request.allowed_models
     unhonoured = unhonoured_fields(config, request)
     if route in config.models and all(m in unhonoured for m in ranked):
         # A model named explicitly is not swapped for another one over a request field.
         raise unhonoured_error({m: unhonoured[m] for m in ranked})
-    barred = {m: f"cannot honour {', '.join(f)}" for m, f in unhonoured.items()}
-    barred.update(
-        {
-            m: "not allowed for this API key"
-            for m in config.models
-            if allowed is not None and m not in allowed
-        }
-    )
-    try:
+    barred = barred_by_key(config, request)
+    fields = {m: f"cannot honour {', '.join(f)}" for m, f in unhonoured.items() if m not in barred}
+
+    def ranking(unavailable: dict[str, str]) -> Selection:
         return select(
             route,
             ranked,
@@ -78,14 +78,28 @@ def select_for(
             priority=priority,
             budget_tier=tier,
             premium_required=bool(task_cfg and task_cfg.premium_required),
-            unavailable=barred,
+            unavailable=unavailable,
         )
+
+    try:
+        return ranking({**fields, **barred})
     except BudgetExhausted:
         return Selection((), (Skipped("*", "daily budget exhausted: cache only"),))
     except NoCandidate as exc:
-        if unhonoured:
+        if fields:
+            try:  # would the request be servable but for its fields? Then say so.
+                ranking(barred)
+            except NoCandidate:
+                raise exc from None
             raise unhonoured_error(unhonoured) from exc
         raise
+
+
+def barred_by_key(config: Config, request: ChatRequest) -> dict[str, str]:
+    allowed = request.allowed_models
+    if allowed is None:
+        return {}
+    return {m: "not allowed for this API key" for m in config.models if m not in allowed}
 
 
 def unhonoured_fields(config: Config, request: ChatRequest) -> dict[str, list[str]]:

@@ -205,3 +205,22 @@ def test_strict_json_schema_needs_structured_outputs(stack: ApiStack) -> None:
     )
     assert completion.model == "alpha"
     assert stack.primary.requests[0].body["response_format"] == SCHEMA
+
+
+def test_fields_are_blamed_only_when_they_are_what_stands_in_the_way(stack: ApiStack) -> None:
+    client = stack.openai()
+    with pytest.raises(openai.BadRequestError) as only_fields:
+        # Only alpha can enforce the schema, only Anthropic's beta takes `thinking`.
+        client.post(
+            "/route",
+            cast_to=dict,
+            body={"messages": ask(), "response_format": SCHEMA, "thinking": {"type": "enabled"}},
+        )
+    assert isinstance(only_fields.value.body, dict)
+    assert only_fields.value.body["code"] == "unsupported_field"
+    with pytest.raises(openai.BadRequestError) as too_long:
+        # No window holds the prompt: the seed that beta cannot honour is not the reason.
+        client.post("/route", cast_to=dict, body={"input": "word " * 82_000, "seed": 1})
+    assert isinstance(too_long.value.body, dict)
+    assert too_long.value.body["code"] != "unsupported_field"
+    assert "context" in too_long.value.body["message"]
