@@ -1,4 +1,5 @@
-"""The one table from the error tree to HTTP status + OpenAI-style error JSON."""
+"""The one table from the error tree to HTTP status, and the one error body (OpenAI-style;
+Anthropic-style on /v1/messages)."""
 
 from __future__ import annotations
 
@@ -19,28 +20,35 @@ from service.state import get_observation
 
 log = logging.getLogger("semroute.service")
 
-# (status, OpenAI error type), most specific class first; the first isinstance match wins.
-ERROR_TABLE: tuple[tuple[type[e.RouterError], int, str], ...] = (
-    (e.LimitExceeded, 429, "requests"),  # OpenAI's type is "requests" or "tokens" (exc.kind)
-    (e.BudgetExhausted, 429, "rate_limit_error"),
-    (e.NoCandidate, 400, "invalid_request_error"),
-    (e.AllCandidatesFailed, 503, "api_error"),
-    (e.RateLimited, 429, "rate_limit_error"),
-    (e.ContentPolicy, 400, "invalid_request_error"),
-    (e.ContextTooLong, 400, "invalid_request_error"),
-    (e.BadRequest, 400, "invalid_request_error"),
-    (e.AuthFailed, 502, "api_error"),
-    (e.Timeout, 504, "api_error"),
-    (e.ProviderUnavailable, 503, "api_error"),
-    (e.BadResponse, 502, "api_error"),
-    (e.InvalidRequest, 400, "invalid_request_error"),
-    (e.Unauthenticated, 401, "authentication_error"),
-    (e.Forbidden, 403, "permission_error"),
-    (e.ArtifactError, 503, "api_error"),
-    (e.NotReady, 503, "api_error"),
-    (e.RouterError, 500, "api_error"),
-)
+# Every class of the error tree → its HTTP status; an error takes the row of the most specific
+# class in its MRO (as httpx maps exceptions), so a new subclass inherits its parent's status.
+ERROR_STATUS: dict[type[e.RouterError], int] = {
+    e.RouterError: 500,
+    e.InvalidRequest: 400,
+    e.AccessError: 403,
+    e.Unauthenticated: 401,
+    e.Forbidden: 403,
+    e.LimitExceeded: 429,
+    e.NotReady: 503,
+    e.ConfigError: 500,
+    e.ArtifactError: 503,
+    e.ProviderError: 502,
+    e.RateLimited: 429,
+    e.AuthFailed: 502,
+    e.Timeout: 504,
+    e.ContentPolicy: 400,
+    e.ContextTooLong: 400,
+    e.BadRequest: 400,
+    e.ProviderUnavailable: 503,
+    e.BadResponse: 502,
+    e.RoutingError: 500,
+    e.NoCandidate: 400,
+    e.BudgetExhausted: 429,
+    e.BudgetUnavailable: 503,
+    e.AllCandidatesFailed: 503,
+}
 
+# The OpenAI error type follows from the status (a rate limit of ours says which: exc.kind).
 _STATUS_TYPES = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -68,10 +76,31 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 _NOT_FOUND_CODES = {"model_not_found", "request_not_found", "not_found"}
 
 
+def error_type(status: int) -> str:
+    """The OpenAI error ``type`` of a status: 4xx by kind, every 5xx ``api_error``."""
+    return _STATUS_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+
+
 def error_body(
-    message: str, type_: str, code: str | None = None, param: str | None = None
+    status: int,
+    message: str,
+    code: str | None = None,
+    param: str | None = None,
+    *,
+    type_: str | None = None,
 ) -> dict[str, Any]:
-    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+    """The one OpenAI-style error body (its type from the status unless given)."""
+    kind = type_ or error_type(status)
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def wire_error_body(
+    path: str, status: int, message: str, code: str | None = None
+) -> dict[str, Any]:
+    """The error body in the shape of the route's API: Anthropic-style on /v1/messages."""
+    if speaks_anthropic(path):
+        return anthropic_error_body(status, message)
+    return error_body(status, message, code)
 
 
 def error_response(
@@ -82,21 +111,20 @@ def error_response(
     param: str | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    type_ = _STATUS_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
-    return JSONResponse(error_body(message, type_, code, param), status, headers=headers)
+    return JSONResponse(error_body(status, message, code, param), status, headers=headers)
 
 
-def status_for(exc: e.RouterError) -> tuple[int, str]:
-    for cls, status, type_ in ERROR_TABLE:
-        if isinstance(exc, cls):
-            if status == 400 and exc.code in _NOT_FOUND_CODES:
-                return 404, "not_found_error"
-            return status, type_
-    return 500, "api_error"  # pragma: no cover - RouterError is the last row
+def status_for(exc: e.RouterError) -> int:
+    """The status of the most specific class of ``exc`` that has a row (RouterError has one)."""
+    status = next(ERROR_STATUS[c] for c in type(exc).__mro__ if c in ERROR_STATUS)
+    if status == 400 and exc.code in _NOT_FOUND_CODES:
+        return 404
+    return status
 
 
 def router_error_response(exc: e.RouterError) -> JSONResponse:
-    status, type_ = status_for(exc)
+    status = status_for(exc)
+    type_: str | None = None
     param = exc.param if isinstance(exc, e.InvalidRequest) else None
     headers: dict[str, str] = {}
     if isinstance(exc, e.RateLimited) and exc.retry_after is not None:
@@ -104,7 +132,7 @@ def router_error_response(exc: e.RouterError) -> JSONResponse:
     if isinstance(exc, e.LimitExceeded):
         type_ = exc.kind
         headers.update(exc.headers, **{"retry-after": str(math.ceil(exc.retry_after))})
-    body = error_body(exc.message, type_, exc.code, param)
+    body = error_body(status, exc.message, exc.code, param, type_=type_)
     if isinstance(exc, e.AllCandidatesFailed):
         body["error"]["attempts"] = [
             asdict(a) for a in exc.attempts if is_dataclass(a) and not isinstance(a, type)

@@ -10,8 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from router.config import ServiceConfig
 from router.errors import InvalidRequest
 from router.types import ChatRequest
-from service.errors import error_body
-from service.messages_errors import anthropic_error_body, speaks_anthropic
+from service.errors import wire_error_body
 from service.schemas import ChatFields
 
 
@@ -45,10 +44,7 @@ class BodyLimit:
 
     async def _reject(self, send: Send, path: str) -> None:
         message = f"request body exceeds the limit of {self.max_bytes} bytes"
-        body = error_body(message, "invalid_request_error", code="request_too_large")
-        if speaks_anthropic(path):
-            body = anthropic_error_body(413, message)
-        payload = json.dumps(body).encode()
+        payload = json.dumps(wire_error_body(path, 413, message, "request_too_large")).encode()
         await send(
             {
                 "type": "http.response.start",

@@ -32,7 +32,7 @@ def event(kind: str, data: JSON) -> bytes:
 
 
 def error_event(exc: RouterError, prefix: str = "") -> bytes:
-    status, _ = status_for(exc)
+    status = status_for(exc)
     return event(
         "error", {"error": {"type": anthropic_type(status), "message": prefix + exc.message}}
     )

@@ -14,8 +14,7 @@ from typing import Any
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import error_body
-from service.messages_errors import anthropic_error_body, speaks_anthropic
+from service.errors import wire_error_body
 from service.observe import log_request, outcome_record
 from service.state import ServiceState
 
@@ -33,11 +32,7 @@ async def send_error(
     *,
     path: str = "",
 ) -> None:
-    type_ = "rate_limit_error" if status == 429 else "api_error"
-    body = error_body(message, type_, code)
-    if speaks_anthropic(path):
-        body = anthropic_error_body(status, message)
-    payload = json.dumps(body).encode()
+    payload = json.dumps(wire_error_body(path, status, message, code)).encode()
     raw = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     raw += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})

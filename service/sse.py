@@ -43,8 +43,8 @@ def _event(payload: dict[str, Any]) -> bytes:
 
 def error_event(exc: RouterError, prefix: str = "") -> bytes:
     """The in-band error that ends a stream which can no longer change its HTTP status."""
-    status, type_ = status_for(exc)
-    err = error_body(f"{prefix}{exc.message}", type_, exc.code)
+    status = status_for(exc)
+    err = error_body(status, f"{prefix}{exc.message}", exc.code)
     err["error"]["status"] = status
     return _event(err)
 

@@ -197,4 +197,6 @@ def _hold(reservation: Reservation) -> str:
 
 
 def _unavailable(exc: BaseException) -> BudgetUnavailable:
-    return BudgetUnavailable(f"budget ledger (Redis) unavailable: {type(exc).__name__}: {exc}")
+    # The Redis error names the host and port: it stays in the cause (and the logs), out of
+    # the message, which reaches clients.
+    return BudgetUnavailable(f"budget ledger (Redis) unavailable: {type(exc).__name__}")

@@ -48,7 +48,11 @@ class FailoverLedger:
         if not self.fail_open:
             raise exc
         self.failovers += 1
-        log.warning("budget ledger unreachable (%s): using the local ledger for %s", exc, op)
+        log.warning(
+            "budget ledger unreachable (%s): using the local ledger for %s",
+            exc.__cause__ or exc,
+            op,
+        )
         return self.local
 
     async def reserve(

@@ -25,10 +25,10 @@ async def healthz() -> dict[str, str]:
 )
 async def readyz(state: Annotated[ServiceState, Depends(state_dep)]) -> Any:
     if state.draining:
-        return JSONResponse(error_body("shutting down", "api_error", code="draining"), 503)
+        return JSONResponse(error_body(503, "shutting down", code="draining"), 503)
     if state.router is None:
         message = state.load_error or "starting: the encoder is loading"
-        return JSONResponse(error_body(message, "api_error", code="not_ready"), 503)
+        return JSONResponse(error_body(503, message, code="not_ready"), 503)
     stage = state.router.first_stage
     return {
         "status": "ready",
