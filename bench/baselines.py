@@ -19,7 +19,7 @@ from common import EVAL_FILES, RESULTS, TRAIN_FILES
 
 from router.classify.centroids import load_centroids
 from router.config.settings import load_config
-from router.encoders.base import SentenceTransformerEncoder
+from router.encoders import SentenceTransformerEncoder
 from training.dataset import TASKS, read_jsonl, read_many
 from training.evaluate import classification_report, macro_f1
 from training.fit import embed_examples

@@ -56,7 +56,7 @@ def unit(x: np.ndarray) -> np.ndarray:
 def prompt_embeddings() -> np.ndarray:
     """The service encoder's embeddings of the real prompts under training/data."""
     from router.config.settings import EncoderConfig
-    from router.encoders.base import build_encoder
+    from router.encoders import build_encoder
 
     texts = sorted(
         {json.loads(line)["text"] for path in TRAIN_FILES for line in path.open(encoding="utf-8")}

@@ -37,7 +37,7 @@ from router.classify.cascade import FirstStage, build_first_stage
 from router.classify.centroids import CentroidSet, load_centroids
 from router.config.settings import Config, load_config
 from router.core import Router
-from router.encoders.base import Encoder, build_encoder
+from router.encoders import Encoder, build_encoder
 from router.encoders.onnx import OnnxEncoder
 from training.dataset import TASKS, read_jsonl
 from training.evaluate import classification_report, macro_f1

@@ -43,7 +43,7 @@ from common import EVAL_FILES, RESULTS, ROOT, TRAIN_FILES, machine, median, perc
 
 from router.config.settings import load_config
 from router.core import Router
-from router.encoders.base import Encoder, build_encoder
+from router.encoders import Encoder, build_encoder
 from router.types import ChatRequest, Message
 from training.dataset import TASKS, read_jsonl, read_many
 from training.evaluate import classification_report, macro_f1

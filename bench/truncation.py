@@ -19,7 +19,7 @@ from common import EVAL_FILES, RESULTS, TRAIN_FILES
 
 from router.classify.centroids import load_centroids
 from router.config.settings import EncoderConfig
-from router.encoders.base import SentenceTransformerEncoder
+from router.encoders import SentenceTransformerEncoder
 from training.dataset import read_jsonl, read_many
 from training.evaluate import evaluate_file
 from training.train import TrainOptions, train

@@ -7,7 +7,6 @@ This module is the public API. The families behind it are packages, each with it
 ``router.providers``.
 """
 
-from router.cache import Answer
 from router.config import Config, load_config
 from router.core import Router
 from router.errors import (
@@ -36,6 +35,7 @@ from router.errors import (
 )
 from router.execution import StreamSession
 from router.types import (
+    Answer,
     Attempt,
     BudgetTier,
     CacheInfo,
@@ -50,6 +50,7 @@ from router.types import (
     Priority,
     PriorityClass,
     Requirements,
+    Reservation,
     Skipped,
     TaskMatch,
     Usage,
@@ -90,6 +91,7 @@ __all__ = [
     "ProviderUnavailable",
     "RateLimited",
     "Requirements",
+    "Reservation",
     "Router",
     "RouterError",
     "RoutingError",

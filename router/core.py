@@ -6,10 +6,11 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import partial
 
-from router.budget import BudgetView, Spending, usage_cost
-from router.cache import Answer, BudgetAdmission, CacheMemory, SemanticCache
+from router.budget import BudgetAdmission, BudgetView, Spending
+from router.cache import CacheMemory, Entry, SemanticCache, hit_answer
 from router.classify import (
     STATIC,
     CentroidSet,
@@ -26,9 +27,11 @@ from router.execution import (
     Balancer,
     BreakerRegistry,
     Breakers,
+    Executed,
     FallbackChain,
     ProviderSet,
     StreamSession,
+    StreamStart,
     build_providers,
     complete_call,
     completion_stub,
@@ -37,17 +40,29 @@ from router.execution import (
 from router.selection import AUTO, DEFAULT_ROUTE, explicit_route, ranked_models, select_for
 from router.tokens import estimate_prompt_tokens
 from router.types import (
+    Answer,
     BudgetTier,
     ChatRequest,
     Completion,
     Decision,
     EmbeddedText,
     TaskMatch,
+    Usage,
 )
 
 STATIC_NOT_LOOKED_UP = (
     "not looked up: the static first stage decided the task (answering the request looks up)"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """Steps 1–5 for one request: the decision, the transformer's embedding (the cache's
+    space; None when nothing needed it) and, on a cache hit, the entry that answers."""
+
+    decision: Decision
+    embedding: Embedding | None = None
+    hit: Entry | None = None
 
 
 class Router:
@@ -148,12 +163,9 @@ class Router:
             NoCandidate: no model meets the request's requirements.
             BudgetUnavailable: the shared budget ledger is down and fail-closed.
         """
-        decision, _ = await self._decide(request, for_answer=False)
-        return decision
+        return (await self._decide(request, for_answer=False)).decision
 
-    async def _decide(
-        self, request: ChatRequest, *, for_answer: bool = True
-    ) -> tuple[Decision, Embedding | None]:
+    async def _decide(self, request: ChatRequest, *, for_answer: bool = True) -> _Decided:
         """Steps 1–5. ``for_answer`` False (``route()``): a task the static first stage decided
         is not looked up in the cache, which would cost the transformer embedding it saved."""
         started = time.perf_counter()
@@ -174,6 +186,7 @@ class Router:
         priority = request.priority or self.config.routing.default_priority
         requirements = request.requirements(estimate_prompt_tokens(request.messages))
         selection = select_for(self.config, route, ranked, requirements, priority, tier, request)
+        hit: Entry | None = None
         decision = Decision(
             match=match,
             route=route,
@@ -196,19 +209,19 @@ class Router:
         else:
             if embedding is None:
                 embedding = await self.classifier.embed(turns)
-            # Cache-only mode (no candidates): answers of the cheapest capable model's tier.
-            answering = (
-                decision.candidates
-                or select_for(
-                    self.config, route, ranked, requirements, priority, BudgetTier.ECONOMY, request
+            # Cache only: answers of the cheapest capable model's tier.
+            answering = selection.candidates
+            if selection.cache_only:
+                economy = BudgetTier.ECONOMY
+                answering = select_for(
+                    self.config, route, ranked, requirements, priority, economy, request
                 ).candidates
-            )
-            decision = await self.memory.look_up(
-                request, decision, embedding.vector, task, answering
-            )
+            found = await self.memory.look_up(request, tier, embedding.vector, task, answering)
+            decision, hit = replace(decision, cache=found.info), found.entry
         done = time.perf_counter()
         timings = {"classify_ms": (classified - started) * 1e3, "route_ms": (done - started) * 1e3}
-        return replace(decision, latency_ms={k: round(v, 3) for k, v in timings.items()}), embedding
+        decision = replace(decision, latency_ms={k: round(v, 3) for k, v in timings.items()})
+        return _Decided(decision, embedding, hit)
 
     async def _budget(self, request: ChatRequest) -> BudgetView | None:
         if not self.spending.enabled:
@@ -224,61 +237,81 @@ class Router:
         Raises:
             BudgetExhausted: nothing may be spent and the cache has no answer (429).
             RoutingError: no candidate, or every candidate failed.
-            BadRequest, ContentPolicy: the upstream refused the request (no fallback).
+            BadRequest, ContentPolicy: the upstream refused the request itself (no fallback).
         """
-        decision, embedding = await self._decide(request)
-        hit = self.memory.answer(decision)
-        if hit is not None:
-            return hit
-        self._require_candidates(decision)
-        admission = BudgetAdmission(self.spending, self.config, request, decision.route)
-        executed = await self.chain.run(request, decision.candidates, complete_call, admission)
+        decided = await self._decide(request)
+        if decided.hit is not None:
+            return hit_answer(decided.decision, decided.hit)
+        admission = self._admission(request, decided.decision)
+        executed = await self.chain.run(
+            request, decided.decision.candidates, complete_call, admission
+        )
         completion = executed.result
-        spec = self.config.models[executed.model]
-        await self.spending.settle(executed.reservation, usage_cost(spec, completion.usage))
-        answer = Answer(
-            decision,
-            completion,
-            executed.model,
-            executed.deployment.provider,
-            spec.tier.value,
-            executed.attempts,
-            executed.reservation,
-        )
-        await self.memory.remember(
-            request, answer, completion, embedding.vector if embedding else None
-        )
+        usage = completion.usage
+        cost = await admission.settle(executed.reservation, executed.model, usage)
+        answer = self._answer(decided.decision, executed, completion, usage, cost)
+        await self._remember(request, decided.embedding, answer, completion)
         return answer
 
     async def stream(self, request: ChatRequest) -> StreamSession:
         """Route, then start a stream (or replay a cached answer); fallback happens only before
-        the first chunk. Finish the session with ``finish()`` or ``fail()``.
+        the first chunk. Finish the session with ``close()``; its answer then carries the
+        stream's usage and cost.
 
         Raises: as ``complete``.
         """
-        decision, embedding = await self._decide(request)
-        hit = self.memory.answer(decision)
-        if hit is not None:
-            return StreamSession(self, request, hit, None, embedding)
-        self._require_candidates(decision)
-        admission = BudgetAdmission(self.spending, self.config, request, decision.route)
-        executed = await self.chain.run(request, decision.candidates, open_stream, admission)
-        spec = self.config.models[executed.model]
-        answer = Answer(
-            decision,
-            completion_stub(),
-            executed.model,
-            executed.deployment.provider,
-            spec.tier.value,
-            executed.attempts,
-            executed.reservation,
+        decided = await self._decide(request)
+        if decided.hit is not None:
+            return StreamSession(request, hit_answer(decided.decision, decided.hit), None)
+        admission = self._admission(request, decided.decision)
+        executed = await self.chain.run(
+            request, decided.decision.candidates, open_stream, admission
         )
-        return StreamSession(self, request, answer, executed.result, embedding)
+        answer = self._answer(decided.decision, executed, completion_stub(), Usage(), 0.0)
+        return StreamSession(
+            request,
+            answer,
+            executed.result,
+            settle=partial(admission.settle, executed.reservation, executed.model),
+            remember=partial(self._remember, request, decided.embedding),
+        )
 
-    @staticmethod
-    def _require_candidates(decision: Decision) -> None:
+    def _admission(self, request: ChatRequest, decision: Decision) -> BudgetAdmission:
+        """The budget's hold for every hop. Raises: BudgetExhausted when only the cache may
+        answer (the decision has no candidates) and it had no answer."""
         if not decision.candidates:
             raise BudgetExhausted("daily budget exhausted and no cached answer for this request")
+        return BudgetAdmission(self.spending, self.config, request, decision.route)
+
+    def _answer(
+        self,
+        decision: Decision,
+        executed: Executed[Completion] | Executed[StreamStart],
+        result: Completion,
+        usage: Usage,
+        cost: float,
+    ) -> Answer[Completion]:
+        return Answer(
+            decision,
+            result,
+            executed.model,
+            executed.deployment.provider,
+            self.config.models[executed.model].tier,
+            executed.attempts,
+            executed.reservation,
+            usage=usage,
+            cost_usd=cost,
+        )
+
+    async def _remember(
+        self,
+        request: ChatRequest,
+        embedding: Embedding | None,
+        answer: Answer[Completion],
+        completion: Completion,
+    ) -> None:
+        vector = embedding.vector if embedding else None
+        await self.memory.remember(request, answer, completion, vector)
 
     # -- operations ------------------------------------------------------------------------
 

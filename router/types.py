@@ -5,9 +5,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 JSON = dict[str, Any]
+T = TypeVar("T")
 TokenLimitField = Literal["max_tokens", "max_completion_tokens"]
 
 
@@ -269,3 +270,35 @@ class Attempt:
     latency_ms: float
     status: int | None = None
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A hold on the day's budget for one upstream call, settled with what the call cost."""
+
+    scope: str  # "global" or "tenant:<name>"
+    day: str
+    amount_micros: int
+    id: str
+    local: bool = False  # made on the local fallback ledger while Redis was unreachable
+
+
+@dataclass(frozen=True, slots=True)
+class Answer(Generic[T]):
+    """A decision and what answering it produced (an upstream call, or a cache hit).
+
+    ``usage`` and ``cost_usd`` are final: what the upstream reported (or, for a stream that
+    reported nothing, what was streamed), priced once when the budget was settled. A cache
+    hit costs nothing; its usage is what the answer cost when it was made.
+    """
+
+    decision: Decision
+    result: T
+    model: str
+    provider: str
+    model_tier: ModelTier
+    attempts: tuple[Attempt, ...] = ()
+    reservation: Reservation | None = None
+    cached: bool = False
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float = 0.0

@@ -139,6 +139,6 @@ async def message_events(session: StreamSession, observation: Observation) -> As
         return
     finally:
         await session.close(completed=completed)
-        observation.answered(session.answer, session.usage)
+        observation.answered(session.answer)
     for piece in events.end(session.usage):
         yield piece

@@ -158,7 +158,6 @@ class RequestContext:
             started=info["started"],
             decision=info.get("decision"),
             answer=info.get("answer"),
-            cost=info.get("cost", 0.0),
             error=info.get("error"),
             prompt=info.get("prompt") if state.config.service.log_prompts else None,
         )

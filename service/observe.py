@@ -11,14 +11,12 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from router.budget import usage_cost
-from router.cache import Answer
 from router.config import Config
 from router.core import Router
 from router.errors import RouterError
 from router.execution import BreakerState
 from router.metrics import Metrics
-from router.types import Completion, Decision, PriorityClass, Usage
+from router.types import Answer, Completion, Decision, PriorityClass
 
 request_log = logging.getLogger("semroute.requests")
 _BREAKER_VALUE = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
@@ -41,10 +39,8 @@ def observe_decision(metrics: Metrics, decision: Decision) -> None:
             metrics.cache_refusals.labels(tier).inc(len(cache.refused))
 
 
-def observe_answer(
-    metrics: Metrics, config: Config, endpoint: str, answer: Answer[Completion], usage: Usage
-) -> float:
-    """Record an answered request; returns its cost in USD (0 for a cache hit)."""
+def observe_answer(metrics: Metrics, endpoint: str, answer: Answer[Completion]) -> None:
+    """Record an answered request: its final usage and cost, as the answer carries them."""
     task = _task(answer.decision)
     metrics.requests_by(endpoint, task, answer.model, answer.provider, "ok").inc()
     for attempt in answer.attempts:
@@ -53,12 +49,11 @@ def observe_answer(
         if attempt.outcome not in ("skipped", "budget_exhausted"):
             metrics.latency_by("upstream").observe(attempt.latency_ms / 1e3)
     if answer.cached:
-        return 0.0
-    cost = usage_cost(config.models[answer.model], usage)
+        return
+    usage = answer.usage
     metrics.tokens_by(answer.provider, answer.model, "prompt").inc(usage.prompt_tokens)
     metrics.tokens_by(answer.provider, answer.model, "completion").inc(usage.completion_tokens)
-    metrics.cost_by(answer.provider, answer.model).inc(cost)
-    return cost
+    metrics.cost_by(answer.provider, answer.model).inc(answer.cost_usd)
 
 
 def observe_error(metrics: Metrics, endpoint: str, exc: RouterError) -> None:
@@ -98,7 +93,6 @@ def log_request(
     started: float,
     decision: Decision | None = None,
     answer: Answer[Completion] | None = None,
-    cost: float = 0.0,
     error: str | None = None,
     prompt: str | None = None,
 ) -> None:
@@ -126,7 +120,7 @@ def log_request(
             model=answer.model,
             provider=answer.provider,
             attempts=[[a.provider, a.model, a.outcome, a.latency_ms] for a in answer.attempts],
-            cost_usd=round(cost, 8),
+            cost_usd=round(answer.cost_usd, 8),
         )
     if error is not None:
         record["error"] = error
@@ -150,11 +144,11 @@ class Observation:
         observe_decision(self.metrics, decision)
         self.info["decision"] = decision
 
-    def answered(self, answer: Answer[Completion], usage: Usage) -> None:
+    def answered(self, answer: Answer[Completion]) -> None:
+        """Record the answer, final: after a stream, the session's answer once closed."""
         self.info["answer"] = answer
-        self.info["tokens"] = 0 if answer.cached else usage.total_tokens  # for [limits]
-        endpoint = self.info.get("endpoint", "-")
-        self.info["cost"] = observe_answer(self.metrics, self.config, endpoint, answer, usage)
+        self.info["tokens"] = 0 if answer.cached else answer.usage.total_tokens  # for [limits]
+        observe_answer(self.metrics, self.info.get("endpoint", "-"), answer)
 
     def first_byte(self) -> None:
         self.metrics.latency_by("ttft").observe(time.perf_counter() - self.info["started"])
@@ -209,12 +203,12 @@ def outcome_record(
             cache_similarity=decision.cache.similarity if decision.cache else None,
         )
     if answer is not None:
-        usage = answer.result.usage
+        usage = answer.usage
         record.update(
             model=answer.model,
             provider=answer.provider,
             attempts=[asdict(a) for a in answer.attempts],
             tokens={"prompt": usage.prompt_tokens, "completion": usage.completion_tokens},
-            cost_usd=round(info.get("cost", 0.0), 8),
+            cost_usd=round(answer.cost_usd, 8),
         )
     return record

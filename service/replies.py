@@ -11,8 +11,7 @@ import time
 import uuid
 from typing import Any
 
-from router.cache import Answer
-from router.types import Attempt, Completion, Usage
+from router.types import Answer, Attempt, Completion, Usage
 
 
 def _attempt(a: Attempt) -> dict[str, Any]:
@@ -41,7 +40,7 @@ def semroute_info(answer: Answer[Completion]) -> dict[str, Any]:
         "route": d.route,
         "model": answer.model,
         "provider": answer.provider,
-        "model_tier": answer.model_tier,
+        "model_tier": answer.model_tier.value,
         "attempts": [_attempt(a) for a in answer.attempts],
         "cache": "hit" if answer.cached else "miss",
         "cache_similarity": _float(d.cache.similarity) if d.cache else None,

@@ -72,7 +72,7 @@ async def sse(
         return
     finally:
         await session.close(completed=completed)
-        observation.answered(session.answer, session.usage)
+        observation.answered(session.answer)
     if include_usage:
         usage = session.usage
         payload = _chunk(Chunk(delta={}), stream_id, created, model)

@@ -19,7 +19,7 @@ from router.classify.centroids import (
 )
 from router.config.settings import Config, load_config
 from router.core import Router
-from router.encoders.base import SentenceTransformerEncoder, build_encoder
+from router.encoders import SentenceTransformerEncoder, build_encoder
 from router.execution.deployments import build_providers
 from tests.fakes import HashingEncoder
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from router.encoders.base import Vectors, normalise
+from router.encoders import Vectors, normalise
 
 _WORD = re.compile(r"[a-z0-9]+")
 

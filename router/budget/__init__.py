@@ -1,15 +1,18 @@
-"""The daily budget: ledgers (memory, Redis), tiers, admission and settlement."""
+"""The daily budget: ledgers (memory, Redis), tiers, admission and settlement.
 
-from router.budget.ledger import MICROS, Reservation
+``Reservation`` (a hold) is shared vocabulary: ``router.types``."""
+
+from router.budget.admission import BudgetAdmission
+from router.budget.ledger import MICROS
 from router.budget.redis_ledger import RedisLedger
 from router.budget.spending import BudgetView, FailoverLedger, Spending, cost_usd, usage_cost
 
 __all__ = [
     "MICROS",
+    "BudgetAdmission",
     "BudgetView",
     "FailoverLedger",
     "RedisLedger",
-    "Reservation",
     "Spending",
     "cost_usd",
     "usage_cost",

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from router.config import BudgetConfig
-from router.types import BudgetTier, PriorityClass
+from router.types import BudgetTier, PriorityClass, Reservation
 
 MICROS = 1_000_000
 _ORDER = (BudgetTier.QUALITY, BudgetTier.BALANCED, BudgetTier.ECONOMY, BudgetTier.EXHAUSTED)
@@ -23,15 +23,6 @@ _ORDER = (BudgetTier.QUALITY, BudgetTier.BALANCED, BudgetTier.ECONOMY, BudgetTie
 
 def to_micros(usd: float) -> int:
     return max(0, round(usd * MICROS))
-
-
-@dataclass(frozen=True, slots=True)
-class Reservation:
-    scope: str  # "global" or "tenant:<name>"
-    day: str
-    amount_micros: int
-    id: str
-    local: bool = False  # made on the local fallback ledger while Redis was unreachable
 
 
 @dataclass(frozen=True, slots=True)

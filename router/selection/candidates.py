@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from router.config import ModelConfig
-from router.errors import BudgetExhausted, NoCandidate
+from router.errors import NoCandidate
 from router.types import BudgetTier, Candidate, ModelTier, Priority, Requirements, Skipped
 
 # When a request gives no token estimate, price is compared at a 1:1 input/output mix.
@@ -22,8 +22,15 @@ _DEFAULT_MIX = (1_000, 1_000)
 
 @dataclass(frozen=True, slots=True)
 class Selection:
+    """The ranked candidates and why others were left out. ``cache_only``: the budget is
+    exhausted, no model may be called (there are no candidates) and only the cache may answer."""
+
     candidates: tuple[Candidate, ...]
     skipped: tuple[Skipped, ...]
+    cache_only: bool = False
+
+
+CACHE_ONLY = Selection((), (Skipped("*", "daily budget exhausted: cache only"),), cache_only=True)
 
 
 def estimated_cost(model: ModelConfig, req: Requirements) -> float:
@@ -61,16 +68,16 @@ def select(
     premium_required: bool = False,
     unavailable: Mapping[str, str] | None = None,
 ) -> Selection:
-    """Rank the models that can serve a request routed to ``route``.
+    """Rank the models that can serve a request routed to ``route``; in the exhausted tier,
+    the cache-only selection (no candidates).
 
     ``unavailable`` maps models that may not be used to why (a key's allow-list, …).
 
     Raises:
-        BudgetExhausted: the budget tier is exhausted (only the cache may answer).
         NoCandidate: no catalogue model meets the requirements; the message names them.
     """
     if budget_tier is BudgetTier.EXHAUSTED:
-        raise BudgetExhausted("daily budget exhausted: no model may be called")
+        return CACHE_ONLY
     skipped: list[Skipped] = []
     unavailable = unavailable or {}
     fit = _fit(ranked, catalogue, requirements, unavailable, skipped)

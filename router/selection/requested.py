@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from router.config import Config
-from router.errors import BudgetExhausted, InvalidRequest, NoCandidate
+from router.errors import InvalidRequest, NoCandidate
 from router.providers.fields import unsupported
 from router.selection.candidates import Selection, select
-from router.types import BudgetTier, ChatRequest, Priority, Requirements, Skipped
+from router.types import BudgetTier, ChatRequest, Priority, Requirements
 
 AUTO = "auto"
 DEFAULT_ROUTE = "default"
@@ -54,8 +54,7 @@ def select_for(
     request: ChatRequest,
 ) -> Selection:
     """``select`` with the request's key allow-list applied and without the models that
-    cannot honour its passed-through fields; an exhausted budget gives an empty selection
-    (cache only) instead of an error.
+    cannot honour its passed-through fields (cache only when the budget is exhausted).
 
     Raises:
         InvalidRequest: only the request's fields stand in the way (``unsupported_field``).
@@ -83,8 +82,6 @@ def select_for(
 
     try:
         return ranking({**fields, **barred})
-    except BudgetExhausted:
-        return Selection((), (Skipped("*", "daily budget exhausted: cache only"),))
     except NoCandidate as exc:
         if fields:
             try:  # would the request be servable but for its fields? Then say so.

@@ -60,7 +60,7 @@ async def chat_completions(
         return await _stream(serving, request, include_usage=body.include_usage)
     answer = await engine.complete(request)
     observation.decided(answer.decision)
-    observation.answered(answer, answer.result.usage)
+    observation.answered(answer)
     info = semroute_info(answer)
     return JSONResponse(completion_body(answer, info), headers=info_headers(info))
 

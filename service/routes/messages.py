@@ -52,7 +52,7 @@ async def messages(body: MessagesBody, serving: Annotated[Serving, Depends(get_s
         return await _stream(serving, request)
     answer = await engine.complete(request)
     observation.decided(answer.decision)
-    observation.answered(answer, answer.result.usage)
+    observation.answered(answer)
     info = semroute_info(answer)
     reply = message_body(answer.result, answer.model, info)
     return JSONResponse(reply, headers=info_headers(info))

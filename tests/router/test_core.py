@@ -8,7 +8,7 @@ from router.classify.conversation import Turns, last_weight, user_turns
 from router.config.settings import Config, ContextConfig
 from router.core import Router
 from router.errors import InvalidRequest, NoCandidate
-from router.types import BudgetTier, ChatRequest, Message, Priority
+from router.types import BudgetTier, ChatRequest, Message, Priority, Usage
 
 
 def req(*texts: str, model: str = "auto", **kw: object) -> ChatRequest:
@@ -151,3 +151,29 @@ async def test_exhausted_budget_is_cache_only(config: Config, encoder: object) -
     assert again.cached and again.provider == "cache"
     with pytest.raises(BudgetExhausted):
         await r.complete(req("write a python function for this bug"))
+
+
+async def test_a_finished_stream_answer_carries_its_usage_and_cost(router: Router) -> None:
+    session = await router.stream(req("write a python function to fix this bug"))
+    text = "".join([str(c.delta.get("content") or "") async for c in session.chunks()])
+    assert session.answer.usage == Usage()  # not known before the stream is finished
+    await session.close(completed=True)
+    answer = session.answer
+    assert text and answer.usage == session.usage and answer.usage.completion_tokens > 0
+    spec = router.config.models[answer.model]
+    expected = (
+        answer.usage.prompt_tokens * spec.input_price
+        + answer.usage.completion_tokens * spec.output_price
+    ) / 1e6
+    assert answer.cost_usd == pytest.approx(expected)
+
+
+async def test_a_completion_answer_carries_its_usage_and_cost(router: Router) -> None:
+    answer = await router.complete(req("write a python function to fix this bug"))
+    assert answer.usage == answer.result.usage and answer.usage.total_tokens > 0
+    spec = router.config.models[answer.model]
+    expected = (
+        answer.usage.prompt_tokens * spec.input_price
+        + answer.usage.completion_tokens * spec.output_price
+    ) / 1e6
+    assert answer.cost_usd == pytest.approx(expected)

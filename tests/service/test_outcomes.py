@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -189,3 +190,30 @@ def test_feedback_without_an_outcome_log_is_503(config: Config, enabled: bool) -
     with client_for(cfg) as c:
         r = c.post("/v1/feedback", json={"request_id": "x", "rating": "good"})
     assert r.status_code == 503
+
+
+def test_a_streamed_answer_is_logged_with_its_tokens_and_cost(config: Config) -> None:
+    chat = {
+        "model": "auto",
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "messages": [{"role": "user", "content": "write a python function to fix this bug"}],
+    }
+    with client_for(config) as c:
+        r = c.post("/v1/chat/completions", json=chat, headers={"x-request-id": "stream-1"})
+        assert r.status_code == 200
+        events = [line[6:] for line in r.text.splitlines() if line.startswith("data: {")]
+    usage = json.loads(events[-1])["usage"]  # the usage chunk the client received
+    assert usage["completion_tokens"] > 0
+    records = list(read_jsonl_records(config.outcomes.path))
+    outcome = next(r for r in records if r.get("request_id") == "stream-1")
+    assert outcome["tokens"] == {
+        "prompt": usage["prompt_tokens"],
+        "completion": usage["completion_tokens"],
+    }
+    spec = config.models[outcome["model"]]
+    expected = (
+        usage["prompt_tokens"] * spec.input_price + usage["completion_tokens"] * spec.output_price
+    ) / 1e6
+    assert outcome["cost_usd"] == pytest.approx(expected, rel=1e-6)
+    assert outcome["cost_usd"] > 0

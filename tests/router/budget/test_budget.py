@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from router.budget.ledger import BudgetState, MemoryLedger, Reservation, TierPolicy, budget_day
+from router.budget.ledger import BudgetState, MemoryLedger, TierPolicy, budget_day
 from router.budget.spending import FailoverLedger, Spending
 from router.config.settings import BudgetConfig
 from router.errors import BudgetExhausted, BudgetUnavailable
-from router.types import BudgetTier, PriorityClass
+from router.types import BudgetTier, PriorityClass, Reservation
 
 Q, B, E, X = BudgetTier.QUALITY, BudgetTier.BALANCED, BudgetTier.ECONOMY, BudgetTier.EXHAUSTED
 STD, LOW, CRIT = PriorityClass.STANDARD, PriorityClass.LOW, PriorityClass.CRITICAL

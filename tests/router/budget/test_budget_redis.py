@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from router.budget.ledger import BudgetState, Reservation
+from router.budget.ledger import BudgetState
 from router.budget.redis_ledger import RedisLedger
 from router.errors import BudgetUnavailable, RoutingError
+from router.types import Reservation
 from tests.redis_server import RedisServer, free_port
 
 DAY = "2026-11-21"

@@ -14,7 +14,7 @@ from router.classify.cascade import STATIC, FirstStage, build_first_stage
 from router.classify.centroids import load_centroids
 from router.config.settings import CacheConfig, Config
 from router.core import Router
-from router.encoders.base import Vectors
+from router.encoders import Vectors
 from router.execution.deployments import build_providers
 from router.types import ChatRequest, Message
 from tests.conftest import write_test_centroids

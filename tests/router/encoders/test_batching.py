@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from router.core import Router
-from router.encoders.base import Vectors
+from router.encoders import Vectors
 from router.encoders.batching import MicroBatcher
 from router.types import ChatRequest, Message
 from tests.fakes import HashingEncoder

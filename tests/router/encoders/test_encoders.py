@@ -18,13 +18,9 @@ import pytest
 
 from router.classify.centroids import load_centroids
 from router.config.settings import PROJECT_ROOT, EncoderConfig
+from router.encoders import SentenceTransformerEncoder, build_encoder, bundled_model_path
 from router.encoders.artifacts import project_path
-from router.encoders.base import (
-    SentenceTransformerEncoder,
-    build_encoder,
-    bundled_model_path,
-    fit_window,
-)
+from router.encoders.base import fit_window
 from router.encoders.onnx import OnnxEncoder
 from router.encoders.static import StaticEncoder, cut_window, static_name
 from router.errors import ArtifactError

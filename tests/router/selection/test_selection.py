@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from router.config.settings import ModelConfig
-from router.errors import BudgetExhausted, NoCandidate
+from router.errors import NoCandidate
 from router.selection.candidates import estimated_cost, select
 from router.types import BudgetTier, Capability, ModelTier, Priority, Requirements
 
@@ -151,9 +151,11 @@ def test_economy_tier_goes_cheapest_first_whatever_the_priority() -> None:
         assert names(sel) == ["small", "mid"]
 
 
-def test_exhausted_tier_raises() -> None:
-    with pytest.raises(BudgetExhausted):
-        select("code", ROUTE, CATALOGUE, requirements=NONE, budget_tier=BudgetTier.EXHAUSTED)
+def test_exhausted_tier_selects_cache_only() -> None:
+    sel = select("code", ROUTE, CATALOGUE, requirements=NONE, budget_tier=BudgetTier.EXHAUSTED)
+    assert sel.cache_only
+    assert sel.candidates == ()
+    assert [s.reason for s in sel.skipped] == ["daily budget exhausted: cache only"]
 
 
 @pytest.mark.parametrize(
