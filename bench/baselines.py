@@ -21,8 +21,8 @@ from router.classify.centroids import load_centroids
 from router.config.settings import load_config
 from router.encoders import SentenceTransformerEncoder
 from training.dataset import TASKS, read_jsonl, read_many
+from training.embed import embed_examples
 from training.evaluate import classification_report, macro_f1
-from training.fit import embed_examples
 
 KEYWORDS: dict[str, str] = {
     "code": r"\b(python|javascript|java|c\+\+|sql|function|code|bug|script|regex|api|class|"

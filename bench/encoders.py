@@ -33,15 +33,15 @@ import anyio
 import numpy as np
 from common import EVAL_FILES, RESULTS, machine, median, percentile, route_each
 
+from router import Router
 from router.classify.cascade import FirstStage, build_first_stage
 from router.classify.centroids import CentroidSet, load_centroids
 from router.config.settings import Config, load_config
-from router.core import Router
 from router.encoders import Encoder, build_encoder
 from router.encoders.onnx import OnnxEncoder
 from training.dataset import TASKS, read_jsonl
+from training.embed import embed_examples
 from training.evaluate import classification_report, macro_f1
-from training.fit import embed_examples
 
 BACKENDS = ("torch", "onnx", "onnx-int8", "static")
 STATIC_VERSION = "static-v1"

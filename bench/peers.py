@@ -41,8 +41,8 @@ import anyio
 import numpy as np
 from common import EVAL_FILES, RESULTS, ROOT, TRAIN_FILES, machine, median, percentile
 
+from router import Router
 from router.config.settings import load_config
-from router.core import Router
 from router.encoders import Encoder, build_encoder
 from router.types import ChatRequest, Message
 from training.dataset import TASKS, read_jsonl, read_many

@@ -19,9 +19,9 @@ import time
 import anyio
 from common import EVAL_FILES, RESULTS, machine, median, percentile, route_each
 
+from router import Router
 from router.classify.cascade import build_first_stage
 from router.config.settings import Config, load_config
-from router.core import Router
 from router.encoders import build_encoder
 from training.dataset import read_jsonl
 from training.evaluate import classify_texts

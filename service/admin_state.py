@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from router import Router
 from router.budget import MICROS
 from router.classify import list_versions
-from router.core import Router
 from router.types import PriorityClass
 from service.state import ServiceState
 

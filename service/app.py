@@ -13,8 +13,8 @@ from pathlib import Path
 import anyio
 from fastapi import FastAPI
 
-from router.config.settings import Config
-from router.core import Router
+from router import Router
+from router.config import Config
 from router.errors import RouterError
 from service.errors import install_error_handlers
 from service.limits import BodyLimit

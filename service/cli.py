@@ -52,8 +52,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_route(args: argparse.Namespace) -> int:
+    from router import Router
     from router.classify import build_first_stage
-    from router.core import Router
     from router.types import ChatRequest
     from service.schemas import RouteResponse
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, replace
 
 from fastapi import Request
 
+from router import Router
 from router.config import ClientKey, Config
-from router.core import Router
 from router.errors import Forbidden, InvalidRequest, LimitExceeded, Unauthenticated
 from router.types import ChatRequest, PriorityClass
 from service.observe import Observation

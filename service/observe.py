@@ -11,8 +11,8 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
+from router import Router
 from router.config import Config
-from router.core import Router
 from router.errors import RouterError
 from router.execution import BreakerState
 from router.metrics import Metrics

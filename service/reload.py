@@ -11,8 +11,8 @@ import asyncio
 import logging
 from typing import Any
 
+from router import Router
 from router.config import load_config
-from router.core import Router
 from service.rate_limits import RateLimits
 from service.state import ServiceState
 from service.wiring import build_cache, build_spending

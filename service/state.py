@@ -9,9 +9,9 @@ from pathlib import Path
 
 from fastapi import Request
 
+from router import Router
 from router.cache import RedisCacheSync
 from router.config import Config
-from router.core import Router
 from router.errors import NotReady
 from router.metrics import Metrics
 from router.outcomes import OutcomeLog

@@ -8,22 +8,15 @@ from collections.abc import Callable
 
 import anyio
 
-from router.budget.redis_ledger import RedisLedger
-from router.budget.spending import FailoverLedger, Spending
-from router.cache import SemanticCache
-from router.cache.persist import load_snapshot, save_snapshot
-from router.cache.redis_sync import RedisCacheSync
-from router.cache.verify.verifier import load_verifier
-from router.classify.cascade import build_first_stage
-from router.classify.centroids import current_version
-from router.classify.classifier import build_transformer
-from router.config.settings import Config
-from router.core import Router
+from router import Router
+from router.budget import FailoverLedger, RedisLedger, Spending
+from router.cache import RedisCacheSync, SemanticCache, load_snapshot, load_verifier, save_snapshot
+from router.classify import build_first_stage, build_transformer, current_version
+from router.config import Config
 from router.errors import ArtifactError, ConfigError
-from router.execution.breakers import Breakers
-from router.execution.redis_breakers import RedisBreakers
+from router.execution import Breakers, RedisBreakers
 from router.metrics import Metrics
-from router.outcomes.log import JsonlSink, OutcomeLog, OutcomeSink, RedisStreamSink
+from router.outcomes import JsonlSink, OutcomeLog, OutcomeSink, RedisStreamSink
 from service.state import ServiceState
 
 log = logging.getLogger("semroute.service")

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from router import Router
 from router.classify.cascade import build_first_stage
 from router.classify.centroids import (
     CentroidSet,
@@ -18,7 +19,6 @@ from router.classify.centroids import (
     write_centroids,
 )
 from router.config.settings import Config, load_config
-from router.core import Router
 from router.encoders import SentenceTransformerEncoder, build_encoder
 from router.execution.deployments import build_providers
 from tests.fakes import HashingEncoder

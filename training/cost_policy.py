@@ -18,7 +18,7 @@ from router.types import TaskMatch
 from training.prices import DEFAULT_ROUTE, Prices
 
 if TYPE_CHECKING:
-    from router.core import Router
+    from router import Router
 
 Policy = Callable[[list[str]], list[str]]
 Hardness = Callable[[list[str]], list[float]]
@@ -52,7 +52,7 @@ class SemroutePolicy:
 
     def matches(self, texts: list[str]) -> list[TaskMatch]:
         """Classify each text (each distinct text is embedded once, in batches)."""
-        from training.fit import embed_examples
+        from training.embed import embed_examples
 
         new = list(dict.fromkeys(t for t in texts if t not in self._seen))
         if new:

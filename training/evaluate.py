@@ -11,6 +11,7 @@ from typing import Any
 from router.classify import CentroidSet, FirstStage
 from router.encoders import Encoder
 from router.types import TaskMatch
+from training.embed import embed_examples
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +95,6 @@ def classify_texts(
 ) -> list[TaskMatch]:
     """Classify single-message texts as the router would: through the cascade's static
     first stage when there is one, the transformer for the rest."""
-    from training.fit import embed_examples
-
     early = first_stage.match_many(texts) if first_stage else [None] * len(texts)
     rest = [i for i, m in enumerate(early) if m is None]
     vectors = embed_examples(encoder, [texts[i] for i in rest], progress=progress)

@@ -20,7 +20,7 @@ import numpy.typing as npt
 from router.cache import CacheVerifier
 from router.encoders import Encoder
 from router.errors import InvalidRequest
-from training.fit import embed_examples
+from training.embed import embed_examples
 
 Mask = npt.NDArray[np.bool_]
 

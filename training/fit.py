@@ -7,27 +7,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 from sklearn.cluster import KMeans
-from tqdm.auto import tqdm
 
 from router.classify import CentroidSet
-from router.encoders import Encoder, Vectors, normalise
+from router.encoders import Vectors, normalise
 from training.evaluate import classification_report, macro_f1
 
 K_CHOICES = (1, 2, 3, 4, 6, 8, 12, 16)
 MIN_ROWS_PER_CENTROID = 4
-
-
-def embed_examples(
-    encoder: Encoder, texts: Sequence[str], *, batch: int = 128, progress: bool = True
-) -> Vectors:
-    """Embed what the router would embed for each text (window-fitted), in batches."""
-    prepared = [encoder.fit_window(t)[0] for t in texts]
-    chunks = range(0, len(prepared), batch)
-    out = [
-        encoder.encode(prepared[i : i + batch])
-        for i in tqdm(chunks, desc="embedding", unit="batch", disable=not progress)
-    ]
-    return np.concatenate(out) if out else np.zeros((0, encoder.dim), np.float32)
 
 
 def kmeans_centroids(

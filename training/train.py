@@ -16,11 +16,11 @@ from router.config import EncoderConfig
 from router.encoders import Encoder, Vectors
 from router.errors import InvalidRequest
 from training.dataset import TASKS, Dataset, Example, split
+from training.embed import embed_examples
 from training.evaluate import evaluate_matches
 from training.fit import (
     calibrate_thresholds,
     choose_k,
-    embed_examples,
     fit_prototypes,
     refine_lvq,
 )

@@ -11,7 +11,7 @@ from router.classify.centroids import (
     set_current,
     write_centroids,
 )
-from router.classify.classifier import TaskClassifier, load_transformer_centroids
+from router.classify.classifier import TaskClassifier, build_transformer, load_transformer_centroids
 from router.classify.conversation import Embedding, user_turns
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Manifest",
     "TaskClassifier",
     "build_first_stage",
+    "build_transformer",
     "current_version",
     "list_versions",
     "load_centroids",

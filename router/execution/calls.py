@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import anyio
 
 from router import errors as e
-from router.providers.base import Provider, UpstreamCall
+from router.providers import Provider, UpstreamCall
 from router.types import Chunk, Completion
 
 

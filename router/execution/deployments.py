@@ -13,11 +13,14 @@ from dataclasses import dataclass, field
 
 from router.config import Config, ProviderConfig
 from router.execution.balancer import Deployment
-from router.providers.anthropic import AnthropicProvider
-from router.providers.base import Provider
-from router.providers.credentials import AuthStyle, Credentials
-from router.providers.mock import MockProvider
-from router.providers.openai import OpenAIProvider
+from router.providers import (
+    AnthropicProvider,
+    AuthStyle,
+    Credentials,
+    MockProvider,
+    OpenAIProvider,
+    Provider,
+)
 
 log = logging.getLogger("semroute.providers")
 

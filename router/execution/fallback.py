@@ -22,7 +22,7 @@ from router import errors as e
 from router.config import Config
 from router.execution.balancer import Balancer, Deployment
 from router.execution.breakers import Breakers
-from router.providers.base import Provider, UpstreamCall
+from router.providers import Provider, UpstreamCall
 from router.types import Attempt, Candidate, ChatRequest, Reservation
 
 T = TypeVar("T")

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from router.core import Router
+from router import Router
 from router.errors import Forbidden, InvalidRequest, Unauthenticated
 from router.execution import BreakerState
 from service.admin_state import service_state_report

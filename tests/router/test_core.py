@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from router import Router
 from router.classify.conversation import Turns, last_weight, user_turns
 from router.config.settings import Config, ContextConfig
-from router.core import Router
 from router.errors import InvalidRequest, NoCandidate
 from router.types import BudgetTier, ChatRequest, Message, Priority, Usage
 

@@ -10,10 +10,10 @@ import httpx
 import openai
 import pytest
 
+from router import Router
 from router.budget.spending import Spending
 from router.cache.semantic import SemanticCache
 from router.config.settings import Config
-from router.core import Router
 from router.execution.deployments import build_providers
 from service.app import create_app
 from tests.fakes import HashingEncoder

@@ -13,8 +13,8 @@ import httpx
 import openai
 import pytest
 
+from router import Router
 from router.config.settings import Config, load_config
-from router.core import Router
 from router.execution.deployments import build_providers
 from service.app import create_app
 from tests.fakes import HashingEncoder

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from router import Router
 from router import errors as e
 from router.config import Config
-from router.core import Router
 from router.execution.deployments import build_providers
 from service.app import create_app
 from service.errors import ERROR_STATUS, error_body, router_error_response, status_for

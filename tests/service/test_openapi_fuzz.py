@@ -11,8 +11,8 @@ from typing import Any
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from router import Router
 from router.cache.semantic import SemanticCache
-from router.core import Router
 from router.execution.deployments import build_providers
 from service.app import create_app
 from tests.conftest import make_test_config, write_test_centroids

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from router import Router
 from router.cache.semantic import SemanticCache
 from router.config.settings import Config
-from router.core import Router
 from router.execution.deployments import build_providers
 from router.providers.mock import MockProvider
 from service.app import create_app

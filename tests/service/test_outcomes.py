@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from router import Router
 from router.config.settings import Config
-from router.core import Router
 from router.execution.deployments import build_providers
 from router.outcomes.log import JsonlSink, OutcomeLog, Record, read_jsonl_records
 from service.app import create_app

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from router import Router
 from router.config.settings import Config
-from router.core import Router
 from router.execution.deployments import build_providers
 from service.app import create_app
 from service.wiring import build_breakers, build_cache, build_spending

@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from router import Router
 from router.cache.semantic import SemanticCache
 from router.config.settings import Config
-from router.core import Router
 from router.execution.deployments import build_providers
 from service.app import create_app
 from service.schemas import ChatCompletionResponse

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from router import Router
 from router.config.settings import Config
-from router.core import Router
 from service.app import create_app
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 
+from router import Router
 from router.classify.centroids import current_version, load_centroids
 from router.config.settings import Config, EncoderConfig
-from router.core import Router
 from router.execution.deployments import build_providers
 from router.outcomes.log import read_jsonl_records
 from service.app import create_app

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from router import Router
 from router.cache.policy import INLINE_ENTRIES, CacheMemory
 from router.cache.semantic import SemanticCache
 from router.config.settings import CacheConfig, Config
-from router.core import Router
 from router.execution.deployments import build_providers
 from router.types import ChatRequest, Message
 from tests.fakes import HashingEncoder

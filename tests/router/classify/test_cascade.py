@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from router import Router
 from router.cache.semantic import SemanticCache
 from router.classify.cascade import STATIC, FirstStage, build_first_stage
 from router.classify.centroids import load_centroids
 from router.config.settings import CacheConfig, Config
-from router.core import Router
 from router.encoders import Vectors
 from router.execution.deployments import build_providers
 from router.types import ChatRequest, Message

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from router.core import Router
+from router import Router
 from router.types import ChatRequest, Message
 from tests.conftest import REPO, SHARED
 from training.evaluate import evaluate_file

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from router.core import Router
+from router import Router
 from router.encoders import Vectors
 from router.encoders.batching import MicroBatcher
 from router.types import ChatRequest, Message

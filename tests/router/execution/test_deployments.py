@@ -73,7 +73,7 @@ def test_key_file_rotation_without_restart(tmp_path: Path) -> None:
 async def test_router_reload_enables_a_provider_whose_key_appeared(
     tmp_path: Path, config: Config
 ) -> None:
-    from router.core import Router
+    from router import Router
     from tests.fakes import HashingEncoder
 
     key = tmp_path / "anthropic.key"
