@@ -332,9 +332,7 @@ class Router:
     async def aclose(self) -> None:
         await self.providers.aclose()
         await self.spending.aclose()
-        closer = getattr(self.breakers, "aclose", None)
-        if closer is not None:
-            await closer()
+        await self.breakers.aclose()
 
     def reload_centroids(self, version: str | None = None) -> str:
         """Swap in another centroid version (default: CURRENT); returns the version now live.

@@ -33,7 +33,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+
+from router.types import Attempt
 
 
 class RouterError(Exception):
@@ -139,7 +140,7 @@ class ProviderError(RouterError):
         self.model = model
         self.retryable = self.default_retryable if retryable is None else retryable
         self.status = status
-        self.attempts: tuple[Any, ...] = ()  # filled in by the fallback chain
+        self.attempts: tuple[Attempt, ...] = ()  # filled in by the fallback chain
 
 
 class RateLimited(ProviderError):
@@ -217,6 +218,6 @@ class BudgetUnavailable(RoutingError):
 class AllCandidatesFailed(RoutingError):
     code = "all_candidates_failed"
 
-    def __init__(self, message: str, attempts: Sequence[Any] = ()) -> None:
+    def __init__(self, message: str, attempts: Sequence[Attempt] = ()) -> None:
         super().__init__(message)
         self.attempts = tuple(attempts)

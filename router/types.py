@@ -43,6 +43,35 @@ class PriorityClass(enum.StrEnum):
     LOW = "low"
 
 
+class Stage(enum.StrEnum):
+    """Which encoder decided a task match."""
+
+    TRANSFORMER = "transformer"
+    STATIC = "static"  # the cascade's static first stage
+
+
+class AttemptOutcome(enum.StrEnum):
+    """How one attempt of the fallback chain ended: ok, not made, or the error's code."""
+
+    OK = "ok"
+    SKIPPED = "skipped"  # not attempted: breaker open, deadline passed, no usable deployment
+    BUDGET_EXHAUSTED = "budget_exhausted"  # the budget did not admit it
+    RATE_LIMITED = "rate_limited"
+    AUTH_FAILED = "auth_failed"
+    TIMEOUT = "timeout"
+    CONTENT_POLICY = "content_policy"
+    CONTEXT_TOO_LONG = "context_too_long"
+    BAD_REQUEST = "bad_request"
+    PROVIDER_UNAVAILABLE = "provider_unavailable"
+    BAD_RESPONSE = "bad_response"
+    PROVIDER_ERROR = "provider_error"
+
+    @property
+    def called(self) -> bool:
+        """Whether the upstream was called (its latency means something)."""
+        return self not in (AttemptOutcome.SKIPPED, AttemptOutcome.BUDGET_EXHAUSTED)
+
+
 class Capability(enum.StrEnum):
     TOOLS = "tools"
     JSON_MODE = "json_mode"
@@ -150,7 +179,7 @@ class TaskMatch:
     margin: float
     confident: bool
     threshold: float
-    stage: str = "transformer"  # which encoder decided: "static" (cascade first stage) or not
+    stage: Stage = Stage.TRANSFORMER
 
     @property
     def score(self) -> float:
@@ -266,7 +295,7 @@ class Attempt:
     model: str
     provider: str
     deployment: str
-    outcome: str  # "ok", or the error code (rate_limited, timeout, …), or "skipped"
+    outcome: AttemptOutcome
     latency_ms: float
     status: int | None = None
     detail: str = ""

@@ -47,7 +47,7 @@ async def _budget(engine: Router) -> dict[str, Any]:
         "enabled": True,
         "day": spending.day(),
         "scopes": scopes,
-        "ledger_failovers": getattr(spending.ledger, "failovers", 0),
+        "ledger_failovers": spending.ledger.failovers,
         "estimate_ratio_mean": round(sum(ratios) / len(ratios), 4) if ratios else None,
     }
 

@@ -144,7 +144,7 @@ async def get_serving(request: Request) -> Serving:
             state.metrics.rejected.labels("rate_limit").inc()
             raise
         if admission is not None:
-            observation.info["limits"] = admission
+            observation.record.limits = admission
     return Serving(engine, caller, observation)
 
 

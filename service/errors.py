@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -134,9 +134,7 @@ def router_error_response(exc: e.RouterError) -> JSONResponse:
         headers.update(exc.headers, **{"retry-after": str(math.ceil(exc.retry_after))})
     body = error_body(status, exc.message, exc.code, param, type_=type_)
     if isinstance(exc, e.AllCandidatesFailed):
-        body["error"]["attempts"] = [
-            asdict(a) for a in exc.attempts if is_dataclass(a) and not isinstance(a, type)
-        ]
+        body["error"]["attempts"] = [asdict(a) for a in exc.attempts]
     if status >= 500:
         log.warning("request failed: %s (%s)", exc.code, exc.message)
     return JSONResponse(body, status, headers=headers)

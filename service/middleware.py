@@ -8,14 +8,15 @@ import math
 import re
 import time
 import uuid
+from dataclasses import replace
 from functools import partial
-from typing import Any
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import wire_error_body
 from service.observe import log_request, outcome_record
+from service.record import RequestRecord
 from service.state import ServiceState
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -54,11 +55,7 @@ class RequestContext:
             return
         state, config = self.state, self.state.config.service
         rid = self._request_id(scope)
-        info: dict[str, Any] = {
-            "request_id": rid,
-            "started": time.perf_counter(),
-            "endpoint": scope["path"],
-        }
+        info = RequestRecord(rid, scope["path"])
         scope.setdefault("state", {})["semroute"] = info
         exempt = scope["path"].startswith(_EXEMPT)
         extra = {"x-request-id": rid}
@@ -83,7 +80,7 @@ class RequestContext:
         await self._serve(scope, receive, send, info, exempt)
 
     async def _serve(
-        self, scope: Scope, receive: Receive, send: Send, info: dict[str, Any], exempt: bool
+        self, scope: Scope, receive: Receive, send: Send, info: RequestRecord, exempt: bool
     ) -> None:
         state = self.state
         logged = False
@@ -102,11 +99,10 @@ class RequestContext:
         async def tracked(message: Message) -> None:
             if message["type"] == "http.response.start":
                 limit.deadline = math.inf
-                info["status"] = message["status"]
-                extra = [(b"x-request-id", info["request_id"].encode())]
-                admission = info.get("limits")
-                if admission is not None:  # [limits]: the x-ratelimit-* headers
-                    extra += [(k.encode(), v.encode()) for k, v in admission.headers.items()]
+                info.status = message["status"]
+                extra = [(b"x-request-id", info.request_id.encode())]
+                if info.limits is not None:  # [limits]: the x-ratelimit-* headers
+                    extra += [(k.encode(), v.encode()) for k, v in info.limits.headers.items()]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             elif message["type"] == "http.response.body" and not message.get("more_body"):
                 finish()  # before the client sees the end: the record is queued by then
@@ -117,17 +113,17 @@ class RequestContext:
         try:
             with limit:
                 await self.app(scope, receive, tracked)
-            if state.limits is not None and "limits" in info:
-                await state.limits.settle(info["limits"], info.get("tokens", 0))
-            if limit.cancelled_caught and "status" not in info:
-                info["status"], info["error"] = 504, "request_timeout"
+            if state.limits is not None and info.limits is not None:
+                await state.limits.settle(info.limits, info.tokens)
+            if limit.cancelled_caught and info.status is None:
+                info.status, info.error = 504, "request_timeout"
                 finish()
                 await send_error(
                     send,
                     504,
                     "no answer within the request timeout",
                     "request_timeout",
-                    {"x-request-id": info["request_id"]},
+                    {"x-request-id": info.request_id},
                     path=scope["path"],
                 )
         finally:
@@ -135,29 +131,28 @@ class RequestContext:
             state.metrics.in_flight.dec()
             finish()
 
-    def _log(self, scope: Scope, info: dict[str, Any]) -> None:
+    def _log(self, scope: Scope, info: RequestRecord) -> None:
         state = self.state
         if state.outcomes is not None and scope["path"] in _OUTCOME_PATHS:
             state.outcomes.record_later(
-                info["request_id"],
+                info.request_id,
                 partial(
                     outcome_record,
-                    dict(info),  # as it is now: built later, off the request path
-                    scope["path"],
+                    replace(info),  # as it is now: built later, off the request path
                     state.config.outcomes.include_text,
                     ended=time.perf_counter(),
                     at=time.time(),
                 ),
             )
-        state.metrics.latency_by("total").observe(time.perf_counter() - info["started"])
+        state.metrics.latency_by("total").observe(time.perf_counter() - info.started)
         log_request(
-            request_id=info["request_id"],
-            tenant=info.get("tenant", "default"),
+            request_id=info.request_id,
+            tenant=info.tenant,
             endpoint=scope["path"],
-            status=info.get("status", 499),
-            started=info["started"],
-            decision=info.get("decision"),
-            answer=info.get("answer"),
-            error=info.get("error"),
-            prompt=info.get("prompt") if state.config.service.log_prompts else None,
+            status=info.status if info.status is not None else 499,
+            started=info.started,
+            decision=info.decision,
+            answer=info.answer,
+            error=info.error,
+            prompt=info.prompt if state.config.service.log_prompts else None,
         )

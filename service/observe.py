@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from router import Router
-from router.config import Config
-from router.errors import RouterError
+from router.errors import AllCandidatesFailed, ProviderError, RouterError
 from router.execution import BreakerState
 from router.metrics import Metrics
-from router.types import Answer, Completion, Decision, PriorityClass
+from router.outcomes import Attempted, OutcomeRecord, Routed
+from router.types import Answer, AttemptOutcome, Completion, Decision, PriorityClass
+from service.record import RequestRecord
 
 request_log = logging.getLogger("semroute.requests")
 _BREAKER_VALUE = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
@@ -44,9 +45,9 @@ def observe_answer(metrics: Metrics, endpoint: str, answer: Answer[Completion]) 
     task = _task(answer.decision)
     metrics.requests_by(endpoint, task, answer.model, answer.provider, "ok").inc()
     for attempt in answer.attempts:
-        if attempt.outcome != "ok":
+        if attempt.outcome is not AttemptOutcome.OK:
             metrics.fallbacks_by(attempt.outcome).inc()
-        if attempt.outcome not in ("skipped", "budget_exhausted"):
+        if attempt.outcome.called:
             metrics.latency_by("upstream").observe(attempt.latency_ms / 1e3)
     if answer.cached:
         return
@@ -58,8 +59,9 @@ def observe_answer(metrics: Metrics, endpoint: str, answer: Answer[Completion]) 
 
 def observe_error(metrics: Metrics, endpoint: str, exc: RouterError) -> None:
     metrics.requests_by(endpoint, "-", "-", "-", exc.code).inc()
-    for attempt in getattr(exc, "attempts", ()):
-        if getattr(attempt, "outcome", "ok") != "ok":
+    attempts = exc.attempts if isinstance(exc, ProviderError | AllCandidatesFailed) else ()
+    for attempt in attempts:
+        if attempt.outcome is not AttemptOutcome.OK:
             metrics.fallbacks_by(attempt.outcome).inc()
 
 
@@ -81,7 +83,7 @@ async def refresh_gauges(metrics: Metrics, router: Router) -> None:
             metrics.budget_remaining.labels(view.scope).set(view.remaining_fraction)
             for tier in ("quality", "balanced", "economy", "exhausted"):
                 metrics.budget_tier.labels(view.scope, tier).set(float(view.tier.value == tier))
-    metrics.budget_failovers.set(getattr(spending.ledger, "failovers", 0))
+    metrics.budget_failovers.set(spending.ledger.failovers)
 
 
 def log_request(
@@ -132,83 +134,80 @@ def log_request(
 class Observation:
     """One request's record: fills the middleware's log line and the metrics as it goes."""
 
-    def __init__(self, info: dict[str, Any], metrics: Metrics, config: Config) -> None:
-        self.info, self.metrics, self.config = info, metrics, config
+    def __init__(self, record: RequestRecord, metrics: Metrics) -> None:
+        self.record, self.metrics = record, metrics
 
     def caller(self, tenant: str, prompt: str | None = None) -> None:
-        self.info["tenant"] = tenant
+        self.record.tenant = tenant
         if prompt is not None:
-            self.info["prompt"] = prompt[:2000]
+            self.record.prompt = prompt[:2000]
 
     def decided(self, decision: Decision) -> None:
         observe_decision(self.metrics, decision)
-        self.info["decision"] = decision
+        self.record.decision = decision
 
     def answered(self, answer: Answer[Completion]) -> None:
         """Record the answer, final: after a stream, the session's answer once closed."""
-        self.info["answer"] = answer
-        self.info["tokens"] = 0 if answer.cached else answer.usage.total_tokens  # for [limits]
-        observe_answer(self.metrics, self.info.get("endpoint", "-"), answer)
+        self.record.answer = answer
+        self.record.tokens = 0 if answer.cached else answer.usage.total_tokens  # for [limits]
+        observe_answer(self.metrics, self.record.endpoint, answer)
 
     def first_byte(self) -> None:
-        self.metrics.latency_by("ttft").observe(time.perf_counter() - self.info["started"])
+        self.metrics.latency_by("ttft").observe(time.perf_counter() - self.record.started)
 
     def failed(self, exc: RouterError) -> None:
-        observe_error(self.metrics, self.info.get("endpoint", "-"), exc)
-        self.info["error"] = exc.code
+        observe_error(self.metrics, self.record.endpoint, exc)
+        self.record.error = exc.code
 
 
 def outcome_record(
-    info: dict[str, Any],
-    endpoint: str,
+    request: RequestRecord,
     include_text: bool,
     *,
     ended: float | None = None,
     at: float | None = None,
 ) -> dict[str, Any]:
-    """The outcome-log record of one request (see router/outcomes/log.py). ``ended``
-    (``perf_counter``) and ``at`` (epoch seconds) say when it finished; default now: the record
-    may be built later, off the request path."""
-    decision: Decision | None = info.get("decision")
-    answer: Answer[Completion] | None = info.get("answer")
-    prompt: str | None = info.get("prompt")
+    """The outcome-log record of one request (router.outcomes.OutcomeRecord, as JSON).
+    ``ended`` (``perf_counter``) and ``at`` (epoch seconds) say when it finished; default now:
+    the record may be built later, off the request path."""
+    decision, answer, prompt = request.decision, request.answer, request.prompt
     ended = time.perf_counter() if ended is None else ended
-    record: dict[str, Any] = {
-        "type": "outcome",
-        "request_id": info["request_id"],
-        "time": datetime.fromtimestamp(time.time() if at is None else at, UTC).isoformat(
-            timespec="milliseconds"
-        ),
-        "endpoint": endpoint,
-        "tenant": info.get("tenant", "default"),
-        "status": info.get("status", 499),
-        "error": info.get("error"),
-        "latency_ms": round((ended - info["started"]) * 1e3, 2),
-        "text_sha256": hashlib.sha256(prompt.encode()).hexdigest() if prompt else None,
-    }
-    if include_text and prompt is not None:
-        record["text"] = prompt
+    routed = answered = None
     if decision is not None:
         m = decision.match
-        record.update(
+        routed = Routed(
+            route=decision.route,
             task=m.task if m else None,
             scores=dict(m.scores) if m else None,
             margin=m.margin if m else None,
             confident=m.confident if m else None,
             decided_by=m.stage if m else None,
-            route=decision.route,
             centroid_version=decision.centroid_version,
             tier=decision.budget_tier.value,
             cache_hit=bool(decision.cache and decision.cache.hit),
             cache_similarity=decision.cache.similarity if decision.cache else None,
         )
     if answer is not None:
-        usage = answer.usage
-        record.update(
+        answered = Attempted(
             model=answer.model,
             provider=answer.provider,
-            attempts=[asdict(a) for a in answer.attempts],
-            tokens={"prompt": usage.prompt_tokens, "completion": usage.completion_tokens},
+            attempts=tuple(asdict(a) for a in answer.attempts),
+            prompt_tokens=answer.usage.prompt_tokens,
+            completion_tokens=answer.usage.completion_tokens,
             cost_usd=round(answer.cost_usd, 8),
         )
-    return record
+    return OutcomeRecord(
+        request_id=request.request_id,
+        time=datetime.fromtimestamp(time.time() if at is None else at, UTC).isoformat(
+            timespec="milliseconds"
+        ),
+        endpoint=request.endpoint,
+        tenant=request.tenant,
+        status=request.status if request.status is not None else 499,
+        error=request.error,
+        latency_ms=round((ended - request.started) * 1e3, 2),
+        text_sha256=hashlib.sha256(prompt.encode()).hexdigest() if prompt else None,
+        text=prompt if include_text and prompt is not None else None,
+        routed=routed,
+        answered=answered,
+    ).to_json()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from router.metrics import Metrics
 from router.outcomes import OutcomeLog
 from service.observe import Observation
 from service.rate_limits import RateLimits
+from service.record import RequestRecord
 
 
 @dataclass(slots=True)
@@ -53,8 +53,8 @@ async def state_dep(request: Request) -> ServiceState:
 
 def get_observation(request: Request) -> Observation:
     state = get_state(request)
-    info = getattr(request.state, "semroute", None)
-    if info is None:  # mounted without the middleware (unit tests of one route)
-        info = {"request_id": "-", "started": time.perf_counter(), "endpoint": request.url.path}
-        request.state.semroute = info
-    return Observation(info, state.metrics, state.config)
+    record: RequestRecord | None = getattr(request.state, "semroute", None)
+    if record is None:  # mounted without the middleware (unit tests of one route)
+        record = RequestRecord("-", request.url.path)
+        request.state.semroute = record
+    return Observation(record, state.metrics)

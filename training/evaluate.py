@@ -124,7 +124,7 @@ def evaluate_file(
     texts = [e.text for e in data.examples]
     matches = classify_texts(texts, encoder, centroids, first_stage, progress=progress)
     report = evaluate_matches([e.task for e in data.examples], matches, centroids.tasks)
-    stages = Counter(m.stage for m in matches)
+    stages = Counter(str(m.stage) for m in matches)
     report["decided_by"] = dict(stages)
     report["transformer_share"] = round(stages["transformer"] / len(matches), 4) if matches else 0.0
     report["outside_taxonomy"] = {

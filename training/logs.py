@@ -6,43 +6,48 @@ Only outcomes logged with their text (``outcomes.include_text = true``) can beco
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from router.errors import InvalidRequest
-from router.outcomes import read_jsonl_records, read_redis_records
+from router.outcomes import (
+    FeedbackRecord,
+    OutcomeRecord,
+    parse_record,
+    read_jsonl_records,
+    read_redis_records,
+)
 from training.dataset import TASKS, Dataset, Example
 
 
 def examples_from_outcomes(
-    records: Iterable[dict[str, Any]], *, weak_weight: float
+    records: Iterable[Mapping[str, Any]], *, weak_weight: float
 ) -> tuple[list[Example], dict[str, int]]:
     """(examples, counts): a correction labels its request's text with the corrected task; a
     ``good`` rating of a confident route is a weak label (weight ``weak_weight``)."""
-    outcomes: dict[str, dict[str, Any]] = {}
-    feedback: dict[str, dict[str, Any]] = {}
-    for record in records:
-        rid = record.get("request_id")
-        if not isinstance(rid, str):
-            continue
-        if record.get("type") == "outcome":
-            outcomes[rid] = record
-        elif record.get("type") == "feedback":
-            feedback[rid] = record  # the latest feedback for a request wins
+    outcomes: dict[str, OutcomeRecord] = {}
+    feedback: dict[str, FeedbackRecord] = {}
+    for raw in records:
+        record = parse_record(raw)
+        if isinstance(record, OutcomeRecord):
+            outcomes[record.request_id] = record
+        elif isinstance(record, FeedbackRecord):
+            feedback[record.request_id] = record  # the latest feedback for a request wins
     counts: Counter[str] = Counter(outcomes=len(outcomes), feedback=len(feedback))
     examples: list[Example] = []
     for rid, fb in feedback.items():
         outcome = outcomes.get(rid)
-        text = outcome.get("text") if outcome else None
-        if not isinstance(text, str) or not text.strip():
+        text = outcome.text if outcome else None
+        if text is None or not text.strip():
             counts["skipped_no_text"] += 1
             continue
-        corrected, task = fb.get("correct_task"), outcome.get("task") if outcome else None
+        routed = outcome.routed if outcome else None
+        corrected, task = fb.correct_task, routed.task if routed else None
         if corrected in TASKS:
             examples.append(Example(text, str(corrected), "feedback", group=rid, weight=1.0))
             counts["corrections"] += 1
-        elif fb.get("rating") == "good" and outcome and outcome.get("confident") and task in TASKS:
+        elif fb.rating == "good" and routed and routed.confident and task in TASKS:
             examples.append(Example(text, str(task), "weak", group=rid, weight=weak_weight))
             counts["weak_labels"] += 1
         else:

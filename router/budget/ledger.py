@@ -56,11 +56,18 @@ class Ledger(Protocol):
 
     async def state(self, scope: str, day: str, limit_micros: int) -> BudgetState: ...
 
+    @property
+    def failovers(self) -> int:
+        """Operations a local stand-in served because this ledger was unreachable."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
 class MemoryLedger:
     """The embedded ledger: one process, exact, no I/O."""
+
+    failovers = 0  # nothing to fail over from
 
     def __init__(self, *, local: bool = False) -> None:
         self._totals: dict[tuple[str, str], list[int]] = {}

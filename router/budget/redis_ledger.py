@@ -105,6 +105,8 @@ class RedisLedger:
     reached, times out or answers with an error; no Redis exception type escapes.
     """
 
+    failovers = 0  # a FailoverLedger around it counts those
+
     def __init__(
         self,
         url: str,

@@ -24,11 +24,11 @@ from router.classify.quality_check import QualityCheck, check
 from router.config.settings import Config, ContextConfig
 from router.encoders import Encoder
 from router.errors import ArtifactError
-from router.types import TaskMatch
+from router.types import Stage, TaskMatch
 
 OnCheck = Callable[[QualityCheck], None]
 
-STATIC = "static"
+STATIC = Stage.STATIC
 log = logging.getLogger("semroute.encoder")
 
 
@@ -73,7 +73,7 @@ def build_first_stage(config: Config, on_check: OnCheck | None = None) -> FirstS
     request then goes to the transformer, which is slower but right — the cascade is an
     optimisation, never a reason for the service not to start."""
     cascade = config.encoder.cascade
-    if not cascade.enabled or config.encoder.backend == STATIC:
+    if not cascade.enabled or config.encoder.backend == "static":
         return None
     try:
         return load_first_stage(config, on_check)

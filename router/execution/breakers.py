@@ -108,6 +108,10 @@ class Breakers(Protocol):
 
     async def states(self) -> dict[str, BreakerState]: ...
 
+    async def aclose(self) -> None:
+        """Release what the breakers hold (a Redis connection); in-process ones hold nothing."""
+        ...
+
 
 class BreakerRegistry:
     """In-process breakers by deployment id, created on first use."""
@@ -142,3 +146,6 @@ class BreakerRegistry:
 
     async def states(self) -> dict[str, BreakerState]:
         return {d: b.state for d, b in sorted(self._breakers.items())}
+
+    async def aclose(self) -> None:
+        return None

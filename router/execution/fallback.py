@@ -24,9 +24,9 @@ from router.execution.balancer import Balancer, Deployment
 from router.execution.breakers import Breakers
 from router.providers import Provider, UpstreamCall
 from router.types import Attempt, Candidate, ChatRequest, Reservation
+from router.types import AttemptOutcome as Outcome
 
 T = TypeVar("T")
-BUDGET = "budget_exhausted"
 CallFn = Callable[[Provider, UpstreamCall], Awaitable[T]]
 # Faults of the upstream itself: these count towards its breaker.
 _UPSTREAM_FAULTS = (e.Timeout, e.ProviderUnavailable, e.BadResponse, e.AuthFailed)
@@ -125,7 +125,7 @@ class FallbackChain:
         order, why = await self._usable(candidate, walk)
         if not order:
             walk.attempts.append(
-                Attempt(candidate.model, candidate.provider, "-", "skipped", 0.0, detail=why)
+                Attempt(candidate.model, candidate.provider, "-", Outcome.SKIPPED, 0.0, detail=why)
             )
             return None
         retries: Counter[str] = Counter()
@@ -157,14 +157,16 @@ class FallbackChain:
         if remaining <= 0 or not await self.breakers.acquire(dep.id):
             why = "deadline of the chain exceeded" if remaining <= 0 else "breaker open"
             walk.attempts.append(
-                Attempt(dep.model, dep.provider, dep.id, "skipped", 0.0, detail=why)
+                Attempt(dep.model, dep.provider, dep.id, Outcome.SKIPPED, 0.0, detail=why)
             )
             return None
         try:
             reservation = await self._admit(candidate, walk)
         except e.BudgetExhausted:
             await self.breakers.release(dep.id)
-            walk.attempts.append(Attempt(dep.model, dep.provider, dep.id, BUDGET, 0.0))
+            walk.attempts.append(
+                Attempt(dep.model, dep.provider, dep.id, Outcome.BUDGET_EXHAUSTED, 0.0)
+            )
             walk.budget_refusals += 1
             return None
         upstream = UpstreamCall(
@@ -195,7 +197,7 @@ class FallbackChain:
             await self.breakers.record_success(dep.id)
             self.balancer.observe(dep, elapsed)
             walk.attempts.append(
-                Attempt(candidate.model, dep.provider, dep.id, "ok", round(elapsed * 1e3, 2))
+                Attempt(candidate.model, dep.provider, dep.id, Outcome.OK, round(elapsed * 1e3, 2))
             )
             return Executed(result, candidate.model, dep, tuple(walk.attempts), reservation)
         await self._refund(walk, reservation)
@@ -238,7 +240,7 @@ class FallbackChain:
                 dep.model,
                 dep.provider,
                 dep.id,
-                err.code,
+                Outcome(err.code),
                 ms,
                 status=err.status,
                 detail=err.message[:200],

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from router.errors import InvalidRequest, NotReady
+from router.outcomes import FeedbackRecord
 from service.context import Caller, get_caller
 from service.errors import ERROR_RESPONSES
 from service.state import ServiceState, state_dep
@@ -54,15 +55,13 @@ async def feedback(
         raise InvalidRequest(
             f"unknown request id {body.request_id!r}", param="request_id", code="request_not_found"
         )
-    log.record(
-        {
-            "type": "feedback",
-            "request_id": body.request_id,
-            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
-            "tenant": caller.tenant,
-            "rating": body.rating,
-            "correct_task": body.correct_task,
-            "comment": body.comment,
-        }
+    record = FeedbackRecord(
+        request_id=body.request_id,
+        time=datetime.now(UTC).isoformat(timespec="milliseconds"),
+        tenant=caller.tenant,
+        rating=body.rating,
+        correct_task=body.correct_task,
+        comment=body.comment,
     )
+    log.record(record.to_json())
     return FeedbackAck(request_id=body.request_id)
