@@ -184,12 +184,6 @@ def redis_process() -> Iterator[RedisServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
-def redis_server(redis_process: RedisServer) -> str:
-    """URL of the shared server: ``redis://127.0.0.1:PORT/0``."""
-    return redis_process.url
-
-
 @pytest.fixture
 def redis_url(redis_process: RedisServer) -> str:
     """URL of the shared server, emptied (FLUSHALL, SCRIPT FLUSH) before the test."""

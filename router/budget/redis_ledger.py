@@ -19,17 +19,15 @@ one socket timeout and the caller picks its fail mode (``redis.fail_mode``).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import uuid
 from collections.abc import Sequence
 
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError, RedisError
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
 
 from router.budget.ledger import BudgetState
 from router.errors import BudgetUnavailable
+from router.redis_client import redis_client
 from router.types import Reservation
 
 # Lua numbers are doubles: exact for integers below 2**53 micro-USD (about 9e9 USD), which
@@ -81,23 +79,6 @@ return 1
 )
 
 
-class _Script:
-    """A Lua script run by EVALSHA; loaded once, and again after NOSCRIPT (Redis restarted or
-    its script cache was flushed)."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.sha = hashlib.sha1(source.encode()).hexdigest()
-
-    async def __call__(self, client: Redis, key: str, args: Sequence[str | int]) -> int:
-        try:
-            result = await client.evalsha(self.sha, 1, key, *args)
-        except NoScriptError:
-            self.sha = await client.script_load(self.source)
-            result = await client.evalsha(self.sha, 1, key, *args)
-        return int(result)
-
-
 class RedisLedger:
     """The shared ledger (see the module docstring for the key layout and guarantees).
 
@@ -119,16 +100,10 @@ class RedisLedger:
             raise ValueError(f"ttl_s must be positive, got {ttl_s}")
         self.key_prefix = key_prefix
         self.ttl_s = ttl_s
-        # No retries: redis-py's default (10, with backoff) would stall a request for seconds.
-        self._redis = Redis.from_url(
-            url,
-            socket_timeout=socket_timeout_s,
-            socket_connect_timeout=socket_timeout_s,
-            retry=Retry(NoBackoff(), 0),
-        )
-        self._reserve = _Script(_RESERVE)
-        self._commit = _Script(_COMMIT)
-        self._release = _Script(_RELEASE)
+        self._redis = redis_client(url, timeout_s=socket_timeout_s)  # fails fast, no retries
+        self._reserve = self._redis.register_script(_RESERVE)
+        self._commit = self._redis.register_script(_COMMIT)
+        self._release = self._redis.register_script(_RELEASE)
 
     def key(self, scope: str, day: str) -> str:
         """The Redis key of one scope's budget on one day."""
@@ -188,9 +163,9 @@ class RedisLedger:
         with contextlib.suppress(RedisError, OSError):
             await self._redis.aclose()
 
-    async def _run(self, script: _Script, key: str, args: Sequence[str | int]) -> int:
+    async def _run(self, script: AsyncScript, key: str, args: Sequence[str | int]) -> int:
         try:
-            return await script(self._redis, key, args)
+            return int(await script(keys=[key], args=args))
         except (RedisError, OSError) as exc:
             raise _unavailable(exc) from exc
 

@@ -28,13 +28,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from router.cache.codec import decode_entry, decode_event, encode_entry, encode_event
 from router.cache.semantic import Entry, SemanticCache
+from router.redis_client import redis_client
 
 __all__ = ["MAX_EVENTS", "RedisCacheSync", "decode_entry", "encode_entry"]
 
@@ -50,17 +48,6 @@ class _Write:
     ids: tuple[str, ...] = ()
     payload: str = ""  # add: the entry's JSON
     ttl_ms: int = 0
-
-
-def _client(url: str, timeout_s: float, connect_timeout_s: float) -> Redis:
-    # No retries: redis-py's default (with backoff) would hold a failing call for seconds.
-    return Redis.from_url(
-        url,
-        socket_timeout=timeout_s,
-        socket_connect_timeout=connect_timeout_s,
-        retry=Retry(NoBackoff(), 0),
-        decode_responses=True,
-    )
 
 
 class RedisCacheSync:
@@ -83,9 +70,14 @@ class RedisCacheSync:
         self.dropped = 0  # writes lost because the queue was full
         self.events = f"{key_prefix}:cache:events"
         self._socket_timeout_s = socket_timeout_s
-        self._redis = _client(url, socket_timeout_s, socket_timeout_s)
+        self._redis = redis_client(url, timeout_s=socket_timeout_s, decode_responses=True)
         # XREAD blocks for _BLOCK_S: its own connection, with a timeout longer than that.
-        self._tail = _client(url, socket_timeout_s + _BLOCK_S, socket_timeout_s)
+        self._tail = redis_client(
+            url,
+            timeout_s=socket_timeout_s + _BLOCK_S,
+            connect_timeout_s=socket_timeout_s,
+            decode_responses=True,
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[_Write] = asyncio.Queue(_QUEUE_MAX)
         self._tasks: list[asyncio.Task[None]] = []

@@ -28,20 +28,17 @@ copied back when Redis returns.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import re
 import time
-from collections.abc import Sequence
 from typing import Any
 
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import NoScriptError, RedisError
+from redis.commands.core import AsyncScript
+from redis.exceptions import RedisError
 
 from router.config import BreakerConfig
 from router.execution.breakers import BreakerRegistry, BreakerState, Clock
+from router.redis_client import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -117,21 +114,6 @@ _RELEASE = _PRELUDE + "if probe_at ~= nil then save('probe_at', '') end\nreturn 
 _FORCE = _PRELUDE + "forced = ARGV[7]\nsave('forced', forced)\nreturn 1\n"
 
 
-class _Script:
-    """A Lua script run by EVALSHA; loaded again after NOSCRIPT (Redis restarted or flushed)."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.sha = hashlib.sha1(source.encode()).hexdigest()
-
-    async def __call__(self, client: Redis, key: str, args: Sequence[str | int]) -> Any:
-        try:
-            return await client.evalsha(self.sha, 1, key, *args)
-        except NoScriptError:
-            self.sha = await client.script_load(self.source)
-            return await client.evalsha(self.sha, 1, key, *args)
-
-
 class RedisBreakers:
     """Breaker state by deployment id, shared through Redis (implements ``Breakers``).
 
@@ -161,17 +143,12 @@ class RedisBreakers:
         self.errors = 0
         self.fallback = BreakerRegistry(config, clock)
         self._down_until: float | None = None  # set while Redis is considered down
-        # No retries: redis-py's default (with backoff) would stall a request for seconds.
-        self._redis = Redis.from_url(
-            url,
-            socket_timeout=socket_timeout_s,
-            socket_connect_timeout=socket_timeout_s,
-            retry=Retry(NoBackoff(), 0),
-            decode_responses=True,
-        )
-        self._state, self._acquire = _Script(_STATE), _Script(_ACQUIRE)
-        self._success, self._failure = _Script(_SUCCESS), _Script(_FAILURE)
-        self._release, self._force = _Script(_RELEASE), _Script(_FORCE)
+        # Fails fast, no retries: a request must not wait on a Redis that is down.
+        self._redis = redis_client(url, timeout_s=socket_timeout_s, decode_responses=True)
+        script = self._redis.register_script
+        self._state, self._acquire = script(_STATE), script(_ACQUIRE)
+        self._success, self._failure = script(_SUCCESS), script(_FAILURE)
+        self._release, self._force = script(_RELEASE), script(_FORCE)
 
     def key(self, deployment: str) -> str:
         """The Redis key of one deployment's breaker."""
@@ -229,7 +206,7 @@ class RedisBreakers:
         with contextlib.suppress(RedisError, OSError):
             await self._redis.aclose()
 
-    async def _run(self, script: _Script, deployment: str, *extra: str) -> Any:
+    async def _run(self, script: AsyncScript, deployment: str, *extra: str) -> Any:
         """The script's answer, or None when Redis failed (the caller uses the fallback)."""
         if self._is_down():
             return None
@@ -244,7 +221,7 @@ class RedisBreakers:
             *extra,
         ]
         try:
-            result = await script(self._redis, self.key(deployment), args)
+            result = await script(keys=[self.key(deployment)], args=args)
         except (RedisError, OSError) as exc:
             self._failed(exc)
             return None

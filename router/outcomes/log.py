@@ -22,6 +22,8 @@ from typing import Any, Protocol
 
 import anyio
 
+from router.redis_client import redis_client
+
 log = logging.getLogger("semroute.outcomes")
 Record = dict[str, Any]
 Pending = Record | Callable[[], Record]  # a record, or how to build it (off the request path)
@@ -230,13 +232,10 @@ class RedisStreamSink:
         maxlen: int = 1_000_000,
         socket_timeout_s: float = 0.5,
     ) -> None:
-        import redis.asyncio as aioredis
-
         self.key = f"{key_prefix}:outcomes"
         self.maxlen = maxlen
-        self._redis = aioredis.Redis.from_url(
-            url, socket_timeout=socket_timeout_s, socket_connect_timeout=socket_timeout_s
-        )
+        # Off the request path: redis-py's retries are welcome here.
+        self._redis = redis_client(url, timeout_s=socket_timeout_s, fail_fast=False)
 
     async def write(self, records: list[Record]) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:

@@ -12,6 +12,7 @@ from router.budget.spending import FailoverLedger, Spending
 from router.config.settings import BudgetConfig
 from router.errors import BudgetExhausted, BudgetUnavailable
 from router.types import BudgetTier, PriorityClass, Reservation
+from tests.clock import DateClock
 
 Q, B, E, X = BudgetTier.QUALITY, BudgetTier.BALANCED, BudgetTier.ECONOMY, BudgetTier.EXHAUSTED
 STD, LOW, CRIT = PriorityClass.STANDARD, PriorityClass.LOW, PriorityClass.CRITICAL
@@ -83,14 +84,6 @@ def test_hysteresis_stops_flapping_at_a_boundary() -> None:
     assert policy.tier("s", 0.79, STD) is B
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 21, 23, 59, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 async def test_spending_reserve_is_for_critical_and_retries() -> None:
     spending = Spending(BudgetConfig(daily_usd=1.0, reserve_fraction=0.1))
     held = await spending.admit("default", 0.85, STD, retry=False)
@@ -117,7 +110,7 @@ async def test_settle_bills_actual_and_tracks_estimate_error() -> None:
 
 
 async def test_day_rollover_resets_the_budget() -> None:
-    clock = Clock()
+    clock = DateClock(datetime(2026, 11, 21, 23, 59, tzinfo=UTC))
     spending = Spending(BudgetConfig(daily_usd=1.0), clock=clock)
     await spending.settle(await spending.admit("default", 0.99, CRIT, retry=False), 0.99)
     assert (await spending.view("default", STD)).tier is X

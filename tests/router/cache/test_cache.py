@@ -14,17 +14,10 @@ from router.cache.persist import load_snapshot, save_snapshot
 from router.cache.semantic import Entry, SemanticCache, namespace
 from router.config.settings import CacheConfig
 from router.types import ChatRequest, Message, ModelTier
+from tests.clock import Clock
 from tests.fakes import HashingEncoder
 
 ENC = HashingEncoder()
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass(frozen=True)

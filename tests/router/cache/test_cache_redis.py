@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 from router.cache.redis_sync import RedisCacheSync, decode_entry, encode_entry
 from router.cache.semantic import Entry, SemanticCache
 from router.config.settings import CacheConfig
+from tests.clock import Clock
 from tests.fakes import HashingEncoder
 from tests.redis_server import RedisServer
 
@@ -22,14 +23,6 @@ NS = "acme:0f0f"
 TTL = 100.0
 
 Replica = Callable[..., Awaitable[RedisCacheSync]]
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

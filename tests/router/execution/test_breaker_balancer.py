@@ -8,14 +8,7 @@ from collections import Counter
 from router.config.settings import BreakerConfig
 from router.execution.balancer import Balancer, Deployment
 from router.execution.breakers import BreakerRegistry, BreakerState, CircuitBreaker
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 def breaker(clock: Clock) -> CircuitBreaker:
@@ -23,7 +16,7 @@ def breaker(clock: Clock) -> CircuitBreaker:
 
 
 def test_opens_after_three_failures_in_the_window() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     b = breaker(clock)
     for _ in range(2):
         b.record_failure()
@@ -34,7 +27,7 @@ def test_opens_after_three_failures_in_the_window() -> None:
 
 
 def test_failures_outside_the_window_do_not_add_up() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     b = breaker(clock)
     b.record_failure()
     b.record_failure()
@@ -44,7 +37,7 @@ def test_failures_outside_the_window_do_not_add_up() -> None:
 
 
 def test_a_success_resets_the_consecutive_count() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     b = breaker(clock)
     b.record_failure()
     b.record_failure()
@@ -55,7 +48,7 @@ def test_a_success_resets_the_consecutive_count() -> None:
 
 
 def test_half_open_lets_exactly_one_probe_through_then_closes_on_success() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     b = breaker(clock)
     for _ in range(3):
         b.record_failure()
@@ -71,7 +64,7 @@ def test_half_open_lets_exactly_one_probe_through_then_closes_on_success() -> No
 
 
 def test_a_failed_probe_reopens_for_another_cooldown() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     b = breaker(clock)
     for _ in range(3):
         b.record_failure()
@@ -86,7 +79,7 @@ def test_a_failed_probe_reopens_for_another_cooldown() -> None:
 
 
 def test_a_released_probe_frees_the_slot() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     b = breaker(clock)
     for _ in range(3):
         b.record_failure()
@@ -97,7 +90,7 @@ def test_a_released_probe_frees_the_slot() -> None:
 
 
 def test_forced_state_overrides() -> None:
-    b = breaker(Clock())
+    b = breaker(Clock(1000.0))
     b.forced = BreakerState.OPEN
     assert not b.acquire()
     b.forced = None
@@ -105,7 +98,7 @@ def test_forced_state_overrides() -> None:
 
 
 async def test_registry_creates_one_breaker_per_deployment() -> None:
-    reg = BreakerRegistry(BreakerConfig(), Clock())
+    reg = BreakerRegistry(BreakerConfig(), Clock(1000.0))
     assert reg.get("a") is reg.get("a")
     await reg.record_failure("b")
     assert await reg.states() == {"a": BreakerState.CLOSED, "b": BreakerState.CLOSED}
@@ -140,7 +133,7 @@ def test_least_latency_prefers_unmeasured_then_fastest() -> None:
 
 
 def test_rate_limited_deployment_cools_down_for_retry_after() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     bal = Balancer("round_robin", clock=clock)
     bal.cool_down(DEPS[0], 2.0)
     assert [d.provider for d in bal.order(DEPS)] == ["p2"]

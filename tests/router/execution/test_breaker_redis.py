@@ -13,25 +13,16 @@ import redis.asyncio as aioredis
 from router.config.settings import BreakerConfig
 from router.execution.breakers import BreakerRegistry, Breakers, BreakerState
 from router.execution.redis_breakers import RedisBreakers
+from tests.clock import Clock
 from tests.redis_server import RedisServer, free_port
 
 CONFIG = BreakerConfig(failures=3, window_s=60, cooldown_s=30)
 DEP = "openai/gpt-x#0"
 
 
-class Clock:
-    """Wall-clock seconds that only move when a test says so (shared by the replicas)."""
-
-    def __init__(self) -> None:
-        self.now = 1_763_000_000.25
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(1_763_000_000.25)
 
 
 @pytest.fixture
@@ -288,7 +279,7 @@ async def test_script_cache_flushed_reloads(
 
 
 async def test_redis_down_falls_back_then_recovers(redis_private: RedisServer) -> None:
-    clock = Clock()
+    clock = Clock(1_763_000_000.25)
     a, b = (
         RedisBreakers(redis_private.url, CONFIG, socket_timeout_s=0.2, clock=clock, retry_s=5)
         for _ in range(2)
@@ -319,7 +310,7 @@ async def test_redis_down_falls_back_then_recovers(redis_private: RedisServer) -
 
 
 async def test_redis_hung_is_asked_once_per_retry_period(redis_private: RedisServer) -> None:
-    clock = Clock()
+    clock = Clock(1_763_000_000.25)
     b = RedisBreakers(redis_private.url, CONFIG, socket_timeout_s=0.2, clock=clock, retry_s=5)
     try:
         await fail(b, 3)

@@ -14,21 +14,9 @@ from router.execution.calls import complete_call, open_stream
 from router.execution.fallback import FallbackChain
 from router.providers.mock import MockProvider
 from router.types import Candidate, ChatRequest, Message, ModelTier
+from tests.clock import Clock
 
 REQUEST = ChatRequest(messages=(Message("user", "hello there"),))
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def make_config(windows: dict[str, int] | None = None) -> Config:
@@ -53,7 +41,7 @@ def make_config(windows: dict[str, int] | None = None) -> Config:
 class Harness:
     def __init__(self, config: Config | None = None, two_deployments: bool = False) -> None:
         self.config = config or make_config()
-        self.clock = Clock()
+        self.clock = Clock(0.0)
         self.providers = {p: MockProvider(p) for p in ("p1", "p2", "p3")}
         self.breakers = BreakerRegistry(self.config.execution.breaker, self.clock)
         self.balancer = Balancer("round_robin", clock=self.clock)
