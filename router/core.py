@@ -1,26 +1,25 @@
-"""The Router facade: route() is request-path steps 1–5 (embed, classify, budget view, select,
-cache); complete() and stream() go on to reserve, execute, settle and remember."""
+"""The Router facade: route() is request-path steps 1–5 (router/decision.py: budget view,
+embed, classify, select, cache); complete() and stream() go on to reserve, execute, settle
+and remember."""
 
 from __future__ import annotations
 
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from functools import partial
 
-from router.budget import BudgetAdmission, BudgetView, Spending
-from router.cache import CacheMemory, Entry, SemanticCache, hit_answer
+from router.budget import BudgetAdmission, Spending
+from router.cache import CacheMemory, SemanticCache, hit_answer
 from router.classify import (
-    STATIC,
     CentroidSet,
     Embedding,
     FirstStage,
     TaskClassifier,
     load_transformer_centroids,
-    user_turns,
 )
 from router.config import Config
+from router.decision import Decided, decide
 from router.encoders import EmbeddingMemo, Encoder, MicroBatcher
 from router.errors import BudgetExhausted
 from router.execution import (
@@ -37,32 +36,13 @@ from router.execution import (
     completion_stub,
     open_stream,
 )
-from router.selection import AUTO, DEFAULT_ROUTE, explicit_route, ranked_models, select_for
-from router.tokens import estimate_prompt_tokens
 from router.types import (
     Answer,
-    BudgetTier,
     ChatRequest,
     Completion,
     Decision,
-    EmbeddedText,
-    TaskMatch,
     Usage,
 )
-
-STATIC_NOT_LOOKED_UP = (
-    "not looked up: the static first stage decided the task (answering the request looks up)"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class _Decided:
-    """Steps 1–5 for one request: the decision, the transformer's embedding (the cache's
-    space; None when nothing needed it) and, on a cache hit, the entry that answers."""
-
-    decision: Decision
-    embedding: Embedding | None = None
-    hit: Entry | None = None
 
 
 class Router:
@@ -165,69 +145,15 @@ class Router:
         """
         return (await self._decide(request, for_answer=False)).decision
 
-    async def _decide(self, request: ChatRequest, *, for_answer: bool = True) -> _Decided:
-        """Steps 1–5. ``for_answer`` False (``route()``): a task the static first stage decided
-        is not looked up in the cache, which would cost the transformer embedding it saved."""
-        started = time.perf_counter()
-        view = await self._budget(request)
-        tier = view.tier if view else BudgetTier.QUALITY
-        match: TaskMatch | None = None
-        embedding: Embedding | None = None  # the transformer's: the cache's space
-        embedded: EmbeddedText | None = None
-        version = self.centroids.version
-        turns = user_turns(request.messages, self.config.context)
-        route, ranked = explicit_route(self.config, request.model)
-        if route == AUTO:
-            match, embedded, embedding = await self.classifier.classify(turns)
-            version = self.classifier.version_of(match)
-            route = match.task if match.confident else DEFAULT_ROUTE
-            ranked = ranked_models(self.config, route)
-        classified = time.perf_counter()
-        priority = request.priority or self.config.routing.default_priority
-        requirements = request.requirements(estimate_prompt_tokens(request.messages))
-        selection = select_for(self.config, route, ranked, requirements, priority, tier, request)
-        hit: Entry | None = None
-        decision = Decision(
-            match=match,
-            route=route,
-            candidates=selection.candidates,
-            skipped=selection.skipped,
-            priority=priority,
-            budget_tier=tier,
-            centroid_version=version,
-            embedded=embedded,
-            requirements=requirements,
-            budget_remaining=round(view.remaining_fraction, 4) if view else None,
-            task=match.task if match else (route if route in self.config.tasks else None),
+    async def _decide(self, request: ChatRequest, *, for_answer: bool = True) -> Decided:
+        return await decide(
+            request,
+            self.config,
+            self.classifier,
+            self.spending,
+            self.memory,
+            for_answer=for_answer,
         )
-        task = decision.task
-        static = match is not None and match.stage == STATIC
-        if not self.memory.consulted(task):
-            decision = replace(decision, cache=self.memory.skipped(task))
-        elif static and not for_answer:
-            decision = replace(decision, cache=self.memory.skipped(task, STATIC_NOT_LOOKED_UP))
-        else:
-            if embedding is None:
-                embedding = await self.classifier.embed(turns)
-            # Cache only: answers of the cheapest capable model's tier.
-            answering = selection.candidates
-            if selection.cache_only:
-                economy = BudgetTier.ECONOMY
-                answering = select_for(
-                    self.config, route, ranked, requirements, priority, economy, request
-                ).candidates
-            found = await self.memory.look_up(request, tier, embedding.vector, task, answering)
-            decision, hit = replace(decision, cache=found.info), found.entry
-        done = time.perf_counter()
-        timings = {"classify_ms": (classified - started) * 1e3, "route_ms": (done - started) * 1e3}
-        decision = replace(decision, latency_ms={k: round(v, 3) for k, v in timings.items()})
-        return _Decided(decision, embedding, hit)
-
-    async def _budget(self, request: ChatRequest) -> BudgetView | None:
-        if not self.spending.enabled:
-            return None
-        who = request.budget_scope or request.tenant
-        return await self.spending.view(who, request.priority_class)
 
     # -- executing -------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from router.classify.centroids import (
     write_centroids,
 )
 from router.classify.classifier import TaskClassifier, build_transformer, load_transformer_centroids
-from router.classify.conversation import Embedding, user_turns
+from router.classify.conversation import Embedding, Turns, user_turns
 
 __all__ = [
     "STATIC",
@@ -22,6 +22,7 @@ __all__ = [
     "FirstStage",
     "Manifest",
     "TaskClassifier",
+    "Turns",
     "build_first_stage",
     "build_transformer",
     "current_version",
