@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 if TYPE_CHECKING:  # metrics is imported by everything; it imports nothing of the router's
-    from router.classify.quality_check import QualityCheck
+    from router.classify import QualityCheck
 
 M = TypeVar("M", Counter, Gauge, Histogram)
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from router.config.settings import Config, load_config
+from router.config import Config, load_config
 
 
 def config_path_of(args: argparse.Namespace) -> Path | None:
@@ -21,6 +21,6 @@ def config_of(args: argparse.Namespace) -> Config:
 
 def encoder_of(config: Config) -> Any:
     """The transformer as serving loads it (an int8 file that fails its check is replaced)."""
-    from router.classify.classifier import build_transformer
+    from router.classify import build_transformer
 
     return build_transformer(config)

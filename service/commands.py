@@ -9,16 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from router.classify.cascade import build_first_stage
-from router.classify.centroids import load_centroids
-from router.classify.classifier import build_transformer
-from router.classify.quality_check import QualityCheck
+from router.classify import QualityCheck, build_first_stage, build_transformer, load_centroids
 from router.errors import InvalidRequest
 from service.cli_common import config_of, encoder_of
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from router.classify.centroids import current_version
+    from router.classify import current_version
     from router.errors import ArtifactError
     from training.dataset import read_many
     from training.logs import add_log_examples
@@ -126,10 +123,8 @@ FALLBACK = {
 
 def _record(config: Any) -> int:
     """Measure the locally built encoder files with their centroids; write the figures."""
-    from router.classify.centroids import current_version
-    from router.classify.classifier import load_transformer_centroids
-    from router.classify.quality_check import record
-    from router.encoders.base import build_encoder
+    from router.classify import current_version, load_transformer_centroids, record
+    from router.encoders import build_encoder
 
     version = config.routing.centroid_version or current_version(config.routing.centroids_dir)
     for backend in ("onnx", "onnx-int8"):
@@ -137,7 +132,7 @@ def _record(config: Any) -> int:
         centroids = load_transformer_centroids(config, encoder, version)
         f1 = record(encoder, centroids, config.routing.centroids_dir / version, backend)
         print(f"recorded {backend} with {version}: hold-out macro-F1 {f1:.4f}")
-    from router.encoders.static import StaticEncoder
+    from router.encoders import StaticEncoder
 
     static = StaticEncoder(config.encoder)
     stage_version = config.encoder.cascade.centroid_version
@@ -170,7 +165,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_cache(args: argparse.Namespace) -> int:
-    from router.cache.verify.verifier import load_verifier
+    from router.cache import load_verifier
     from router.types import BudgetTier
     from training.evaluate_cache import evaluate_cache
 

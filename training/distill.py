@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from router.encoders.artifacts import weights_digest
+from router.encoders import weights_digest
 from router.errors import ArtifactError
 
 SIF_COEFFICIENT = 1e-4

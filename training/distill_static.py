@@ -23,10 +23,8 @@ import argparse
 import json
 from pathlib import Path
 
-from router.config.settings import PROJECT_ROOT, EncoderConfig
-from router.encoders.base import bundled_model_path
-from router.encoders.static import StaticEncoder
-from router.encoders.static_model import SHIPPED_STATIC_DIR, ship
+from router.config import PROJECT_ROOT, EncoderConfig
+from router.encoders import SHIPPED_STATIC_DIR, StaticEncoder, bundled_model_path, ship
 from training.dataset import read_many
 from training.distill import distill
 from training.train import TrainOptions, TrainResult, train

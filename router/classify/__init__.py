@@ -13,6 +13,7 @@ from router.classify.centroids import (
 )
 from router.classify.classifier import TaskClassifier, build_transformer, load_transformer_centroids
 from router.classify.conversation import Embedding, Turns, user_turns
+from router.classify.quality_check import QualityCheck, record
 
 __all__ = [
     "STATIC",
@@ -21,6 +22,7 @@ __all__ = [
     "EncoderInfo",
     "FirstStage",
     "Manifest",
+    "QualityCheck",
     "TaskClassifier",
     "Turns",
     "build_first_stage",
@@ -30,6 +32,7 @@ __all__ = [
     "load_centroids",
     "load_first_stage",
     "load_transformer_centroids",
+    "record",
     "set_current",
     "user_turns",
     "write_centroids",

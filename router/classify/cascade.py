@@ -21,7 +21,7 @@ from pathlib import Path
 from router.classify.centroids import CentroidSet, load_centroids
 from router.classify.conversation import Embedding, Turns, embed_turns_now
 from router.classify.quality_check import QualityCheck, check
-from router.config.settings import Config, ContextConfig
+from router.config import Config, ContextConfig
 from router.encoders import Encoder
 from router.errors import ArtifactError
 from router.types import Stage, TaskMatch

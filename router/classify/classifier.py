@@ -13,11 +13,8 @@ from router.classify.cascade import STATIC, FirstStage, OnCheck
 from router.classify.centroids import CentroidSet, load_centroids
 from router.classify.conversation import Embedding, Turns, embed_turns
 from router.classify.quality_check import check
-from router.config.settings import Config
-from router.encoders.base import Encoder, build_encoder
-from router.encoders.batching import MicroBatcher
-from router.encoders.memo import EmbeddingMemo
-from router.encoders.static_model import file_digest
+from router.config import Config
+from router.encoders import EmbeddingMemo, Encoder, MicroBatcher, build_encoder, file_digest
 from router.errors import ArtifactError
 from router.types import EmbeddedText, TaskMatch
 
@@ -37,7 +34,7 @@ def build_transformer(config: Config, on_check: OnCheck | None = None) -> Encode
     backend = config.encoder.backend
     if backend not in BUILT_LOCALLY:
         return encoder
-    from router.encoders.onnx import OnnxEncoder
+    from router.encoders import OnnxEncoder
 
     if not isinstance(encoder, OnnxEncoder):
         return encoder

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from router.classify.centroids import CentroidSet
-from router.config.settings import PROJECT_ROOT
-from router.encoders.base import Encoder
+from router.config import PROJECT_ROOT
+from router.encoders import Encoder
 
 log = logging.getLogger("semroute.encoder")
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from router.config.settings import EncoderConfig
+from router.config import EncoderConfig
 from router.encoders.artifacts import project_path
 from router.encoders.base import Vectors, normalise
 from router.encoders.static_model import (
