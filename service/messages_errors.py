@@ -1,6 +1,6 @@
 """Anthropic-style error bodies for /v1/messages (the SDKs read ``error.type``).
 
-The status codes are the ones the rest of the service gives (``errors.ERROR_TABLE``); only the
+The status codes are the ones the rest of the service gives (``errors.ERROR_STATUS``); only the
 body's shape differs: ``{"type": "error", "error": {"type": …, "message": …}}``.
 """
 

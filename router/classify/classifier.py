@@ -1,6 +1,6 @@
 """Request-path steps 1–2: embed the conversation and match it to a task.
 
-The static first stage (router/cascade.py) answers when it is sure; otherwise the transformer
+The static first stage (classify/cascade.py) answers when it is sure; otherwise the transformer
 embeds the request — through the micro-batcher, after the exact-text memo — and its centroids
 decide. The live transformer centroids can be swapped at run time (a promotion).
 """

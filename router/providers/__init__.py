@@ -7,6 +7,7 @@ the error tree in one place.
 from router.providers.anthropic import AnthropicProvider
 from router.providers.base import Provider, UpstreamCall
 from router.providers.credentials import AuthStyle, Credentials
+from router.providers.fields import unsupported
 from router.providers.mock import MockProvider
 from router.providers.openai import OpenAIProvider
 
@@ -18,4 +19,5 @@ __all__ = [
     "OpenAIProvider",
     "Provider",
     "UpstreamCall",
+    "unsupported",
 ]

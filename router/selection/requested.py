@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from router.config import Config
 from router.errors import InvalidRequest, NoCandidate
-from router.providers.fields import unsupported
+from router.providers import unsupported
 from router.selection.candidates import Selection, select
 from router.types import BudgetTier, ChatRequest, Priority, Requirements
 
