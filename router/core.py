@@ -181,7 +181,7 @@ class Router:
 
     async def stream(self, request: ChatRequest) -> StreamSession:
         """Route, then start a stream (or replay a cached answer); fallback happens only before
-        the first chunk. Finish the session with ``close()``; its answer then carries the
+        the first content. Finish the session with ``close()``; its answer then carries the
         stream's usage and cost.
 
         Raises: as ``complete``.
@@ -191,7 +191,7 @@ class Router:
             return StreamSession(request, hit_answer(decided.decision, decided.hit), None)
         admission = self._admission(request, decided.decision)
         executed = await self.chain.run(
-            request, decided.decision.candidates, open_stream, admission
+            request, decided.decision.candidates, open_stream, admission, defer_verdict=True
         )
         answer = self._answer(decided.decision, executed, completion_stub(), Usage(), 0.0)
         return StreamSession(
@@ -200,6 +200,7 @@ class Router:
             executed.result,
             settle=partial(admission.settle, executed.reservation, executed.model),
             remember=partial(self._remember, request, decided.embedding),
+            verdict=partial(self.chain.verdict, executed.deployment, executed.ticket),
         )
 
     def _admission(self, request: ChatRequest, decision: Decision) -> BudgetAdmission:

@@ -167,7 +167,7 @@ RETRYABLE_CODES = ("rate_limited", "timeout", "provider_unavailable", "bad_respo
 def _default_retries() -> dict[str, RetryPolicy]:
     return {
         "rate_limited": RetryPolicy(retries=1, backoff_s=2.0),
-        "timeout": RetryPolicy(retries=1),
+        "timeout": RetryPolicy(retries=0),  # a silent upstream is not asked twice
         "provider_unavailable": RetryPolicy(retries=1),
         "bad_response": RetryPolicy(retries=1),
         "auth_failed": RetryPolicy(retries=0),
@@ -181,8 +181,9 @@ class BreakerConfig(_Model):
 
 
 class ExecutionConfig(_Model):
-    deadline_s: Annotated[float, Field(gt=0)] = 120.0  # the whole fallback chain
-    first_token_timeout_s: Annotated[float, Field(gt=0)] = 30.0
+    # The whole fallback chain; each candidate gets an equal share of what is left of it.
+    deadline_s: Annotated[float, Field(gt=0)] = 60.0
+    first_token_timeout_s: Annotated[float, Field(gt=0)] = 15.0  # streams: to the first content
     balancing: Literal["weighted", "round_robin", "least_latency"] = "weighted"
     retry: dict[str, RetryPolicy] = Field(default_factory=_default_retries)
     breaker: BreakerConfig = BreakerConfig()

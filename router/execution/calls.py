@@ -1,4 +1,5 @@
-"""The two ways the fallback chain calls a provider: a completion, or a stream's first chunk."""
+"""The two ways the fallback chain calls a provider: a completion, or a stream up to its first
+content."""
 
 from __future__ import annotations
 
@@ -14,10 +15,20 @@ from router.types import Chunk, Completion
 
 @dataclass(frozen=True, slots=True)
 class StreamStart:
-    """A stream whose first chunk has arrived: from here on, no fallback is possible."""
+    """A stream whose first content has arrived: from here on, no fallback is possible.
 
-    first: Chunk
+    ``head`` is every chunk up to and including the first one with content (a role-only chunk
+    or Anthropic's ``message_start`` shows nothing to a client, so it does not commit).
+    """
+
+    head: tuple[Chunk, ...]
     rest: AsyncIterator[Chunk]
+
+
+def has_content(chunk: Chunk) -> bool:
+    """Does this chunk show the client something: text, a tool call, or the end of the answer?"""
+    content = chunk.delta.get("content")
+    return bool(content) or bool(chunk.delta.get("tool_calls")) or chunk.finish_reason is not None
 
 
 async def complete_call(provider: Provider, call: UpstreamCall) -> Completion:
@@ -25,16 +36,22 @@ async def complete_call(provider: Provider, call: UpstreamCall) -> Completion:
 
 
 async def open_stream(provider: Provider, call: UpstreamCall) -> StreamStart:
-    """Start a stream and wait for its first chunk (bounded by the first-token timeout).
+    """Start a stream and read it up to its first content (bounded by the first-token timeout,
+    and by the attempt's own timeout).
 
     Raises:
-        Timeout: no first chunk in time. BadResponse: the stream ended before any chunk.
+        Timeout: no content in time. BadResponse: the stream ended before any content.
+        ProviderError: the stream failed before any content (the chain falls over).
     """
     rest = aiter(provider.stream(call))
     limit = min(call.first_token_timeout_s or call.timeout_s, call.timeout_s)
+    head: list[Chunk] = []
     try:
         with anyio.fail_after(limit):
-            first = await anext(rest)
+            async for chunk in rest:
+                head.append(chunk)
+                if has_content(chunk):
+                    return StreamStart(head=tuple(head), rest=rest)
     except TimeoutError:
         await _close(rest)
         raise e.Timeout(
@@ -42,11 +59,14 @@ async def open_stream(provider: Provider, call: UpstreamCall) -> StreamStart:
             provider=provider.name,
             model=call.model,
         ) from None
-    except StopAsyncIteration:
-        raise e.BadResponse(
-            f"{provider.name}: empty stream", provider=provider.name, model=call.model
-        ) from None
-    return StreamStart(first=first, rest=rest)
+    except BaseException:
+        await _close(rest)
+        raise
+    raise e.BadResponse(
+        f"{provider.name}: the stream ended before any content",
+        provider=provider.name,
+        model=call.model,
+    )
 
 
 async def _close(stream: AsyncIterator[Chunk]) -> None:

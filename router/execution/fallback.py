@@ -5,6 +5,13 @@ jittered backoff) and cool the deployment down; timeouts and 5xx retry; auth fai
 to another provider at once; a context overflow skips to a candidate with a larger window; an
 invalid request or a content-policy refusal is returned as is — no fallback, it would only fail
 (or be refused) again elsewhere. One deadline covers the whole chain; every attempt is recorded.
+
+Deadlines leave room to fail over: each candidate gets an equal share of what is left of the
+chain's deadline (the last one gets all of it), and every attempt and retry on that candidate
+fits inside its share, so a silent provider costs at most its share. An attempt that timed out
+on our side (no status from the upstream) is never retried on the same candidate: its share is
+spent. Every path out of an attempt — an answer, an error, a bug, a cancellation — hands back
+what it holds (the breaker's ticket, the budget hold).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import anyio
 from router import errors as e
 from router.config import Config
 from router.execution.balancer import Balancer, Deployment
-from router.execution.breakers import Breakers
+from router.execution.breakers import Breakers, Ticket
 from router.providers import Provider, UpstreamCall
 from router.types import Attempt, Candidate, ChatRequest, Reservation
 from router.types import AttemptOutcome as Outcome
@@ -39,6 +46,7 @@ class Executed(Generic[T]):
     deployment: Deployment
     attempts: tuple[Attempt, ...]
     reservation: Reservation | None = None  # the budget hold to settle with actual usage
+    ticket: Ticket | None = None  # with ``defer_verdict``: settle it with ``FallbackChain.verdict``
 
 
 class Admission(Protocol):
@@ -54,6 +62,8 @@ class Admission(Protocol):
 @dataclass(slots=True)
 class _Walk:
     deadline: float
+    until: float = 0.0  # the end of the current candidate's share of the deadline
+    defer_verdict: bool = False  # streams: the breaker's verdict comes when the stream ends
     attempts: list[Attempt] = field(default_factory=list)
     auth_failed: set[str] = field(default_factory=set)
     min_window: int = 0
@@ -89,8 +99,13 @@ class FallbackChain:
         candidates: Sequence[Candidate],
         call: CallFn[T],
         admission: Admission | None = None,
+        *,
+        defer_verdict: bool = False,
     ) -> Executed[T]:
         """Try candidates in order with ``call`` until one succeeds.
+
+        ``defer_verdict`` (streams): a success is not yet recorded on the breaker; the caller
+        settles ``Executed.ticket`` with ``verdict`` once it knows how the call ended.
 
         Raises:
             BadRequest, ContentPolicy: the upstream refused the request itself (no fallback).
@@ -98,8 +113,10 @@ class FallbackChain:
             AllCandidatesFailed: every candidate failed or was skipped; carries the attempts.
         """
         deadline = self._clock() + self.config.execution.deadline_s
-        walk = _Walk(deadline=deadline, admission=admission)
-        for candidate in candidates:
+        walk = _Walk(deadline=deadline, admission=admission, defer_verdict=defer_verdict)
+        for i, candidate in enumerate(candidates):
+            now = self._clock()
+            walk.until = now + max(0.0, deadline - now) / (len(candidates) - i)
             done = await self._candidate(request, candidate, call, walk)
             if done is not None:
                 return done
@@ -153,8 +170,9 @@ class FallbackChain:
         walk: _Walk,
     ) -> Executed[T] | e.ProviderError | None:
         """The call's result, the error it failed with, or None when it was not made."""
-        remaining = walk.deadline - self._clock()
-        if remaining <= 0 or not await self.breakers.acquire(dep.id):
+        remaining = min(walk.until, walk.deadline) - self._clock()
+        ticket = await self.breakers.acquire(dep.id) if remaining > 0 else None
+        if ticket is None:
             why = "deadline of the chain exceeded" if remaining <= 0 else "breaker open"
             walk.attempts.append(
                 Attempt(dep.model, dep.provider, dep.id, Outcome.SKIPPED, 0.0, detail=why)
@@ -163,12 +181,52 @@ class FallbackChain:
         try:
             reservation = await self._admit(candidate, walk)
         except e.BudgetExhausted:
-            await self.breakers.release(dep.id)
+            await self.breakers.release(dep.id, ticket)
             walk.attempts.append(
                 Attempt(dep.model, dep.provider, dep.id, Outcome.BUDGET_EXHAUSTED, 0.0)
             )
             walk.budget_refusals += 1
             return None
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await self.breakers.release(dep.id, ticket)
+            raise
+        started = self._clock()
+        try:
+            result = await self._call(request, candidate, dep, call, remaining)
+        except e.ProviderError as exc:
+            err = exc
+        except BaseException:  # cancelled (client gone), or a bug: give everything back, go
+            with anyio.CancelScope(shield=True):
+                await self.breakers.release(dep.id, ticket)
+                await self._refund(walk, reservation)
+            raise
+        else:
+            elapsed = self._clock() - started
+            if not walk.defer_verdict:
+                await self.breakers.record_success(dep.id, ticket)
+            self.balancer.observe(dep, elapsed)
+            walk.attempts.append(
+                Attempt(candidate.model, dep.provider, dep.id, Outcome.OK, round(elapsed * 1e3, 2))
+            )
+            attempts = tuple(walk.attempts)
+            return Executed(result, candidate.model, dep, attempts, reservation, ticket)
+        await self._refund(walk, reservation)
+        await self._bookkeep(err, dep, ticket, walk, round((self._clock() - started) * 1e3, 2))
+        if isinstance(err, e.BadRequest | e.ContentPolicy):
+            err.attempts = tuple(walk.attempts)
+            raise err
+        return err
+
+    async def _call(
+        self,
+        request: ChatRequest,
+        candidate: Candidate,
+        dep: Deployment,
+        call: CallFn[T],
+        remaining: float,
+    ) -> T:
+        """One call, bounded by ``remaining``. Raises: ProviderError (Timeout when it ran out)."""
         upstream = UpstreamCall(
             request=request,
             model=candidate.model,
@@ -176,36 +234,27 @@ class FallbackChain:
             timeout_s=remaining,
             first_token_timeout_s=self.config.execution.first_token_timeout_s,
         )
-        started = self._clock()
         try:
             with anyio.fail_after(remaining):
-                result = await call(self.providers[dep.provider], upstream)
+                return await call(self.providers[dep.provider], upstream)
         except TimeoutError:
-            err: e.ProviderError = e.Timeout(
-                f"{dep.provider}: no answer within the deadline",
+            raise e.Timeout(
+                f"{dep.provider}: no answer within this attempt's {remaining:.1f}s",
                 provider=dep.provider,
                 model=dep.model,
-            )
-        except e.ProviderError as exc:
-            err = exc
-        except BaseException:  # cancelled (client gone): give the hold back, then go
-            with anyio.CancelScope(shield=True):
-                await self._refund(walk, reservation)
-            raise
+            ) from None
+
+    async def verdict(
+        self, deployment: Deployment, ticket: Ticket | None, fault: BaseException | None
+    ) -> None:
+        """Settle a deferred ticket: ``fault`` None → success; an upstream fault → failure;
+        anything else (client gone, the client's own error) → no verdict, the slot is freed."""
+        if fault is None:
+            await self.breakers.record_success(deployment.id, ticket)
+        elif isinstance(fault, _UPSTREAM_FAULTS):
+            await self.breakers.record_failure(deployment.id, ticket)
         else:
-            elapsed = self._clock() - started
-            await self.breakers.record_success(dep.id)
-            self.balancer.observe(dep, elapsed)
-            walk.attempts.append(
-                Attempt(candidate.model, dep.provider, dep.id, Outcome.OK, round(elapsed * 1e3, 2))
-            )
-            return Executed(result, candidate.model, dep, tuple(walk.attempts), reservation)
-        await self._refund(walk, reservation)
-        await self._bookkeep(err, dep, walk, round((self._clock() - started) * 1e3, 2))
-        if isinstance(err, e.BadRequest | e.ContentPolicy):
-            err.attempts = tuple(walk.attempts)
-            raise err
-        return err
+            await self.breakers.release(deployment.id, ticket)
 
     @staticmethod
     async def _admit(candidate: Candidate, walk: _Walk) -> Reservation | None:
@@ -221,12 +270,9 @@ class FallbackChain:
             await walk.admission.refund(reservation)
 
     async def _bookkeep(
-        self, err: e.ProviderError, dep: Deployment, walk: _Walk, ms: float
+        self, err: e.ProviderError, dep: Deployment, ticket: Ticket, walk: _Walk, ms: float
     ) -> None:
-        if isinstance(err, _UPSTREAM_FAULTS):
-            await self.breakers.record_failure(dep.id)
-        else:
-            await self.breakers.release(dep.id)
+        await self.verdict(dep, ticket, err)
         if isinstance(err, e.RateLimited):
             self.balancer.cool_down(
                 dep, err.retry_after or self.config.execution.policy(err.code).backoff_s
@@ -259,6 +305,8 @@ class FallbackChain:
         """Seconds to wait before retrying this candidate, or None to move on."""
         if isinstance(err, e.AuthFailed | e.ContextTooLong) or not err.retryable:
             return None
+        if isinstance(err, e.Timeout) and err.status is None:
+            return None  # it ran out of time on our side: this candidate's share is spent
         policy = self.config.execution.policy(err.code)
         if retries[err.code] >= policy.retries:
             return None
@@ -269,6 +317,6 @@ class FallbackChain:
             wait = err.retry_after
         else:
             wait = policy.backoff_s * (0.5 + self._rng.random())  # jitter: 0.5x – 1.5x
-        if wait > policy.max_wait_s or wait >= walk.deadline - self._clock():
+        if wait > policy.max_wait_s or wait >= min(walk.until, walk.deadline) - self._clock():
             return None
         return wait

@@ -6,13 +6,14 @@ replicas see one breaker: N consecutive upstream failures within ``window_s`` op
 success closes it, failure re-opens it; ``release`` frees the probe slot; ``force`` is an
 operator override seen by every replica.
 
-Layout: ``{prefix}:breaker:{deployment}`` is a hash with the fields ``state``
-(closed | open | half_open), ``failures`` (space-separated timestamps inside the window),
-``opened_at``, ``probe_at`` (when the probe was handed out; empty when none) and ``forced``
-(empty, or the overriding state). Each operation is one Lua script, so it is atomic across
-replicas. Time comes from the injected wall clock and is passed to the scripts, never read in
-Redis, so tests are deterministic. Every write renews the key's TTL (``ttl_s``); a key with an
-override does not expire (PERSIST) until the override is lifted.
+Layout: ``{prefix}:breaker:{deployment}`` is a hash with the fields ``state`` (closed | open |
+half_open), ``failures`` (space-separated timestamps inside the window), ``opened_at``,
+``probe_at`` (when the probe was handed out; empty when none), ``epoch`` (how many times it
+opened: verdicts of calls acquired in an older epoch are ignored, see router/breaker.py) and
+``forced`` (empty, or the overriding state). Each operation is one Lua script, so it is atomic
+across replicas. Time comes from the injected wall clock and is passed to the scripts, never
+read in Redis, so tests are deterministic. Every write renews the key's TTL (``ttl_s``); a key
+with an override does not expire (PERSIST) until the override is lifted.
 
 One addition the in-process breaker does not need: a probe is a lease. A replica that dies while
 holding it would otherwise keep the deployment half-open with its probe out for everyone, so a
@@ -37,7 +38,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from router.config import BreakerConfig
-from router.execution.breakers import BreakerRegistry, BreakerState, Clock
+from router.execution.breakers import BreakerRegistry, BreakerState, Clock, Ticket
 from router.redis_client import redis_client
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,10 @@ local key, now_s = KEYS[1], ARGV[1]
 local now, limit = tonumber(now_s), tonumber(ARGV[2])
 local window, cooldown = tonumber(ARGV[3]), tonumber(ARGV[4])
 local lease, ttl = tonumber(ARGV[5]), ARGV[6]
-local h = redis.call('HMGET', key, 'state', 'failures', 'opened_at', 'probe_at', 'forced')
+local h = redis.call('HMGET', key, 'state', 'failures', 'opened_at', 'probe_at', 'forced', 'epoch')
 local state, failures, forced = h[1] or 'closed', h[2] or '', h[5] or ''
 local opened_at, probe_at = tonumber(h[3] or '0') or 0, tonumber(h[4] or '')
+local epoch = tonumber(h[6] or '0') or 0
 local function effective()
   if forced ~= '' then return forced end
   if state == 'open' and now - opened_at >= cooldown then return 'half_open' end
@@ -66,7 +68,18 @@ local function save(...)
   if forced == '' then redis.call('EXPIRE', key, ttl) else redis.call('PERSIST', key) end
 end
 local function open()
-  save('state', 'open', 'opened_at', now_s, 'failures', '', 'probe_at', '')
+  save('state', 'open', 'opened_at', now_s, 'failures', '', 'probe_at', '',
+       'epoch', tostring(epoch + 1))
+end
+"""
+
+# ARGV[7]: the ticket's epoch ('' for none: the current one), ARGV[8]: '1' if it is the probe.
+# Sets ``probe``; returns early (0) from the verdict when the ticket is stale.
+_TICKET = """
+local probe = state == 'half_open'
+if ARGV[7] ~= '' then
+  if tonumber(ARGV[7]) ~= epoch then return 0 end
+  probe = ARGV[8] == '1'
 end
 """
 
@@ -79,15 +92,18 @@ _ACQUIRE = (
 if not available() then return 0 end
 if effective() == 'half_open' and forced == '' then
   save('state', 'half_open', 'probe_at', now_s)
+  return {1, epoch, 1}
 end
-return 1
+return {1, epoch, 0}
 """
 )
 
 # Nothing to reset → no write (the hot path: every successful call).
 _SUCCESS = (
     _PRELUDE
+    + _TICKET
     + """
+if state == 'open' or (state == 'half_open' and not probe) then return 0 end
 if state == 'closed' and failures == '' and probe_at == nil then return 0 end
 save('state', 'closed', 'failures', '', 'probe_at', '')
 return 1
@@ -96,8 +112,13 @@ return 1
 
 _FAILURE = (
     _PRELUDE
+    + _TICKET
     + """
-if state == 'half_open' then open() return 1 end
+if state == 'open' then return 0 end
+if state == 'half_open' then
+  if probe then open() end
+  return 1
+end
 local kept = {}
 for t in string.gmatch(failures, '%S+') do
   if now - tonumber(t) < window then kept[#kept + 1] = t end
@@ -108,7 +129,9 @@ return 1
 """
 )
 
-_RELEASE = _PRELUDE + "if probe_at ~= nil then save('probe_at', '') end\nreturn 1\n"
+_RELEASE = (
+    _PRELUDE + _TICKET + "if probe and probe_at ~= nil then save('probe_at', '') end\nreturn 1\n"
+)
 
 # ARGV[7]: the overriding state, or '' to hand back to the automaton.
 _FORCE = _PRELUDE + "forced = ARGV[7]\nsave('forced', forced)\nreturn 1\n"
@@ -160,23 +183,25 @@ class RedisBreakers:
             return await self.fallback.available(deployment)
         return bool(int(found[0]))
 
-    async def acquire(self, deployment: str) -> bool:
+    async def acquire(self, deployment: str) -> Ticket | None:
         got = await self._run(self._acquire, deployment)
         if got is None:
             return await self.fallback.acquire(deployment)
-        return bool(int(got))
+        if not isinstance(got, list):
+            return None
+        return Ticket(int(got[1]), probe=bool(int(got[2])), shared=True)
 
-    async def record_success(self, deployment: str) -> None:
-        if await self._run(self._success, deployment) is None:
-            await self.fallback.record_success(deployment)
+    async def record_success(self, deployment: str, ticket: Ticket | None = None) -> None:
+        if await self._run(self._success, deployment, *_ticket_args(ticket)) is None:
+            await self.fallback.record_success(deployment, _local(ticket))
 
-    async def record_failure(self, deployment: str) -> None:
-        if await self._run(self._failure, deployment) is None:
-            await self.fallback.record_failure(deployment)
+    async def record_failure(self, deployment: str, ticket: Ticket | None = None) -> None:
+        if await self._run(self._failure, deployment, *_ticket_args(ticket)) is None:
+            await self.fallback.record_failure(deployment, _local(ticket))
 
-    async def release(self, deployment: str) -> None:
-        if await self._run(self._release, deployment) is None:
-            await self.fallback.release(deployment)
+    async def release(self, deployment: str, ticket: Ticket | None = None) -> None:
+        if await self._run(self._release, deployment, *_ticket_args(ticket)) is None:
+            await self.fallback.release(deployment, _local(ticket))
 
     async def force(self, deployment: str, state: BreakerState | None) -> None:
         """An operator's override for every replica (also kept in the fallback)."""
@@ -242,6 +267,17 @@ class RedisBreakers:
                 exc,
             )
         self._down_until = self.clock() + self.retry_s
+
+
+def _local(ticket: Ticket | None) -> Ticket | None:
+    """A ticket Redis handed out means nothing to the fallback: its verdict counts as untracked."""
+    return None if ticket is not None and ticket.shared else ticket
+
+
+def _ticket_args(ticket: Ticket | None) -> tuple[str, str]:
+    if ticket is None:
+        return "", ""
+    return str(ticket.epoch), "1" if ticket.probe else "0"
 
 
 def _glob(text: str) -> str:

@@ -1,8 +1,9 @@
 """A stream being answered: replay of a cached answer, or an upstream stream past its first
-chunk. Finishing settles the budget (the answer then carries its final usage and cost) and,
-for a completed stream only, writes the cache.
+content. Finishing settles the budget (the answer then carries its final usage and
+cost), gives the breaker its verdict (a stream cut after its first content counts against the
+upstream) and, for a completed stream only, writes the cache.
 
-The session holds only what finishing needs — two callbacks from the router — not the router.
+The session holds only what finishing needs — callbacks from the router — not the router.
 """
 
 from __future__ import annotations
@@ -13,11 +14,15 @@ from typing import Any
 
 import anyio
 
+from router import errors as e
 from router.execution.calls import StreamStart
 from router.tokens import estimate_prompt_tokens, estimate_tokens
 from router.types import Answer, ChatRequest, Chunk, Completion, Usage
 
 _REPLAY_PIECE = 48  # characters per chunk when a cached answer is streamed back
+# The verdict for a stream nobody read to its end (the client left): not the upstream's fault.
+_UNFINISHED = e.RouterError("the stream was not read to its end")
+Verdict = Callable[[BaseException | None], Awaitable[None]]
 
 Settle = Callable[[Usage], Awaitable[float]]  # commit what this usage cost; returns USD
 Remember = Callable[[Answer[Completion], Completion], Awaitable[None]]  # write the cache
@@ -37,11 +42,13 @@ class StreamSession:
         *,
         settle: Settle | None = None,
         remember: Remember | None = None,
+        verdict: Verdict | None = None,
     ) -> None:
-        """``start`` None: replay the cached ``answer``. Otherwise ``settle`` and ``remember``
-        finish the upstream stream."""
+        """``start`` None: replay the cached ``answer``. Otherwise ``settle``, ``remember`` and
+        ``verdict`` (the breaker's, from how the stream ended) finish the upstream stream."""
         self.request, self.answer, self.start = request, answer, start
-        self._settle, self._remember = settle, remember
+        self._settle, self._remember, self._verdict = settle, remember, verdict
+        self._fault: BaseException | None = None
         self._text: list[str] = []
         self._usage: Usage | None = None
         self._finish: str | None = None
@@ -49,16 +56,21 @@ class StreamSession:
         self._closed = False
 
     async def chunks(self) -> AsyncIterator[Chunk]:
-        """The chunks, in order. Raises: ProviderError after the first chunk (no fallback)."""
+        """The chunks, in order. Raises: ProviderError after the first content (no fallback)."""
         if self.start is None:
             async for cached in self._replay():
                 yield cached
             return
-        self._observe(self.start.first)
-        yield self.start.first
-        async for chunk in self.start.rest:
+        for chunk in self.start.head:
             self._observe(chunk)
             yield chunk
+        try:
+            async for chunk in self.start.rest:
+                self._observe(chunk)
+                yield chunk
+        except e.ProviderError as exc:
+            self._fault = exc
+            raise
 
     async def _replay(self) -> AsyncIterator[Chunk]:
         content = str(self.answer.result.message.get("content") or "")
@@ -102,6 +114,8 @@ class StreamSession:
                 closer = getattr(self.start.rest, "aclose", None)
                 if closer is not None:
                     await closer()
+            if self._verdict is not None:
+                await self._verdict(None if completed else self._fault or _UNFINISHED)
             usage = self.usage
             cost = await self._settle(usage) if self._settle is not None else 0.0
             self.answer = replace(self.answer, usage=usage, cost_usd=cost)
