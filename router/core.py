@@ -67,7 +67,9 @@ class Router:
         self.providers = providers if providers is not None else build_providers(config)
         self.spending = spending or Spending(config.budget)
         self.memory = CacheMemory(config, cache)
-        self.breakers = breakers or BreakerRegistry(config.execution.breaker, clock)
+        self.breakers = breakers or BreakerRegistry(
+            config.execution.breaker, clock, probe_lease_s=config.execution.deadline_s
+        )
         self.balancer = Balancer(config.execution.balancing, rng=rng, clock=clock)
         self.chain = FallbackChain(
             config,

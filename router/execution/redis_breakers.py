@@ -15,9 +15,9 @@ across replicas. Time comes from the injected wall clock and is passed to the sc
 read in Redis, so tests are deterministic. Every write renews the key's TTL (``ttl_s``); a key
 with an override does not expire (PERSIST) until the override is lifted.
 
-One addition the in-process breaker does not need: a probe is a lease. A replica that dies while
-holding it would otherwise keep the deployment half-open with its probe out for everyone, so a
-probe not settled within ``probe_lease_s`` (pass ``execution.deadline_s``) frees the slot.
+A probe is a lease (as in process): a replica that dies while holding it would otherwise keep
+the deployment half-open with its probe out for everyone, so a probe not settled within
+``probe_lease_s`` (pass ``execution.deadline_s``) frees the slot.
 
 Redis down, hung or answering errors: the call falls back to an in-process ``BreakerRegistry``
 (fail-open: a fresh breaker lets calls through), the error is counted (``errors``) and logged
