@@ -209,7 +209,10 @@ class Router:
         """The budget's hold for every hop. Raises: BudgetExhausted when only the cache may
         answer (the decision has no candidates) and it had no answer."""
         if not decision.candidates:
-            raise BudgetExhausted("daily budget exhausted and no cached answer for this request")
+            raise BudgetExhausted(
+                "daily budget exhausted and no cached answer for this request",
+                retry_after=self.spending.seconds_to_reset(),
+            )
         return BudgetAdmission(self.spending, self.config, request, decision.route)
 
     def _answer(

@@ -14,7 +14,7 @@
     │   └── BadResponse                                malformed body from the upstream
     ├── RoutingError                                   no answer could be routed
     │   ├── NoCandidate(requirements)                  no catalogue model can serve the request
-    │   ├── BudgetExhausted                            the day's budget is spent
+    │   ├── BudgetExhausted(retry_after)               the day's budget is spent
     │   ├── BudgetUnavailable                          shared ledger unreachable (fail-closed)
     │   └── AllCandidatesFailed(attempts)              every candidate was tried and failed
     ├── InvalidRequest(param)                          the client's request is malformed
@@ -208,7 +208,13 @@ class NoCandidate(RoutingError):
 
 
 class BudgetExhausted(RoutingError):
+    """The day's budget is spent; ``retry_after``: seconds until it resets (when known)."""
+
     code = "budget_exhausted"
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class BudgetUnavailable(RoutingError):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from dataclasses import asdict
 from typing import Any
 
@@ -72,6 +73,21 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"description": "Not ready", "content": {"application/json": {}}},
 }
 
+# Where infrastructure lives (URLs, host:port, IP addresses) never leaves in an error body.
+_ADDRESS = re.compile(
+    r"\b[a-z][a-z0-9+.-]*://\S+"  # any URL (redis://, http://, unix://)
+    r"|\[[0-9a-f:]+\](?::\d+)?"  # [IPv6]:port
+    r"|\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"  # IPv4[:port]
+    r"|\b[a-z0-9.-]*[a-z][a-z0-9.-]*:\d{2,5}\b",  # host:port
+    re.IGNORECASE,
+)
+
+
+def scrub(text: str) -> str:
+    """``text`` with every address replaced by ``[address]``."""
+    return _ADDRESS.sub("[address]", text)
+
+
 # Codes that mean "no such thing" rather than "malformed".
 _NOT_FOUND_CODES = {"model_not_found", "request_not_found", "not_found"}
 
@@ -127,14 +143,17 @@ def router_error_response(exc: e.RouterError) -> JSONResponse:
     type_: str | None = None
     param = exc.param if isinstance(exc, e.InvalidRequest) else None
     headers: dict[str, str] = {}
-    if isinstance(exc, e.RateLimited) and exc.retry_after is not None:
-        headers["retry-after"] = str(max(1, round(exc.retry_after)))
+    retry_after = exc.retry_after if isinstance(exc, e.RateLimited | e.BudgetExhausted) else None
+    if retry_after is not None:
+        headers["retry-after"] = str(max(1, round(retry_after)))
     if isinstance(exc, e.LimitExceeded):
         type_ = exc.kind
         headers.update(exc.headers, **{"retry-after": str(math.ceil(exc.retry_after))})
-    body = error_body(status, exc.message, exc.code, param, type_=type_)
+    body = error_body(status, scrub(exc.message), exc.code, param, type_=type_)
     if isinstance(exc, e.AllCandidatesFailed):
-        body["error"]["attempts"] = [asdict(a) for a in exc.attempts]
+        body["error"]["attempts"] = [
+            {**asdict(a), "detail": scrub(a.detail)} for a in exc.attempts
+        ]
     if status >= 500:
         log.warning("request failed: %s (%s)", exc.code, exc.message)
     return JSONResponse(body, status, headers=headers)

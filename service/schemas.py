@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from router.errors import InvalidRequest
 from router.types import CacheInfo, ChatRequest, Decision, Message, Priority
 from service.passthrough import PassthroughFields
+from service.validation import ToolCall, check_tools, reject_invalid_unicode
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
@@ -24,7 +25,7 @@ class ChatMessage(BaseModel):
     role: Role
     content: str | list[ContentPart] | None = None
     name: str | None = None
-    tool_calls: list[dict[str, Any]] | None = None
+    tool_calls: list[ToolCall] | None = None
     tool_call_id: str | None = None
 
     def to_message(self) -> Message:
@@ -37,7 +38,7 @@ class ChatMessage(BaseModel):
             role=self.role,
             content=content,
             name=self.name,
-            tool_calls=tuple(self.tool_calls) if self.tool_calls else None,
+            tool_calls=tuple(c.model_dump() for c in self.tool_calls) if self.tool_calls else None,
             tool_call_id=self.tool_call_id,
         )
 
@@ -54,11 +55,20 @@ class ChatFields(PassthroughFields):
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     stop: str | list[str] | None = None
-    stream: bool = False
+    stream: StrictBool = False  # JSON true / false only ("yes" is not a boolean)
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
     response_format: dict[str, Any] | None = None
     user: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        """Raises: InvalidRequest (400, naming the field) on a lone surrogate anywhere."""
+        reject_invalid_unicode(data)
+        return data
+
+    _tools = field_validator("tools")(check_tools)
 
     def _request(self, messages: tuple[Message, ...]) -> ChatRequest:
         stop = (self.stop,) if isinstance(self.stop, str) else self.stop

@@ -17,7 +17,7 @@ from typing import Any
 from router.errors import ProviderError, RouterError
 from router.execution import StreamSession
 from router.types import Chunk
-from service.errors import error_body, status_for
+from service.errors import error_body, scrub, status_for
 from service.observe import Observation
 from service.replies import usage_json
 
@@ -44,7 +44,7 @@ def _event(payload: dict[str, Any]) -> bytes:
 def error_event(exc: RouterError, prefix: str = "") -> bytes:
     """The in-band error that ends a stream which can no longer change its HTTP status."""
     status = status_for(exc)
-    err = error_body(status, f"{prefix}{exc.message}", exc.code)
+    err = error_body(status, f"{prefix}{scrub(exc.message)}", exc.code)
     err["error"]["status"] = status
     return _event(err)
 

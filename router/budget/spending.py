@@ -12,7 +12,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from router.budget.ledger import (
     MICROS,
@@ -134,6 +134,12 @@ class Spending:
     def day(self) -> str:
         return budget_day(self.clock(), self.config.reset_hour_utc)
 
+    def seconds_to_reset(self) -> float:
+        """Seconds until the next budget day starts (at least 1)."""
+        start = datetime.fromisoformat(self.day()).replace(tzinfo=UTC)
+        reset = start + timedelta(days=1, hours=self.config.reset_hour_utc)
+        return max(1.0, (reset - self.clock()).total_seconds())
+
     async def view(self, tenant: str, priority: PriorityClass) -> BudgetView:
         """The tier this request is served in. Raises: BudgetUnavailable (fail-closed)."""
         scope, limit = self.scope(tenant)
@@ -162,7 +168,9 @@ class Spending:
         )
         held = await self.ledger.reserve(scope, self.day(), to_micros(estimate_usd), limit, floor)
         if held is None:
-            raise BudgetExhausted(f"daily budget exhausted for {scope}")
+            raise BudgetExhausted(
+                f"daily budget exhausted for {scope}", retry_after=self.seconds_to_reset()
+            )
         return held
 
     async def settle(self, reservation: Reservation | None, actual_usd: float) -> None:

@@ -70,6 +70,7 @@ class _Walk:
     admission: Admission | None = None
     admitted: bool = False  # a hop was admitted: later hops are retries and may use the reserve
     budget_refusals: int = 0  # hops the budget did not admit
+    budget_retry_after: float | None = None  # from the last refusal of the budget
 
 
 class FallbackChain:
@@ -121,7 +122,10 @@ class FallbackChain:
             if done is not None:
                 return done
         if walk.attempts and walk.budget_refusals == len(walk.attempts):
-            raise e.BudgetExhausted("daily budget exhausted: no candidate fits what is left")
+            raise e.BudgetExhausted(
+                "daily budget exhausted: no candidate fits what is left",
+                retry_after=walk.budget_retry_after,
+            )
         raise e.AllCandidatesFailed(
             f"all {len(candidates)} candidate model(s) failed", attempts=walk.attempts
         )
@@ -180,7 +184,8 @@ class FallbackChain:
             return None
         try:
             reservation = await self._admit(candidate, walk)
-        except e.BudgetExhausted:
+        except e.BudgetExhausted as exc:
+            walk.budget_retry_after = exc.retry_after
             await self.breakers.release(dep.id, ticket)
             walk.attempts.append(
                 Attempt(dep.model, dep.provider, dep.id, Outcome.BUDGET_EXHAUSTED, 0.0)

@@ -133,7 +133,11 @@ class AnthropicProvider(HttpProvider):
                 yield chunk
             if state.done:
                 return
-        # Streams never fake success: no message_stop means the answer may be incomplete.
+        if state.stopped:  # the stop reason came, then a clean end without message_stop
+            for chunk in state.end():
+                yield chunk
+            return
+        # Streams never fake success: no stop reason means the answer may be incomplete.
         raise e.ProviderUnavailable(
             f"{self.name}: stream ended before it finished", provider=self.name, model=call.model
         )

@@ -15,12 +15,17 @@ from router.types import JSON, Chunk, Usage
 
 
 class StreamState:
-    """Turns Anthropic stream events into OpenAI-shaped chunks; ``done`` after message_stop."""
+    """Turns Anthropic stream events into OpenAI-shaped chunks; ``done`` after message_stop.
+
+    ``stopped``: a ``message_delta`` carried the stop reason, so the answer is complete even if
+    the body then ends without ``message_stop`` (``end()`` gives the closing usage chunk).
+    """
 
     def __init__(self) -> None:
         self.id = ""
         self.model = ""
         self.done = False
+        self.stopped = False
         self._usage = Usage()
         self._tools: dict[int, int] = {}  # Anthropic block index → OpenAI tool_calls index
 
@@ -39,11 +44,16 @@ class StreamState:
         if kind == "message_delta":
             self._note_usage(event.get("usage"))
             reason = finish_reason((event.get("delta") or {}).get("stop_reason"))
+            self.stopped = self.stopped or reason is not None
             return [self._chunk({}, finish_reason=reason)] if reason else []
         if kind == "message_stop":
-            self.done = True
-            return [self._chunk({}, usage=self._usage)]
+            return self.end()
         return []  # ping, content_block_stop, and event types added after this was written
+
+    def end(self) -> list[Chunk]:
+        """The closing chunk (the usage counted so far); afterwards ``done``."""
+        self.done = True
+        return [self._chunk({}, usage=self._usage)]
 
     def _block_start(self, index: int, block: Mapping[str, Any]) -> list[Chunk]:
         if block.get("type") == "tool_use":

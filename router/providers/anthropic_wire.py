@@ -155,8 +155,12 @@ def image_block(ref: Any) -> JSON:
     raise UntranslatableRequest("image urls must be http(s) or base64 data URLs")
 
 
-def tool_use_block(tc: Mapping[str, Any]) -> JSON:
-    fn = tc.get("function") or {}
+def tool_use_block(tc: Any) -> JSON:
+    fn = tc.get("function") if isinstance(tc, Mapping) else None
+    if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str):
+        raise UntranslatableRequest("an assistant tool call has no function name")
+    if not isinstance(tc.get("id"), str):
+        raise UntranslatableRequest("an assistant tool call has no id")
     args = fn.get("arguments") or "{}"
     try:
         parsed = json.loads(args) if isinstance(args, str) else args

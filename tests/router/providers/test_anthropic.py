@@ -515,12 +515,12 @@ async def test_stream_reads_events_split_across_network_reads(make: Make) -> Non
 @pytest.mark.parametrize(
     "raw",
     [
-        sse(*TEXT_EVENTS[:-1]),  # everything but message_stop
+        sse(*TEXT_EVENTS[:-2]),  # everything but message_delta (the stop reason) and message_stop
         sse(*TEXT_EVENTS[:4]),  # cut after the first text delta
         sse(*TEXT_EVENTS[:4]) + b'event: content_block_delta\ndata: {"type": "content_blo',
         b"",
     ],
-    ids=["no-message-stop", "after-delta", "mid-event", "empty"],
+    ids=["no-stop-reason", "after-delta", "mid-event", "empty"],
 )
 async def test_stream_cut_before_message_stop_is_unavailable(make: Make, raw: bytes) -> None:
     provider, _ = make(streamed(raw))
@@ -529,6 +529,24 @@ async def test_stream_cut_before_message_stop_is_unavailable(make: Make, raw: by
         await collect(provider, call_for(), chunks)
     assert info.value.retryable
     assert all(c.usage is None for c in chunks)
+
+
+async def test_a_stop_reason_without_message_stop_is_a_complete_stream(make: Make) -> None:
+    provider, _ = make(streamed(sse(*TEXT_EVENTS[:-1])))
+    chunks = [c async for c in provider.stream(call_for())]
+    assert "".join(str(c.delta.get("content", "")) for c in chunks) == "Hello world"
+    assert [c.finish_reason for c in chunks if c.finish_reason] == ["stop"]
+    assert chunks[-1].usage == Usage(prompt_tokens=25, completion_tokens=15)
+
+
+@pytest.mark.parametrize("call", [{"id": 1, "function": "x"}, {"id": "t"}, "t", {"function": {}}])
+async def test_malformed_assistant_tool_calls_are_a_bad_request(make: Make, call: Any) -> None:
+    provider, wire = make(answer())
+    with pytest.raises(e.BadRequest):
+        await provider.complete(
+            call_for(Message("user", "x"), Message("assistant", None, tool_calls=(call,)))
+        )
+    assert wire.requests == []
 
 
 @pytest.mark.parametrize(
