@@ -30,10 +30,11 @@ def build_spending(config: Config) -> Spending:
         config.redis.address() or "",
         key_prefix=config.redis.key_prefix,
         socket_timeout_s=config.redis.socket_timeout_s,
+        hold_lease_s=config.budget.hold_lease_s,
     )
-    return Spending(
-        config.budget, FailoverLedger(shared, fail_open=config.redis.fail_mode == "open")
-    )
+    fail_open = config.redis.fail_mode == "open"
+    ledger = FailoverLedger(shared, fail_open=fail_open, hold_lease_s=config.budget.hold_lease_s)
+    return Spending(config.budget, ledger)
 
 
 def build_cache(config: Config, dim: int) -> SemanticCache | None:

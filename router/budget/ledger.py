@@ -4,13 +4,19 @@ Money is counted in integer micro-USD so a shared ledger never drifts. Before a 
 estimated cost is reserved (atomically); afterwards the actual cost is committed and the rest
 refunded; a failed call refunds everything. The remaining fraction of the day's budget gives the
 tier: quality (> 80 %), balanced (20–80 %), economy (< 20 %), exhausted (only the reserve left).
+
+Every hold is a lease (``hold_lease_s``): one that is neither committed nor released in time — its
+replica crashed, or a task was lost — stops counting, so the budget it held comes back. A commit
+after the lease still counts what was spent.
 """
 
 from __future__ import annotations
 
 import itertools
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -18,6 +24,7 @@ from router.config import BudgetConfig
 from router.types import BudgetTier, PriorityClass, Reservation
 
 MICROS = 1_000_000
+HOLD_LEASE_S = 600.0  # longer than any request may take (service.request_timeout_s + a stream)
 _ORDER = (BudgetTier.QUALITY, BudgetTier.BALANCED, BudgetTier.ECONOMY, BudgetTier.EXHAUSTED)
 
 
@@ -64,41 +71,62 @@ class Ledger(Protocol):
     async def aclose(self) -> None: ...
 
 
+@dataclass(slots=True)
+class _Day:
+    spent: int = 0
+    holds: dict[str, tuple[int, float]] = field(default_factory=dict)  # id → (amount, expires)
+
+    def sweep(self, now: float) -> int:
+        """Drop the holds whose lease ran out; the micro-USD still held."""
+        for rid in [r for r, (_, until) in self.holds.items() if until <= now]:
+            del self.holds[rid]
+        return sum(amount for amount, _ in self.holds.values())
+
+
 class MemoryLedger:
     """The embedded ledger: one process, exact, no I/O."""
 
     failovers = 0  # nothing to fail over from
 
-    def __init__(self, *, local: bool = False) -> None:
-        self._totals: dict[tuple[str, str], list[int]] = {}
+    def __init__(
+        self,
+        *,
+        local: bool = False,
+        hold_lease_s: float = HOLD_LEASE_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._days: dict[tuple[str, str], _Day] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self._local = local
+        self.hold_lease_s = hold_lease_s
+        self.clock = clock
 
     async def reserve(
         self, scope: str, day: str, amount_micros: int, limit_micros: int, floor_micros: int
     ) -> Reservation | None:
         with self._lock:
-            spent, reserved = self._totals.setdefault((scope, day), [0, 0])
-            if spent + reserved + amount_micros > limit_micros - floor_micros:
+            now = self.clock()
+            totals = self._days.setdefault((scope, day), _Day())
+            if totals.spent + totals.sweep(now) + amount_micros > limit_micros - floor_micros:
                 return None
-            self._totals[(scope, day)][1] += amount_micros
             rid = f"m{next(self._ids)}"
+            totals.holds[rid] = (amount_micros, now + self.hold_lease_s)
         return Reservation(scope, day, amount_micros, rid, local=self._local)
 
     async def commit(self, reservation: Reservation, actual_micros: int) -> None:
         with self._lock:
-            totals = self._totals.setdefault((reservation.scope, reservation.day), [0, 0])
-            totals[0] += max(0, actual_micros)
-            totals[1] = max(0, totals[1] - reservation.amount_micros)
+            totals = self._days.setdefault((reservation.scope, reservation.day), _Day())
+            totals.spent += max(0, actual_micros)
+            totals.holds.pop(reservation.id, None)
 
     async def release(self, reservation: Reservation) -> None:
         await self.commit(reservation, 0)
 
     async def state(self, scope: str, day: str, limit_micros: int) -> BudgetState:
         with self._lock:
-            spent, reserved = self._totals.get((scope, day), [0, 0])
-        return BudgetState(limit_micros, spent, reserved)
+            totals = self._days.get((scope, day)) or _Day()
+            return BudgetState(limit_micros, totals.spent, totals.sweep(self.clock()))
 
     async def aclose(self) -> None:
         return None

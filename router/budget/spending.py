@@ -37,9 +37,9 @@ def cost_usd(model: ModelConfig, prompt_tokens: int, completion_tokens: int) -> 
 class FailoverLedger:
     """A shared ledger with a local stand-in for when it is unreachable (fail-open)."""
 
-    def __init__(self, shared: Ledger, *, fail_open: bool) -> None:
+    def __init__(self, shared: Ledger, *, fail_open: bool, hold_lease_s: float = 600.0) -> None:
         self.shared = shared
-        self.local = MemoryLedger(local=True)
+        self.local = MemoryLedger(local=True, hold_lease_s=hold_lease_s)
         self.fail_open = fail_open
         self.failovers = 0  # operations the local ledger served because Redis was down
 
@@ -111,7 +111,7 @@ class Spending:
     ) -> None:
         """``ledger``: MemoryLedger by default; pass a FailoverLedger around a shared one."""
         self.config = config
-        self.ledger: Ledger = ledger or MemoryLedger()
+        self.ledger: Ledger = ledger or MemoryLedger(hold_lease_s=config.hold_lease_s)
         self.key_limits = dict(key_limits or {})  # client key name → its own daily USD
         self.policy = TierPolicy(config)
         self.clock = clock

@@ -253,6 +253,8 @@ class BudgetConfig(_Model):
     quality_above: Annotated[float, Field(gt=0, lt=1)] = 0.8
     economy_below: Annotated[float, Field(gt=0, lt=1)] = 0.2
     hysteresis: Annotated[float, Field(ge=0, lt=0.2)] = 0.02
+    # A hold not settled in time (its replica crashed) stops counting: the budget comes back.
+    hold_lease_s: Annotated[float, Field(gt=0)] = 600.0
 
 
 def _default_cache_thresholds() -> dict[BudgetTier, float]:
