@@ -4,8 +4,9 @@ Layout: ``{prefix}:budget:{scope}:{day}`` is a hash with the integer fields ``sp
 ``reserved`` (micro-USD) and one ``hold:<id>`` field per outstanding reservation, holding
 ``<amount>:<lease end>`` (wall-clock seconds; a bare amount, written by older versions, never
 expires). Reserve and state first sweep the holds whose lease ended (the replica that made them
-crashed, or lost the call), so their budget comes back. Each of reserve / commit / release is one Lua script, so it is atomic across replicas;
-every write renews the key's TTL, so old days expire on their own.
+crashed, or lost the call), so their budget comes back. Each of reserve / commit / release is
+one Lua script, so it is atomic across replicas; every write renews the key's TTL, so old days
+expire on their own.
 
 Why per-reservation fields: commit and release take back exactly what their reservation holds,
 once. A double release, or a release of a reservation Redis never saw (it lost its data), leaves
