@@ -81,12 +81,17 @@ class CacheMemory:
             return CacheLookup(CacheInfo(False, 0.0, threshold, skipped="no capable model"))
         lookup = partial(self.cache.lookup, ns, vector, self._text(request), threshold)
         found = lookup() if self._inline() else await anyio.to_thread.run_sync(lookup)
+        entry, refused = found.entry, found.refused
+        allowed = request.allowed_models
+        if entry is not None and allowed is not None and entry.model not in allowed:
+            refused = (*refused, f"answered by {entry.model}: not allowed for this API key")
+            entry = None
         info = CacheInfo(
-            hit=found.entry is not None,
+            hit=entry is not None,
             similarity=round(found.similarity, 4),
             threshold=threshold,
-            entry_id=found.entry.id if found.entry else None,
-            refused=found.refused,
+            entry_id=entry.id if entry else None,
+            refused=refused,
         )
         return CacheLookup(info, found.entry)
 

@@ -89,7 +89,8 @@ def temperature_bucket(t: float | None) -> str:
 
 
 def namespace(request: ChatRequest, model_tier: ModelTier | str) -> str:
-    """tenant + hash of what shapes the answer besides the last user message."""
+    """tenant + hash of what shapes the answer besides the last user message (and the client
+    key's model allow-list, when it has one)."""
     users = [i for i, m in enumerate(request.messages) if m.role == "user"]
     history = request.messages[: users[-1]] if users else request.messages
     shape = {
@@ -106,6 +107,8 @@ def namespace(request: ChatRequest, model_tier: ModelTier | str) -> str:
     }
     if request.extra:  # seed, penalties, logit_bias …: only when given (older keys stay valid)
         shape["extra"] = request.extra
+    if request.allowed_models is not None:  # a key's allow-list separates as strictly as a tenant
+        shape["allowed_models"] = sorted(request.allowed_models)
     digest = hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()
     return f"{request.tenant}:{digest[:32]}"
 
