@@ -12,19 +12,22 @@ from a script::
         up.always("503")                       # ...and every later one answers 503
         client = openai.OpenAI(base_url=up.base_url + "/v1", api_key="k")
 
-Behaviours (see ``FAULTS``): "ok"; "429" (Retry-After: 1), "429:<seconds>", "429:none"
-(no header); an HTTP error status "400" "401" "403" "404" "408" "413" "422" "500" "502"
-"503" "529" with an error body in the path's format; "content_policy" and "context_length"
-(400s); "hang" (not a byte until stop(), which then closes the connection);
-"slow:<seconds>" (without stream: the whole answer waits; with stream: the status line and
-headers go out at once, the first chunk waits); "malformed" (200 with a body, or a first
-data line, that is not JSON); "reset_mid_stream" (the role/start events and two content
-deltas, then the TCP connection is closed mid chunked body, so the client sees a
-RemoteProtocolError; without stream: closed without any response); "truncated_stream" (the
-same chunks, then a clean end of the body without [DONE] / message_stop / finish_reason);
-"error_in_stream" (one content chunk, then an error event). The three stream-only faults
-answer normally when the request does not stream. Anthropic streams carry a ``ping`` event
-after ``content_block_start``, as the real API's do.
+Behaviours (see ``FAULTS``): "ok"; "429" (Retry-After: 1), "429:<seconds>", "429:none" (no
+header); an HTTP error status "400" "401" "403" "404" "408" "413" "422" "500" "502" "503" "529"
+with an error body in the path's format; "content_policy" and "context_length" (400s); "hang"
+(not a byte until stop(), which then closes the connection); "slow:<seconds>" (without stream:
+the whole answer waits; with stream: the status line and headers go out at once, the first chunk
+waits); "malformed" (200 with a body, or a first data line, that is not JSON);
+"reset_mid_stream" (the role/start events and two content deltas, then the TCP connection is
+closed mid chunked body, so the client sees a RemoteProtocolError; without stream: closed
+without any response); "truncated_stream" (the same chunks, then a clean end of the body without
+[DONE] / message_stop / finish_reason); "error_in_stream" (one content chunk, then an error
+event); "error_before_content" (the role/start events, then an error event: nothing visible was
+sent); "slow_content:<seconds>" (the role/start events at once, the first content after the
+wait); "no_message_stop" (every event but the last: Anthropic's ``message_stop``, OpenAI's
+``[DONE]``; the stop reason is there). The stream-only faults answer normally when the request
+does not stream. Anthropic streams carry a ``ping`` event after ``content_block_start``, as the
+real API's do.
 
 A request with "tools" whose last user message contains "call the tool" is answered with a
 tool call (OpenAI ``tool_calls`` / Anthropic ``tool_use``) instead of text. An OpenAI request
@@ -73,10 +76,14 @@ FAULTS = frozenset(
         "reset_mid_stream",
         "truncated_stream",
         "error_in_stream",
+        "error_before_content",
+        "no_message_stop",
     }
     | STATUS_FAULTS
 )
-_PARAM_FAULT = re.compile(r"^(?:429:(?:none|\d+(?:\.\d+)?)|slow:\d+(?:\.\d+)?)$")
+_PARAM_FAULT = re.compile(
+    r"^(?:429:(?:none|\d+(?:\.\d+)?)|slow:\d+(?:\.\d+)?|slow_content:\d+(?:\.\d+)?)$"
+)
 
 _TRANSPORT_KEY = "tests.upstreams.transport"
 _SSE_HEADERS = {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}
@@ -506,12 +513,22 @@ class _Exchange:
             else:
                 await self.write(b"", more=False)
             return
-        if fault == "error_in_stream":
-            cut = _index_of_nth(events, "content", 1) + 1
+        if fault in ("error_in_stream", "error_before_content"):
+            cut = _index_of_nth(events, "content", 1) + (fault == "error_in_stream")
             for event in events[:cut]:
                 await self.write(event.encode(self.wire))
             await self.write(self.stream_error_event().encode(self.wire), more=False)
             return
+        if fault == "no_message_stop":
+            events = events[:-1]
+        if fault.startswith("slow_content:"):
+            first = _index_of_nth(events, "content", 1)
+            for event in events[:first]:
+                await self.write(event.encode(self.wire))
+            if await self.wait(float(fault.split(":", 1)[1])):
+                await self.reset_connection()
+                return
+            events = events[first:]
         for event in events:
             await self.write(event.encode(self.wire))
         await self.write(b"", more=False)
