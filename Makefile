@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: serve prepare test check lint typecheck unit bench train eval fmt clean
+.PHONY: serve prepare test check lint typecheck unit bench chaos train eval fmt clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -82,10 +82,17 @@ fmt: $(VENV)/.dev
 
 # Every benchmark (each bounded; ~30 min in all on 2 cores, mostly the 1M-entry cache index),
 # then bench/RESULTS.md is rewritten from their JSON results.
-BENCHES := route_latency http_route proxy_overhead cache_lookup baselines truncation encoders peers
+BENCHES := route_latency http_route proxy_overhead cache_lookup baselines truncation encoders peers chaos
 bench: $(VENV)/.dev prepare
 	for b in $(BENCHES); do (cd bench && ../$(PY) $$b.py) || exit 1; done
 	cd bench && ../$(PY) report.py
+
+# Fault injection on the default execution settings (bounded: 15 min at most; about 30 s):
+# 2,000 requests at concurrency 32, one provider silent, one failing half its calls.
+# Fails unless 0 requests are lost and 0 truncated answers are reported as successes.
+CHAOS_ARGS ?= --requests 2000 --concurrency 32 --max-seconds 900
+chaos: $(VENV)/.dev
+	cd bench && ../$(PY) chaos.py $(CHAOS_ARGS)
 
 # Rebuild the shipped centroids from the training set in training/data/ (see its README).
 TRAIN_DATA := training/data/public_train.jsonl training/data/realistic_train.jsonl \

@@ -214,6 +214,32 @@ def _peers(lines: list[str]) -> None:
     lines.append("")
 
 
+def _chaos(lines: list[str]) -> None:
+    c = _load("chaos")
+    if not c:
+        return
+    ex, lat = c["execution"], c["latency_s"]
+    lines += [
+        "## Faults under load (`python bench/chaos.py`, `make chaos`)",
+        "",
+        f"{c['requests']} requests at concurrency {c['concurrency']} (half streamed, the official"
+        " openai SDK) through semroute to three loopback upstreams ranked silent → flaky (half its"
+        " calls fail before any content) → healthy, on the default execution settings (deadline"
+        f" {ex['deadline_s']:g} s shared among the candidates, first-token timeout"
+        f" {ex['first_token_timeout_s']:g} s, breaker {ex['breaker']['failures']} failures /"
+        f" {ex['breaker']['cooldown_s']:g} s cooldown); measured {c['machine']['date']}.",
+        "",
+        "| answered | lost | truncated successes | cut after content | p50 | p99 | max | took |",
+        "|---|---|---|---|---|---|---|---|",
+        f"| {c['ok']} | {c['lost']} | {c['truncated_successes']} |"
+        f" {c['cut_after_first_content']} | {lat['p50']} s | {lat['p99']} s | {lat['max']} s |"
+        f" {c['seconds']} s |",
+        "",
+        f"Upstream calls: {', '.join(f'{k} {v}' for k, v in c['upstream_calls'].items())}.",
+        "",
+    ]
+
+
 def main() -> None:
     m = machine()
     lines = [
@@ -228,6 +254,7 @@ def main() -> None:
     _quality(lines)
     _encoders(lines)
     _peers(lines)
+    _chaos(lines)
     (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines))
     print("\n".join(lines))
 

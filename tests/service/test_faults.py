@@ -10,9 +10,8 @@ truncated answer is ever reported as a success.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from router.core import Router
 from router.deployments import build_providers
 from router.spending import FailoverLedger, Spending
 from service.app import create_app
+from tests.chaos import FLAKY, load
 from tests.fakes import HashingEncoder
 from tests.redis_server import free_port
 from tests.service.test_chat_e2e import KEYS, stack_config
@@ -178,74 +178,10 @@ def test_budget_ledger_down_and_fail_closed_is_a_503_without_its_address(
 # -- under load ----------------------------------------------------------------------------------
 
 
-@dataclass
-class Tally:
-    ok: int = 0
-    lost: list[str] = field(default_factory=list)
-    truncated: list[str] = field(default_factory=list)
-    cut: int = 0  # failed in-band after content was sent (no fallback possible, not a success)
-    served_by: dict[str, int] = field(default_factory=dict)
-
-
-async def one_request(client: openai.AsyncOpenAI, i: int, tally: Tally) -> None:
-    try:
-        if i % 2:
-            text, finish = "", None
-            stream = await client.chat.completions.create(
-                model="auto", messages=ask(f"hello number {i}"), stream=True
-            )
-            async for chunk in stream:
-                for choice in chunk.choices:
-                    text += choice.delta.content or ""
-                    finish = choice.finish_reason or finish
-        else:
-            done = await client.chat.completions.create(
-                model="auto", messages=ask(f"hello number {i}")
-            )
-            text = done.choices[0].message.content or ""
-            finish = done.choices[0].finish_reason
-    except openai.APIError as exc:
-        body = json.dumps(getattr(exc, "body", None) or {})
-        if "upstream stream failed" in (exc.message or "") + body:
-            tally.cut += 1
-        else:
-            tally.lost.append(f"{i}: {type(exc).__name__}: {exc.message[:200]}")
-        return
-    if text not in REPLIES or finish != "stop":
-        tally.truncated.append(f"{i}: {text!r} finish={finish}")
-        return
-    tally.ok += 1
-    who = text.removeprefix("Hello from ")
-    tally.served_by[who] = tally.served_by.get(who, 0) + 1
-
-
-async def load(url: str, requests: int, concurrency: int) -> Tally:
-    tally, gate = Tally(), asyncio.Semaphore(concurrency)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with openai.AsyncOpenAI(
-        base_url=url + "/v1",
-        api_key="k",
-        max_retries=0,
-        timeout=30,
-        http_client=httpx.AsyncClient(limits=limits, timeout=30),
-    ) as client:
-
-        async def gated(i: int) -> None:
-            async with gate:
-                await one_request(client, i, tally)
-
-        await asyncio.gather(*(gated(i) for i in range(requests)))
-    return tally
-
-
-# Half of the flaky provider's calls fail, each before any content reaches the client.
-FLAKY = ["503", "ok", "error_before_content", "ok", "429:none", "ok", "malformed", "ok"]
-
-
 def test_concurrency_32_with_a_silent_and_a_flaky_provider_loses_nothing(stack: Stack) -> None:
     stack.primary.always("hang")  # first in every ranking, and silent
     stack.secondary.script(*FLAKY * 40)
-    tally = asyncio.run(load(stack.url, requests=320, concurrency=32))
+    tally = asyncio.run(load(stack.url, 320, 32, REPLIES))
     assert tally.lost == []
     assert tally.truncated == []
     assert tally.ok == 320
@@ -256,7 +192,7 @@ def test_concurrency_32_with_a_silent_and_a_flaky_provider_loses_nothing(stack: 
 def test_streams_cut_under_load_are_never_reported_as_successes(stack: Stack) -> None:
     stack.primary.script(*["reset_mid_stream", "ok", "truncated_stream", "error_in_stream"] * 30)
     stack.secondary.always("hang")
-    tally = asyncio.run(load(stack.url, requests=160, concurrency=32))
+    tally = asyncio.run(load(stack.url, 160, 32, REPLIES))
     assert tally.truncated == []
     assert tally.lost == []
     assert tally.ok + tally.cut == 160
