@@ -28,9 +28,9 @@ from typing import Any
 
 from common import RESULTS, machine
 
-from router.config import Config, load_config
+from router.config.settings import Config, load_config
 from router.core import Router
-from router.deployments import build_providers
+from router.execution.deployments import build_providers
 from service.app import create_app
 from tests.chaos import FLAKY, load
 from tests.conftest import write_test_centroids

@@ -19,11 +19,11 @@ import httpx
 import openai
 import pytest
 
-from router.budget_redis import RedisLedger
-from router.config import Config
+from router.budget.redis_ledger import RedisLedger
+from router.budget.spending import FailoverLedger, Spending
+from router.config.settings import Config
 from router.core import Router
-from router.deployments import build_providers
-from router.spending import FailoverLedger, Spending
+from router.execution.deployments import build_providers
 from service.app import create_app
 from tests.chaos import FLAKY, load
 from tests.fakes import HashingEncoder

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from router import errors as e
-from router.config import Config
+from router.config.settings import Config
 from router.core import Router
 from service.app import create_app
 from service.errors import router_error_response, status_for

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from router.budget import BudgetState, Ledger, MemoryLedger
-from router.budget_redis import RedisLedger
+from router.budget.ledger import BudgetState, Ledger, MemoryLedger
+from router.budget.redis_ledger import RedisLedger
 
 DAY = "2026-11-21"
 

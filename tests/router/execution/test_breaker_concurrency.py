@@ -20,16 +20,16 @@ import anyio
 import pytest
 
 from router import errors as e
-from router.balancer import Balancer, Deployment
-from router.breaker import BreakerRegistry, Breakers, BreakerState, Ticket
-from router.breaker_redis import RedisBreakers
-from router.calls import complete_call
-from router.config import BreakerConfig
-from router.fallback import FallbackChain
+from router.config.settings import BreakerConfig
+from router.execution.balancer import Balancer, Deployment
+from router.execution.breakers import BreakerRegistry, Breakers, BreakerState, Ticket
+from router.execution.calls import complete_call
+from router.execution.fallback import FallbackChain
+from router.execution.redis_breakers import RedisBreakers
 from router.providers.base import Health, UpstreamCall
 from router.providers.mock import MockProvider
 from router.types import Candidate, Completion, ModelTier
-from tests.router.test_fallback import REQUEST, make_config
+from tests.router.execution.test_fallback import REQUEST, make_config
 
 CONFIG = BreakerConfig(failures=3, window_s=60, cooldown_s=5)
 DEP = "a@p1/a-up"

@@ -12,14 +12,14 @@ import anyio
 import pytest
 
 from router import errors as e
-from router.breaker import BreakerState
-from router.calls import complete_call, open_stream
-from router.config import Config
-from router.fallback import FallbackChain
+from router.config.settings import Config
+from router.execution.breakers import BreakerState
+from router.execution.calls import complete_call, open_stream
+from router.execution.fallback import FallbackChain
 from router.providers.base import Health, UpstreamCall
 from router.providers.mock import MockProvider
 from router.types import Candidate, Chunk, Completion, ModelTier
-from tests.router.test_fallback import REQUEST, Harness, make_config, outcomes
+from tests.router.execution.test_fallback import REQUEST, Harness, make_config, outcomes
 
 DEP_A = "a@p1/a-up"
 
