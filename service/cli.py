@@ -55,7 +55,7 @@ def cmd_route(args: argparse.Namespace) -> int:
     from router import Router
     from router.classify import build_first_stage
     from router.types import ChatRequest
-    from service.schemas import RouteResponse
+    from service.route_schemas import RouteResponse
 
     if not args.text.strip():
         raise InvalidRequest("nothing to route: the text is empty", param="text")

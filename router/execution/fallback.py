@@ -1,17 +1,13 @@
 """FallbackChain: walk the ranked candidates until one answers.
 
-Per error class (config ``execution.retry``): rate limits retry after Retry-After (else a
-jittered backoff) and cool the deployment down; timeouts and 5xx retry; auth failures move on
-to another provider at once; a context overflow skips to a candidate with a larger window; an
-invalid request or a content-policy refusal is returned as is — no fallback, it would only fail
-(or be refused) again elsewhere. One deadline covers the whole chain; every attempt is recorded.
-
-Deadlines leave room to fail over: each candidate gets an equal share of what is left of the
-chain's deadline (the last one gets all of it), and every attempt and retry on that candidate
-fits inside its share, so a silent provider costs at most its share. An attempt that timed out
-on our side (no status from the upstream) is never retried on the same candidate: its share is
-spent. Every path out of an attempt — an answer, an error, a bug, a cancellation — hands back
-what it holds (the breaker's ticket, the budget hold).
+Per error class (config ``execution.retry``, decided in retry.py): rate limits retry after
+Retry-After (else a jittered backoff) and cool the deployment down; 5xx retry; auth failures move
+on to another provider at once; a context overflow skips to a candidate with a larger window; an
+invalid request or a content-policy refusal is returned as is — no fallback. Every attempt is
+recorded. One deadline covers the chain, and each candidate gets an equal share of what is left
+of it (the last one all of it), so a silent provider costs at most its share; an attempt that
+timed out on our side is not retried. Every path out of an attempt — an answer, an error, a bug,
+a cancellation — hands back what it holds (the breaker's ticket, the budget hold).
 """
 
 from __future__ import annotations
@@ -20,8 +16,8 @@ import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Generic, Protocol, TypeVar
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import anyio
 
@@ -29,6 +25,8 @@ from router import errors as e
 from router.config import Config
 from router.execution.balancer import Balancer, Deployment
 from router.execution.breakers import Breakers, Ticket
+from router.execution.retry import backoff, retryable
+from router.execution.walk import Admission, Walk
 from router.providers import Provider, UpstreamCall
 from router.types import Attempt, Candidate, ChatRequest, Reservation
 from router.types import AttemptOutcome as Outcome
@@ -47,30 +45,6 @@ class Executed(Generic[T]):
     attempts: tuple[Attempt, ...]
     reservation: Reservation | None = None  # the budget hold to settle with actual usage
     ticket: Ticket | None = None  # with ``defer_verdict``: settle it with ``FallbackChain.verdict``
-
-
-class Admission(Protocol):
-    """The budget, asked before every hop: hold the estimated cost of calling ``model``."""
-
-    async def admit(self, model: str, *, retry: bool) -> Reservation | None:
-        """Raises: BudgetExhausted when this model does not fit."""
-        ...
-
-    async def refund(self, reservation: Reservation | None) -> None: ...
-
-
-@dataclass(slots=True)
-class _Walk:
-    deadline: float
-    until: float = 0.0  # the end of the current candidate's share of the deadline
-    defer_verdict: bool = False  # streams: the breaker's verdict comes when the stream ends
-    attempts: list[Attempt] = field(default_factory=list)
-    auth_failed: set[str] = field(default_factory=set)
-    min_window: int = 0
-    admission: Admission | None = None
-    admitted: bool = False  # a hop was admitted: later hops are retries and may use the reserve
-    budget_refusals: int = 0  # hops the budget did not admit
-    budget_retry_after: float | None = None  # from the last refusal of the budget
 
 
 class FallbackChain:
@@ -114,7 +88,7 @@ class FallbackChain:
             AllCandidatesFailed: every candidate failed or was skipped; carries the attempts.
         """
         deadline = self._clock() + self.config.execution.deadline_s
-        walk = _Walk(deadline=deadline, admission=admission, defer_verdict=defer_verdict)
+        walk = Walk(deadline=deadline, admission=admission, defer_verdict=defer_verdict)
         for i, candidate in enumerate(candidates):
             now = self._clock()
             walk.until = now + max(0.0, deadline - now) / (len(candidates) - i)
@@ -130,7 +104,7 @@ class FallbackChain:
             f"all {len(candidates)} candidate model(s) failed", attempts=walk.attempts
         )
 
-    async def _usable(self, candidate: Candidate, walk: _Walk) -> tuple[list[Deployment], str]:
+    async def _usable(self, candidate: Candidate, walk: Walk) -> tuple[list[Deployment], str]:
         window = self.config.models[candidate.model].context_window
         if window <= walk.min_window:
             return [], f"context window {window} too small"
@@ -141,7 +115,7 @@ class FallbackChain:
         return ready, "" if ready else "breaker open or cooling down"
 
     async def _candidate(
-        self, request: ChatRequest, candidate: Candidate, call: CallFn[T], walk: _Walk
+        self, request: ChatRequest, candidate: Candidate, call: CallFn[T], walk: Walk
     ) -> Executed[T] | None:
         order, why = await self._usable(candidate, walk)
         if not order:
@@ -171,7 +145,7 @@ class FallbackChain:
         candidate: Candidate,
         dep: Deployment,
         call: CallFn[T],
-        walk: _Walk,
+        walk: Walk,
     ) -> Executed[T] | e.ProviderError | None:
         """The call's result, the error it failed with, or None when it was not made."""
         remaining = min(walk.until, walk.deadline) - self._clock()
@@ -183,7 +157,7 @@ class FallbackChain:
             )
             return None
         try:
-            reservation = await self._admit(candidate, walk)
+            reservation = await walk.admit(candidate.model)
         except e.BudgetExhausted as exc:
             walk.budget_retry_after = exc.retry_after
             await self.breakers.release(dep.id, ticket)
@@ -204,7 +178,7 @@ class FallbackChain:
         except BaseException:  # cancelled (client gone), or a bug: give everything back, go
             with anyio.CancelScope(shield=True):
                 await self.breakers.release(dep.id, ticket)
-                await self._refund(walk, reservation)
+                await walk.refund(reservation)
             raise
         else:
             elapsed = self._clock() - started
@@ -216,7 +190,7 @@ class FallbackChain:
             )
             attempts = tuple(walk.attempts)
             return Executed(result, candidate.model, dep, attempts, reservation, ticket)
-        await self._refund(walk, reservation)
+        await walk.refund(reservation)
         await self._bookkeep(err, dep, ticket, walk, round((self._clock() - started) * 1e3, 2))
         if isinstance(err, e.BadRequest | e.ContentPolicy):
             err.attempts = tuple(walk.attempts)
@@ -261,21 +235,8 @@ class FallbackChain:
         else:
             await self.breakers.release(deployment.id, ticket)
 
-    @staticmethod
-    async def _admit(candidate: Candidate, walk: _Walk) -> Reservation | None:
-        if walk.admission is None:
-            return None
-        held = await walk.admission.admit(candidate.model, retry=walk.admitted)
-        walk.admitted = True
-        return held
-
-    @staticmethod
-    async def _refund(walk: _Walk, reservation: Reservation | None) -> None:
-        if walk.admission is not None and reservation is not None:
-            await walk.admission.refund(reservation)
-
     async def _bookkeep(
-        self, err: e.ProviderError, dep: Deployment, ticket: Ticket, walk: _Walk, ms: float
+        self, err: e.ProviderError, dep: Deployment, ticket: Ticket, walk: Walk, ms: float
     ) -> None:
         await self.verdict(dep, ticket, err)
         if isinstance(err, e.RateLimited):
@@ -305,23 +266,14 @@ class FallbackChain:
         dep: Deployment,
         order: list[Deployment],
         retries: Counter[str],
-        walk: _Walk,
+        walk: Walk,
     ) -> float | None:
         """Seconds to wait before retrying this candidate, or None to move on."""
-        if isinstance(err, e.AuthFailed | e.ContextTooLong) or not err.retryable:
-            return None
-        if isinstance(err, e.Timeout) and err.status is None:
-            return None  # it ran out of time on our side: this candidate's share is spent
         policy = self.config.execution.policy(err.code)
-        if retries[err.code] >= policy.retries:
+        if not retryable(err, policy, retries):
             return None
         retries[err.code] += 1
         if any(d is not dep and not self.balancer.cooling(d) for d in order):
             return 0.0  # another deployment of the same model can take the retry now
-        if isinstance(err, e.RateLimited) and err.retry_after is not None:
-            wait = err.retry_after
-        else:
-            wait = policy.backoff_s * (0.5 + self._rng.random())  # jitter: 0.5x – 1.5x
-        if wait > policy.max_wait_s or wait >= min(walk.until, walk.deadline) - self._clock():
-            return None
-        return wait
+        time_left = min(walk.until, walk.deadline) - self._clock()
+        return backoff(err, policy, self._rng.random(), time_left)

@@ -38,103 +38,11 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import RedisError
 
 from router.config import BreakerConfig
+from router.execution.breaker_scripts import ACQUIRE, FAILURE, FORCE, RELEASE, STATE, SUCCESS
 from router.execution.breakers import BreakerRegistry, BreakerState, Clock, Ticket
 from router.redis_client import redis_client
 
 log = logging.getLogger(__name__)
-
-# KEYS[1] breaker hash. ARGV: now, failures, window_s, cooldown_s, probe lease, ttl, [extra].
-_PRELUDE = """
-local key, now_s = KEYS[1], ARGV[1]
-local now, limit = tonumber(now_s), tonumber(ARGV[2])
-local window, cooldown = tonumber(ARGV[3]), tonumber(ARGV[4])
-local lease, ttl = tonumber(ARGV[5]), ARGV[6]
-local h = redis.call('HMGET', key, 'state', 'failures', 'opened_at', 'probe_at', 'forced', 'epoch')
-local state, failures, forced = h[1] or 'closed', h[2] or '', h[5] or ''
-local opened_at, probe_at = tonumber(h[3] or '0') or 0, tonumber(h[4] or '')
-local epoch = tonumber(h[6] or '0') or 0
-local function effective()
-  if forced ~= '' then return forced end
-  if state == 'open' and now - opened_at >= cooldown then return 'half_open' end
-  return state
-end
-local function available()
-  local s = effective()
-  if s == 'half_open' then return probe_at == nil or now - probe_at >= lease end
-  return s == 'closed'
-end
-local function save(...)
-  redis.call('HSET', key, ...)
-  if forced == '' then redis.call('EXPIRE', key, ttl) else redis.call('PERSIST', key) end
-end
-local function open()
-  save('state', 'open', 'opened_at', now_s, 'failures', '', 'probe_at', '',
-       'epoch', tostring(epoch + 1))
-end
-"""
-
-# ARGV[7]: the ticket's epoch ('' for none: the current one), ARGV[8]: '1' if it is the probe.
-# Sets ``probe``; returns early (0) from the verdict when the ticket is stale.
-_TICKET = """
-local probe = state == 'half_open'
-if ARGV[7] ~= '' then
-  if tonumber(ARGV[7]) ~= epoch then return 0 end
-  probe = ARGV[8] == '1'
-end
-"""
-
-# Returns {1 | 0 (available), effective state}; writes nothing.
-_STATE = _PRELUDE + "return {available() and 1 or 0, effective()}\n"
-
-_ACQUIRE = (
-    _PRELUDE
-    + """
-if not available() then return 0 end
-if effective() == 'half_open' and forced == '' then
-  save('state', 'half_open', 'probe_at', now_s)
-  return {1, epoch, 1}
-end
-return {1, epoch, 0}
-"""
-)
-
-# Nothing to reset → no write (the hot path: every successful call).
-_SUCCESS = (
-    _PRELUDE
-    + _TICKET
-    + """
-if state == 'open' or (state == 'half_open' and not probe) then return 0 end
-if state == 'closed' and failures == '' and probe_at == nil then return 0 end
-save('state', 'closed', 'failures', '', 'probe_at', '')
-return 1
-"""
-)
-
-_FAILURE = (
-    _PRELUDE
-    + _TICKET
-    + """
-if state == 'open' then return 0 end
-if state == 'half_open' then
-  if probe then open() end
-  return 1
-end
-local kept = {}
-for t in string.gmatch(failures, '%S+') do
-  if now - tonumber(t) < window then kept[#kept + 1] = t end
-end
-kept[#kept + 1] = now_s
-if #kept >= limit then open() else save('failures', table.concat(kept, ' ')) end
-return 1
-"""
-)
-
-_RELEASE = (
-    _PRELUDE + _TICKET + "if probe and probe_at ~= nil then save('probe_at', '') end\nreturn 1\n"
-)
-
-# ARGV[7]: the overriding state, or '' to hand back to the automaton.
-_FORCE = _PRELUDE + "forced = ARGV[7]\nsave('forced', forced)\nreturn 1\n"
 
 
 class RedisBreakers:
@@ -169,9 +77,9 @@ class RedisBreakers:
         # Fails fast, no retries: a request must not wait on a Redis that is down.
         self._redis = redis_client(url, timeout_s=socket_timeout_s, decode_responses=True)
         script = self._redis.register_script
-        self._state, self._acquire = script(_STATE), script(_ACQUIRE)
-        self._success, self._failure = script(_SUCCESS), script(_FAILURE)
-        self._release, self._force = script(_RELEASE), script(_FORCE)
+        self._state, self._acquire = script(STATE), script(ACQUIRE)
+        self._success, self._failure = script(SUCCESS), script(FAILURE)
+        self._release, self._force = script(RELEASE), script(FORCE)
 
     def key(self, deployment: str) -> str:
         """The Redis key of one deployment's breaker."""

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends
 
 from service.context import Serving, get_serving
 from service.limits import check_limits
-from service.schemas import ErrorBody, RouteBody, RouteResponse
+from service.route_schemas import RouteResponse
+from service.schemas import ErrorBody, RouteBody
 
 router = APIRouter(tags=["routing"])
 
