@@ -145,6 +145,8 @@ def test_budget_runs_out_then_cache_only_then_429(stack: Stack) -> None:
         seen.append(raw.headers["x-semroute-tier"])
     assert refused, "the budget never ran out"
     assert refused[0].code == "budget_exhausted"
+    retry_after = int(refused[0].response.headers["retry-after"])
+    assert 1 <= retry_after <= 86_400  # until the budget day resets
     assert seen[0] == "quality"
     # Out of budget: a request the cache can answer is still served, for free.
     raw = client.chat.completions.with_raw_response.create(
