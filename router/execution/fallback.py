@@ -151,7 +151,11 @@ class FallbackChain:
         remaining = min(walk.until, walk.deadline) - self._clock()
         ticket = await self.breakers.acquire(dep.id) if remaining > 0 else None
         if ticket is None:
-            why = "deadline of the chain exceeded" if remaining <= 0 else "breaker open"
+            why = (
+                "breaker open"
+                if remaining > 0
+                else "this candidate's share of the deadline is spent"
+            )
             walk.attempts.append(
                 Attempt(dep.model, dep.provider, dep.id, Outcome.SKIPPED, 0.0, detail=why)
             )

@@ -26,7 +26,7 @@ class UpstreamCall:
     request: ChatRequest
     model: str  # the catalogue name, for errors and logs
     upstream_model: str
-    timeout_s: float  # read timeout for this call (bounded by the chain's deadline)
+    timeout_s: float  # this attempt's time: its share of the chain's deadline
     first_token_timeout_s: float | None = None
 
 
