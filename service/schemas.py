@@ -9,7 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, 
 from router.errors import InvalidRequest
 from router.types import ChatRequest, Message, Priority
 from service.passthrough import PassthroughFields
-from service.validation import ToolCall, check_tools, reject_invalid_unicode
+from service.validation import (
+    ToolCall,
+    check_response_format,
+    check_tool_choice,
+    check_tools,
+    reject_invalid_unicode,
+)
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
@@ -69,6 +75,8 @@ class ChatFields(PassthroughFields):
         return data
 
     _tools = field_validator("tools")(check_tools)
+    _tool_choice = field_validator("tool_choice")(check_tool_choice)
+    _response_format = field_validator("response_format")(check_response_format)
 
     def _request(self, messages: tuple[Message, ...]) -> ChatRequest:
         stop = (self.stop,) if isinstance(self.stop, str) else self.stop

@@ -82,3 +82,38 @@ def check_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]] | No
         if description is not None and not isinstance(description, str):
             raise ValueError(f"tools[{i}].function.description must be a string")
     return tools
+
+
+_TOOL_CHOICES = ("auto", "none", "required")
+_FORMATS = ("text", "json_object", "json_schema")
+
+
+def check_tool_choice(choice: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
+    """Raises: ValueError unless ``choice`` is auto / none / required, or names a function."""
+    if choice is None:
+        return None
+    if isinstance(choice, str):
+        if choice not in _TOOL_CHOICES:
+            raise ValueError(f"tool_choice must be one of {list(_TOOL_CHOICES)} or an object")
+        return choice
+    kind = choice.get("type")
+    if not isinstance(kind, str):
+        raise ValueError("tool_choice.type is required")
+    fn = choice.get("function")
+    if kind == "function" and not (isinstance(fn, dict) and isinstance(fn.get("name"), str)):
+        raise ValueError("tool_choice.function.name is required")
+    return choice
+
+
+def check_response_format(fmt: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Raises: ValueError unless ``fmt`` is text / json_object, or json_schema with an object."""
+    if fmt is None:
+        return None
+    kind = fmt.get("type")
+    if kind not in _FORMATS:
+        raise ValueError(f"response_format.type must be one of {list(_FORMATS)}")
+    if kind == "json_schema":
+        spec = fmt.get("json_schema")
+        if not isinstance(spec, dict) or not isinstance(spec.get("schema", {}), dict):
+            raise ValueError("response_format.json_schema must be an object with a schema object")
+    return fmt

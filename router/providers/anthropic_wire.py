@@ -174,8 +174,13 @@ def tool_use_block(tc: Any) -> JSON:
 def wire_tool(tool: Mapping[str, Any]) -> JSON:
     if tool.get("type") != "function":
         return dict(tool)  # an Anthropic-native tool, passed through
-    fn = tool.get("function") or {}
-    out: JSON = {"name": fn.get("name"), "input_schema": fn.get("parameters") or _EMPTY_SCHEMA}
+    fn = tool.get("function")
+    if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str):
+        raise UntranslatableRequest("a function tool has no name")
+    schema = fn.get("parameters") or _EMPTY_SCHEMA
+    if not isinstance(schema, Mapping):
+        raise UntranslatableRequest(f"tool {fn['name']}: parameters is not a JSON Schema object")
+    out: JSON = {"name": fn["name"], "input_schema": schema}
     if fn.get("description"):
         out["description"] = fn["description"]
     if tool.get("cache_control"):
@@ -189,7 +194,10 @@ def wire_tool_choice(choice: str | Mapping[str, Any]) -> JSON:
             raise UntranslatableRequest(f"unknown tool_choice {choice!r}")
         return dict(_TOOL_CHOICES[choice])
     if choice.get("type") == "function":
-        return {"type": "tool", "name": (choice.get("function") or {}).get("name")}
+        fn = choice.get("function")
+        if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str):
+            raise UntranslatableRequest("tool_choice names no function")
+        return {"type": "tool", "name": fn["name"]}
     return dict(choice)
 
 
@@ -199,7 +207,8 @@ def json_instruction(response_format: Mapping[str, Any] | None) -> str | None:
     if kind == "json_object":
         return JSON_ONLY
     if kind == "json_schema" and response_format is not None:
-        schema = (response_format.get("json_schema") or {}).get("schema")
+        spec = response_format.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, Mapping) else None
         if schema:
             return f"{JSON_ONLY} It must validate against this JSON Schema: {json.dumps(schema)}"
         return JSON_ONLY

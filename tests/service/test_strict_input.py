@@ -99,6 +99,23 @@ def test_invalid_tools_are_a_400(client: TestClient, tool: Any) -> None:
     assert err["param"] is None or err["param"].startswith("tools")
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"tools": [WEATHER], "tool_choice": "sometimes"},
+        {"tools": [WEATHER], "tool_choice": {"type": "function", "function": "get_weather"}},
+        {"tools": [WEATHER], "tool_choice": {"function": {"name": "get_weather"}}},
+        {"response_format": {"type": "yaml"}},
+        {"response_format": {"type": "json_schema", "json_schema": "x"}},
+        {"response_format": {"type": "json_schema", "json_schema": {"schema": []}}},
+    ],
+)
+def test_invalid_tool_choice_and_response_format_are_a_400(
+    client: TestClient, body: dict[str, Any]
+) -> None:
+    assert_openai_error(chat(client, **body), 400)
+
+
 def test_a_valid_tool_passes(client: TestClient) -> None:
     assert chat(client, tools=[WEATHER]).status_code == 200
 

@@ -539,6 +539,32 @@ async def test_a_stop_reason_without_message_stop_is_a_complete_stream(make: Mak
     assert chunks[-1].usage == Usage(prompt_tokens=25, completion_tokens=15)
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"tools": ({"type": "function", "function": "f"},)},
+        {"tools": ({"type": "function", "function": {"name": "f", "parameters": "x"}},)},
+        {"tools": ({"type": "function"},)},
+        {
+            "tools": ({"type": "function", "function": {"name": "f"}},),
+            "tool_choice": {"type": "function", "function": "f"},
+        },
+    ],
+)
+async def test_malformed_tools_are_a_bad_request(make: Make, options: dict[str, Any]) -> None:
+    provider, wire = make(answer())
+    with pytest.raises(e.BadRequest):
+        await provider.complete(call_for(**options))
+    assert wire.requests == []
+
+
+async def test_a_json_schema_that_is_not_an_object_asks_for_plain_json(make: Make) -> None:
+    provider, wire = make(answer())
+    fmt = {"type": "json_schema", "json_schema": "not an object"}
+    await provider.complete(call_for(response_format=fmt))
+    assert "JSON Schema" not in wire.body["system"]
+
+
 @pytest.mark.parametrize("call", [{"id": 1, "function": "x"}, {"id": "t"}, "t", {"function": {}}])
 async def test_malformed_assistant_tool_calls_are_a_bad_request(make: Make, call: Any) -> None:
     provider, wire = make(answer())
