@@ -16,6 +16,7 @@ from router.cache.semantic import SemanticCache
 from router.config.settings import Config
 from router.execution.deployments import build_providers
 from service.app import create_app
+from service.context import key_digest
 from tests.fakes import HashingEncoder
 from tests.service.test_chat_e2e import KEYS, stack_config
 from tests.serving import serve
@@ -194,3 +195,41 @@ def test_math_is_never_cached(stack: Stack) -> None:
         stack.url + "/v1/route", json={"model": "auto:math", "messages": ask("what is 17 times 23")}
     ).json()
     assert "never cached" in route["cache"]["skipped"]
+
+
+ALL_KEY, GAMMA_KEY = "sk-all-models-0123", "sk-gamma-only-4567"
+KEYED = {
+    "cache": {"verify": False},
+    "auth": {
+        "enabled": True,
+        "keys": [
+            {"name": "all", "sha256": key_digest(ALL_KEY), "tenant": "acme"},
+            {
+                "name": "gamma-only",
+                "sha256": key_digest(GAMMA_KEY),
+                "tenant": "acme",
+                "allowed_models": ["gamma"],
+            },
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize("stack", [KEYED], indirect=True)
+def test_a_key_limited_to_one_model_never_gets_another_models_cached_answer(
+    stack: Stack,
+) -> None:
+    def ask_as(key: str, text: str) -> httpx.Headers:
+        client = openai.OpenAI(base_url=stack.url + "/v1", api_key=key, max_retries=0)
+        raw = client.chat.completions.with_raw_response.create(model="auto", messages=ask(text))
+        return raw.headers
+
+    questions = [f"hi how are you doing today {i}" for i in range(4)]
+    for text in questions:  # the unrestricted key fills the tenant's cache from alpha
+        assert ask_as(ALL_KEY, text)["x-semroute-model"] == "alpha"
+        assert ask_as(ALL_KEY, text)["x-semroute-cache"] == "hit"
+    for text in questions:
+        headers = ask_as(GAMMA_KEY, text)
+        assert (headers["x-semroute-model"], headers["x-semroute-cache"]) == ("gamma", "miss")
+        headers = ask_as(GAMMA_KEY, text)  # its own answers are reused, for it
+        assert (headers["x-semroute-model"], headers["x-semroute-cache"]) == ("gamma", "hit")
