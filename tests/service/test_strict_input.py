@@ -143,6 +143,22 @@ def test_malformed_assistant_tool_calls_are_a_400(client: TestClient, calls: Any
     assert assert_openai_error(resp, 400)["param"].startswith("messages.1.tool_calls")
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"role": "tool", "content": "sunny"},  # answers no tool call
+        {"role": "user", "content": "x", "tool_calls": [{"id": "c1", "function": {"name": "f"}}]},
+        {"role": "robot", "content": "x"},
+        {"role": "user", "content": 5},
+        {"role": "user", "content": [{"type": "text", "text": 5}]},
+        {"content": "no role"},
+    ],
+)
+def test_malformed_messages_are_a_400(client: TestClient, message: dict[str, Any]) -> None:
+    resp = post(client, "/v1/chat/completions", {"messages": [*ASK, message, *ASK]})
+    assert assert_openai_error(resp, 400)["param"].startswith("messages.1")
+
+
 def test_budget_unavailable_is_a_503_without_the_redis_address() -> None:
     exc = e.BudgetUnavailable("budget ledger unavailable: Error 111 connecting to 10.0.3.7:6379.")
     assert status_for(exc) == 503
