@@ -51,8 +51,10 @@ def structured_format(response_format: Mapping[str, Any] | None) -> JSON | None:
     """A strict JSON schema as Anthropic's native structured output (``output_config.format``);
     selection sends it only to models with the ``structured_outputs`` capability."""
     fmt = response_format or {}
-    spec = fmt.get("json_schema") or {}
-    if fmt.get("type") != "json_schema" or not spec.get("strict") or not spec.get("schema"):
+    spec = fmt.get("json_schema")
+    if not isinstance(spec, Mapping) or fmt.get("type") != "json_schema":
+        return None
+    if not spec.get("strict") or not isinstance(spec.get("schema"), Mapping):
         return None
     return {"type": "json_schema", "schema": spec["schema"]}
 
