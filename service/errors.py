@@ -151,9 +151,7 @@ def router_error_response(exc: e.RouterError) -> JSONResponse:
         headers.update(exc.headers, **{"retry-after": str(math.ceil(exc.retry_after))})
     body = error_body(status, scrub(exc.message), exc.code, param, type_=type_)
     if isinstance(exc, e.AllCandidatesFailed):
-        body["error"]["attempts"] = [
-            {**asdict(a), "detail": scrub(a.detail)} for a in exc.attempts
-        ]
+        body["error"]["attempts"] = [{**asdict(a), "detail": scrub(a.detail)} for a in exc.attempts]
     if status >= 500:
         log.warning("request failed: %s (%s)", exc.code, exc.message)
     return JSONResponse(body, status, headers=headers)
