@@ -93,7 +93,7 @@ class CacheMemory:
             entry_id=entry.id if entry else None,
             refused=refused,
         )
-        return CacheLookup(info, found.entry)
+        return CacheLookup(info, entry)
 
     async def remember(
         self,

@@ -70,12 +70,13 @@ async def test_an_entry_for_a_model_the_key_may_not_use_is_refused(config: Confi
     (entry,) = cache.entries()
     planted = replace(entry, id=new_entry_id(), namespace=namespace(limited, entry.model_tier))
     cache.put(planted)
-    decision = await r.memory.look_up(
+    found = await r.memory.look_up(
         limited,
-        first.decision,
+        first.decision.budget_tier,
         encoder.encode([text])[0],
         "code",
         first.decision.candidates,
     )
-    assert decision.cache is not None and not decision.cache.hit
-    assert "not allowed" in " ".join(decision.cache.refused)
+    assert not found.info.hit and found.entry is None
+    assert "not allowed" in " ".join(found.info.refused)
+    assert (await r.complete(limited)).model == "llama-3-1-8b"  # answered, not from the cache
