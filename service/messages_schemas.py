@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+
+from service.validation import reject_invalid_unicode
 
 Text = Annotated[str, Field(max_length=10_000_000)]
 
@@ -104,7 +106,7 @@ class MessagesBody(BaseModel):
     temperature: Annotated[float, Field(ge=0, le=1)] | None = None
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
     top_k: Annotated[int, Field(gt=0)] | None = None
-    stream: bool = False
+    stream: StrictBool = False  # JSON true / false only ("yes" is not a boolean)
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
     metadata: Metadata | None = None
@@ -112,6 +114,13 @@ class MessagesBody(BaseModel):
     output_config: OutputConfig | None = None
     cache_control: dict[str, Any] | None = None  # automatic caching of the last cacheable block
     service_tier: Literal["auto", "standard_only"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _valid_unicode(cls, data: Any) -> Any:
+        """Raises: InvalidRequest (400, naming the field) on a lone surrogate anywhere."""
+        reject_invalid_unicode(data)
+        return data
 
 
 class CountTokensBody(MessagesBody):

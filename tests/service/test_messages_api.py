@@ -4,6 +4,7 @@ both wire formats (an Anthropic-shaped request answered by an OpenAI upstream an
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -253,6 +254,23 @@ def anthropic_error(resp: httpx.Response, status: int, kind: str) -> str:
 def test_bad_input_is_an_anthropic_400(stack: ApiStack, body: Any, needle: str) -> None:
     kw: dict[str, Any] = {"content": body} if isinstance(body, str) else {"json": body}
     resp = httpx.post(stack.url + "/v1/messages", **kw)
+    assert needle in anthropic_error(resp, 400, "invalid_request_error")
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"model": "auto", "max_tokens": 5, "messages": user("bad \ud800 text")}, "Unicode"),
+        ({"model": "auto", "max_tokens": 5, "messages": user("hi"), "system": "\udfff"}, "Unicode"),
+        ({"model": "auto", "max_tokens": 5, "messages": user("hi"), "stream": "yes"}, "stream"),
+    ],
+)
+def test_invalid_unicode_and_non_boolean_stream_are_an_anthropic_400(
+    stack: ApiStack, body: Any, needle: str
+) -> None:
+    raw = json.dumps(body).encode()  # \u escapes: a lone surrogate is valid JSON text
+    headers = {"content-type": "application/json"}
+    resp = httpx.post(stack.url + "/v1/messages", content=raw, headers=headers)
     assert needle in anthropic_error(resp, 400, "invalid_request_error")
 
 
