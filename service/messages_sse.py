@@ -18,7 +18,7 @@ from router.errors import ProviderError, RouterError
 from router.execution import StreamSession
 from router.tokens import estimate_prompt_tokens
 from router.types import JSON, Chunk, Usage
-from service.errors import status_for
+from service.errors import scrub, status_for
 from service.messages_errors import anthropic_type
 from service.messages_wire import stop_reason, usage_json
 from service.observe import Observation
@@ -34,7 +34,7 @@ def event(kind: str, data: JSON) -> bytes:
 def error_event(exc: RouterError, prefix: str = "") -> bytes:
     status = status_for(exc)
     return event(
-        "error", {"error": {"type": anthropic_type(status), "message": prefix + exc.message}}
+        "error", {"error": {"type": anthropic_type(status), "message": prefix + scrub(exc.message)}}
     )
 
 
