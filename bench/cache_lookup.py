@@ -27,14 +27,14 @@ import argparse
 import gc
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import faiss
 import numpy as np
 from common import RESULTS, TRAIN_FILES, machine, percentile
 
 from router.cache.semantic import Entry, SemanticCache
-from router.cache.verify.verifier import load_verifier
+from router.cache.verify import build_verifier
 from router.config.settings import CacheConfig
 
 DIM = 384
@@ -75,6 +75,11 @@ def text(i: int) -> str:
     return f"question number {i} about topic {i % 977}"
 
 
+def reworded(i: int) -> str:
+    """The same request in other words: the verifier's model has to run (same text skips it)."""
+    return f"a question, number {i}, on the topic {i % 977}"
+
+
 def entries(vecs: np.ndarray) -> Iterator[Entry]:
     now = time.time()
     for i, v in enumerate(vecs):
@@ -95,14 +100,18 @@ def exact_top1(base: np.ndarray, queries: np.ndarray) -> list[int]:
 
 
 def time_lookups(
-    cache: SemanticCache, picks: np.ndarray, queries: np.ndarray, truth: list[int]
+    cache: SemanticCache,
+    picks: np.ndarray,
+    queries: np.ndarray,
+    truth: list[int],
+    query_text: Callable[[int], str] = text,
 ) -> dict[str, float]:
     for q in queries[::-1][:WARMUP]:  # page the index in; other texts than the timed ones
         cache.lookup("bench", q, "warm-up", THRESHOLD)
     samples, hits = [], 0
     for i, q, best in zip(picks.tolist(), queries, truth, strict=True):
         t = time.perf_counter()
-        found = cache.lookup("bench", q, text(i), THRESHOLD)
+        found = cache.lookup("bench", q, query_text(i), THRESHOLD, "exhausted")
         samples.append((time.perf_counter() - t) * 1e3)
         hits += found.entry is not None and found.entry.id == f"e{best}"
     return {
@@ -121,7 +130,8 @@ def measure(n: int, kind: str, args: argparse.Namespace, centres: np.ndarray) ->
         hnsw_m=args.m or default.hnsw_m,
         hnsw_after=args.hnsw_after or default.hnsw_after,
     )
-    cache = SemanticCache(config, DIM, load_verifier())
+    config = config.model_copy(update={"verifier": args.verifier})
+    cache = SemanticCache(config, DIM, build_verifier(config))
     base = vectors(kind, n, rng, centres)
     gc.collect()
     before, started = rss_bytes(), time.perf_counter()
@@ -140,7 +150,8 @@ def measure(n: int, kind: str, args: argparse.Namespace, centres: np.ndarray) ->
         if ef:
             cache._indexes["bench"].set_ef_search(ef)
             row |= {"hnsw": f"M={config.hnsw_m} efC={config.hnsw_ef_construction} ef={ef}"}
-        rows.append(row | time_lookups(cache, picks, queries, truth))
+        query_text = reworded if args.reworded else text
+        rows.append(row | time_lookups(cache, picks, queries, truth, query_text))
         print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -148,7 +159,9 @@ def measure(n: int, kind: str, args: argparse.Namespace, centres: np.ndarray) ->
 def command(args: argparse.Namespace) -> str:
     flags = {**vars(args), "ef_search": ",".join(map(str, args.ef_search))}
     return "python bench/cache_lookup.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in flags.items() if k != "keep"
+        f"--{k.replace('_', '-')}" if v is True else f"--{k.replace('_', '-')} {v}"
+        for k, v in flags.items()
+        if k != "keep" and v is not False
     )
 
 
@@ -161,6 +174,10 @@ def main() -> None:
     parser.add_argument("--hnsw-after", type=int, default=0, help="0: the config's")
     parser.add_argument("--keep", action="store_true", help="keep earlier rows not run now")
     parser.add_argument("--ef-search", default=str(CacheConfig().hnsw_ef_search))
+    parser.add_argument("--verifier", default="cross", choices=["cross", "lexical"])
+    parser.add_argument(
+        "--reworded", action="store_true", help="query texts reworded: the model runs per hit"
+    )
     args = parser.parse_args()
     args.ef_search = [int(v) for v in args.ef_search.split(",")]
     kinds = args.vectors.split(",")

@@ -15,6 +15,7 @@ import hashlib
 import json
 import random
 import re
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ SOURCE_FILES = (
     "seed_prompts.jsonl",
     "seed_prompts_2.jsonl",
 )
+MULTILINGUAL_SEEDS = "cache_seed_multilingual.jsonl"  # written for the project, 6 languages
+MULTILINGUAL_ROUNDS = 4  # each seed mutated this many times: they are few
 MAX_CHARS = 200  # cache traffic worth verifying is short; long prompts are guarded by windows
 
 Mutation = Callable[[str, random.Random], str | None]
@@ -44,7 +47,38 @@ _ANTONYMS = [
     *("eat avoid", "accept reject", "encrypt decrypt", "push pull", "left right"),
     *("largest smallest", "newest oldest", "cheapest priciest", "summer winter"),
 ]
-ANTONYMS = {w: o for pair in _ANTONYMS for w, o in [pair.split(), pair.split()[::-1]]}
+_ANTONYMS += [
+    *("good bad", "on off", "like dislike", "high low", "up down", "activate deactivate"),
+    *("support oppose", "pass fail", "full empty", "true false", "always never", "all none"),
+    *("advantages disadvantages", "benefits risks", "allow block", "join leave", "arrive depart"),
+]
+# The same opposites in the languages the written trap set also uses (German, French,
+# Spanish, Portuguese, Italian, Dutch), for the multilingual seed prompts.
+_ANTONYMS += [
+    *("geöffnet geschlossen", "offen geschlossen", "einschalten ausschalten", "gut schlecht"),
+    *("aktiviere deaktiviere", "Vorteile Nachteile", "mit ohne", "vor nach", "kaufen verkaufen"),
+    *("erhöhe senke", "erlaubt verboten", "essen meiden", "warm kalt", "großer kleiner"),
+    *("ouvert fermé", "activer désactiver", "avantages inconvénients", "bon mauvais"),
+    *("avec sans", "avant après", "augmenter diminuer", "acheter vendre", "allumer éteindre"),
+    *("manger éviter", "autorisé interdit", "chaud froid", "abierto cerrado", "comprar vender"),
+    *("activar desactivar", "Ventajas Desventajas", "bueno malo", "subir bajar", "con sin"),
+    *("encender apagar", "comer evitar", "permitido prohibido", "más menos", "aberta fechada"),
+    *("ativar desativar", "vantagens desvantagens", "bom ruim", "quente frio", "aumentar diminuir"),
+    *("ligar desligar", "aperto chiuso", "attivare disattivare", "vantaggi svantaggi"),
+    *("buono cattivo", "fredda calda", "accendere spegnere", "open gesloten", "aan uit"),
+    *("voordelen nadelen", "goed slecht", "kopen verkopen", "meer minder", "met zonder"),
+]
+ANTONYMS = {
+    w.lower(): o.lower() for pair in _ANTONYMS for w, o in [pair.split(), pair.split()[::-1]]
+}
+_SYNONYMS = [
+    *("fix repair", "car vehicle", "start begin", "big large", "quick fast", "tips advice"),
+    *("kid child", "movie film", "shop store", "doctor physician", "picture photo"),
+    *("error mistake", "choose pick", "need require", "help assist", "show display"),
+    *("create make", "get obtain", "buy purchase", "ideas suggestions", "simple easy"),
+    *("explain describe", "quickly fast", "steps instructions", "correct right", "trip journey"),
+]
+SYNONYMS = {w: o for pair in _SYNONYMS for w, o in [pair.split(), pair.split()[::-1]]}
 _SWAPS = [
     "python java javascript rust golang c++ ruby typescript kotlin swift sql bash",
     "km miles meters feet kg pounds celsius fahrenheit liters gallons inches centimeters",
@@ -132,15 +166,29 @@ def swap_group_word(text: str, rng: random.Random) -> str | None:
     return _sub_once(r"[A-Za-z+]+", text, other, rng)
 
 
-def swap_antonym(text: str, rng: random.Random) -> str | None:
-    def other(m: re.Match[str]) -> str | None:
-        word = m.group(0)
-        new = ANTONYMS.get(word.lower())
-        if new is None:
-            return None
-        return new.capitalize() if word[0].isupper() else new
+def _table_swap(table: dict[str, str]) -> Mutation:
+    def swap(text: str, rng: random.Random) -> str | None:
+        def other(m: re.Match[str]) -> str | None:
+            word = m.group(0)
+            new = table.get(word.lower())
+            if new is None:
+                return None
+            return new.capitalize() if word[0].isupper() else new
 
-    return _sub_once(r"[A-Za-z]+", text, other, rng)
+        return _sub_once(r"[^\W\d_]+", text, other, rng)
+
+    return swap
+
+
+swap_antonym = _table_swap(ANTONYMS)
+synonym = _table_swap(SYNONYMS)
+
+
+def _plain(text: str) -> str:
+    """Accents, inverted marks and closing punctuation gone: how people retype a question."""
+    bare = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in bare if not unicodedata.combining(c))
+    return bare.replace("¿", "").replace("¡", "").rstrip(" ?!.").lower()
 
 
 def negate(text: str, rng: random.Random) -> str | None:
@@ -238,6 +286,7 @@ def near_repeat(text: str, rng: random.Random) -> str | None:
         lambda t: t[:1].swapcase() + t[1:],
         lambda t: rng.choice(WRAPPERS).format(t),
         lambda t: t.replace("don't", "do not").replace("can't", "cannot").replace("'s ", " is "),
+        _plain,
     ]
     new = rng.choice(ops)(text)
     return new if new != text else typo(text, rng)
@@ -261,11 +310,16 @@ NEGATIVES: dict[str, Mutation] = {
     "scope": add_scope,
     "direction": swap_direction,
 }
-POSITIVES: dict[str, Mutation] = {"near_repeat": near_repeat, "paraphrase": paraphrase}
+POSITIVES: dict[str, Mutation] = {
+    "near_repeat": near_repeat,
+    "paraphrase": paraphrase,
+    "synonym": synonym,
+}
 
 
 def source_prompts(data_dir: Path | None = None) -> list[str]:
-    """Short, distinct prompts from the repository's licence-clean routing files."""
+    """Short, distinct prompts from the repository's licence-clean routing files, then the
+    multilingual seeds, each ``MULTILINGUAL_ROUNDS`` times."""
     folder = data_dir or PROJECT_ROOT / "training" / "data"
     texts: dict[str, None] = {}
     for name in SOURCE_FILES:
@@ -273,7 +327,10 @@ def source_prompts(data_dir: Path | None = None) -> list[str]:
             text = str(json.loads(line)["text"]).strip()
             if 12 <= len(text) <= MAX_CHARS and "\n" not in text:
                 texts[text] = None
-    return list(texts)
+    seeds = (folder / MULTILINGUAL_SEEDS).read_text(encoding="utf-8").splitlines()
+    multilingual = [str(json.loads(line)["text"]) for line in seeds]
+    # repeated on purpose: generate() mutates each copy anew (the seeds are few)
+    return list(texts) + multilingual * MULTILINGUAL_ROUNDS
 
 
 def side(text: str, validation_share: float) -> str:
@@ -299,6 +356,16 @@ def generate(prompts: Sequence[str], seed: int = 0) -> Iterator[dict[str, Any]]:
     rng = random.Random(seed)
     names, words = _pools(prompts)
     negatives = {**NEGATIVES, "entity": make_entity_swap(names), "word": make_word_swap(words)}
+    seen: set[tuple[str, str]] = set()
+    for row in _candidates(prompts, negatives, rng):
+        if (row["a"], row["b"]) not in seen:
+            seen.add((row["a"], row["b"]))
+            yield row
+
+
+def _candidates(
+    prompts: Sequence[str], negatives: dict[str, Mutation], rng: random.Random
+) -> Iterator[dict[str, Any]]:
     for text in prompts:
         kinds = rng.sample(sorted(negatives), len(negatives))
         made = 0

