@@ -199,14 +199,12 @@ def _print_categories(categories: dict[str, Any]) -> None:
     if not categories:
         return
     tiers = list(next(iter(categories.values()))["tiers"])
-    print(f"\n{'category':<16} {'n':>5}  " + "  ".join(f"{t:>10}" for t in tiers))
+    print(f"\n{'category':<16} {'n':>5}  {'':<6}" + "".join(f"{t:>11}" for t in tiers))
     for name, part in categories.items():
         dup = part["duplicates"] * 2 >= part["n"]
-        key, label = ("hit_rate", "hit") if dup else ("false_hit_rate", "false")
-        cells = "  ".join(
-            f"{100 * part['tiers'][t][key]:>5.1f} {label:<5}"[:10].rjust(10) for t in tiers
-        )
-        print(f"{name:<16} {part['n']:>5}  {cells}")
+        key, label = ("hit_rate", "hit %") if dup else ("false_hit_rate", "false %")
+        cells = "".join(f"{100 * part['tiers'][t][key]:>11.1f}" for t in tiers)
+        print(f"{name:<16} {part['n']:>5}  {label:<6}{cells}")
 
 
 def cmd_eval_cost(args: argparse.Namespace) -> int:

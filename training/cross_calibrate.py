@@ -30,6 +30,7 @@ RETRIEVE_GRID = np.round(np.arange(0.60, 0.96, 0.025), 3)
 DECIDE_GRID = np.round(
     np.concatenate([np.arange(0.05, 0.95, 0.025), [0.96, 0.97, 0.98, 0.99, 0.995, 0.998]]), 3
 )
+HIT_SLACK = 0.01  # mean hit rate a higher retrieval cosine may cost (fewer model calls)
 COMBINE_FLOOR = 0.5  # pairs below this cosine are never candidates: left out of the fit
 
 
@@ -74,18 +75,20 @@ def _rates(served: Mask, dup: Mask) -> tuple[float, float]:
 def choose_rules(
     sets: Sequence[tuple[Floats, Floats, Mask, Mask]], budget: float
 ) -> tuple[float, float, float]:
-    """(retrieve, decide, mean hit rate): the most hits whose false-hit rate is within
-    ``budget`` on every set; each set is (cosine, probability, guards pass, duplicate)."""
-    best = (0.95, float(DECIDE_GRID[-1]), -1.0)
+    """(retrieve, decide, mean hit rate) whose false-hit rate is within ``budget`` on every
+    set (each: cosine, probability, guards pass, duplicate): of the rules within
+    ``HIT_SLACK`` of the most hits, the one with the highest retrieval cosine — every
+    candidate it lets through costs a model call, so a looser one must earn its cost."""
+    feasible = []
     for r in RETRIEVE_GRID:
         for d in DECIDE_GRID:
             rates = [_rates((s >= r) & (p >= d) & g, y) for s, p, g, y in sets]
-            if max(f for _, f in rates) > budget:
-                continue
-            hit = float(np.mean([h for h, _ in rates]))
-            if hit > best[2] + 1e-9:
-                best = (float(r), float(d), hit)
-    return best
+            if max(f for _, f in rates) <= budget:
+                feasible.append((float(r), float(d), float(np.mean([h for h, _ in rates]))))
+    if not feasible:
+        return 0.95, float(DECIDE_GRID[-1]), 0.0
+    most = max(hit for _, _, hit in feasible)
+    return max((f for f in feasible if f[2] >= most - HIT_SLACK), key=lambda f: (f[0], f[2]))
 
 
 def tier_rules(

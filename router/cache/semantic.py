@@ -167,8 +167,8 @@ class SemanticCache:
         refused: list[str] = []
         verifier = self.verifier if self.config.verify else None
         for int_id, sim in found:
-            if sim < threshold:
-                break  # best first: no later neighbour clears it either
+            if sim < threshold or len(refused) >= self.config.verify_candidates:
+                break  # best first: no later neighbour clears it (or is worth a model call)
             entry = self._entries.get(self._str_ids.get(int_id, ""))
             if entry is None:
                 continue

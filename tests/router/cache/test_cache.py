@@ -84,6 +84,14 @@ def test_verification_refuses_a_one_detail_change() -> None:
     assert cache.stats.refusals == 1
 
 
+def test_at_most_verify_candidates_neighbours_are_verified() -> None:
+    cache = make(verify_candidates=2)
+    for n in (1, 2, 3):
+        entry(cache, f"what is 15 percent of 24{n}")
+    found = look(cache, "what is 15 percent of 250", threshold=0.5)
+    assert found.entry is None and len(found.refused) == 2
+
+
 def test_the_budget_tier_reaches_the_verifier() -> None:
     cache = make()
     entry(cache, "how do I reset my router password")

@@ -130,3 +130,10 @@ def test_config_picks_the_verifier_and_overrides_a_tier() -> None:
     assert isinstance(cross, CrossVerifier)
     assert cross.threshold_for("economy") == 0.42
     assert cross.threshold_for("quality") == tier_rules(cross.scorer.manifest)["quality"].decide
+
+
+def test_config_retrieval_cosines_are_the_ones_the_model_was_calibrated_with() -> None:
+    rules = tier_rules(json.loads((BUNDLED_CROSS / MANIFEST_FILE).read_text()))
+    config = CacheConfig()
+    for tier in BudgetTier:
+        assert config.threshold(tier, None) == rules[tier.value].retrieve
