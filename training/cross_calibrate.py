@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
 
-from router.cache.verify import GUARDS, CrossScorer, combine
+from router.cache.verify import GUARDS, CrossScorer, combine, word_overlap
 from router.encoders import Encoder
 from training.evaluate_cache import Pairs, pair_similarities
 
@@ -43,6 +43,7 @@ class Scored:
     logits: Floats
     guards: dict[str, Mask]
     duplicate: Mask
+    overlap: Floats
 
 
 def score_family(name: str, pairs: Pairs, scorer: CrossScorer, encoder: Encoder) -> Scored:
@@ -51,18 +52,25 @@ def score_family(name: str, pairs: Pairs, scorer: CrossScorer, encoder: Encoder)
     rows = list(zip(pairs.b, pairs.a, strict=True))
     logits = np.asarray([scorer.logit(q, c) for q, c in rows], np.float64)
     guards = {kind: np.asarray([g(q, c) is None for q, c in rows]) for kind, g in GUARDS.items()}
-    return Scored(name, sims, logits, guards, pairs.duplicate)
+    overlap = np.asarray([word_overlap(q, c) for q, c in rows], np.float64)
+    return Scored(name, sims, logits, guards, pairs.duplicate, overlap)
+
+
+def _features(s: Scored) -> Floats:
+    return np.column_stack([s.logits, s.sims, s.overlap, s.logits * s.overlap]).astype(np.float64)
 
 
 def fit_combination(sets: Sequence[Scored]) -> dict[str, float]:
-    """P(duplicate) from (logit, cosine); every family carries the same total weight."""
+    """P(duplicate) from (logit, cosine, overlap, logit × overlap); every family carries the
+    same total weight."""
     keep = [s.sims >= COMBINE_FLOOR for s in sets]
-    x = np.concatenate([np.c_[s.logits[k], s.sims[k]] for s, k in zip(sets, keep, strict=True)])
+    x = np.concatenate([_features(s)[k] for s, k in zip(sets, keep, strict=True)])
     y = np.concatenate([s.duplicate[k] for s, k in zip(sets, keep, strict=True)])
     w = np.concatenate([np.full(int(k.sum()), 1.0 / max(int(k.sum()), 1)) for k in keep])
     model = LogisticRegression(C=1.0, max_iter=1000).fit(x, y, sample_weight=w * len(w))
-    (a, b), c = model.coef_[0].tolist(), float(model.intercept_[0])
-    return {"logit": round(a, 6), "cosine": round(b, 6), "bias": round(c, 6)}
+    names = ("logit", "cosine", "jaccard", "logit_jaccard")
+    coef = {n: round(float(v), 6) for n, v in zip(names, model.coef_[0], strict=True)}
+    return {**coef, "bias": round(float(model.intercept_[0]), 6)}
 
 
 def _rates(served: Mask, dup: Mask) -> tuple[float, float]:
@@ -73,15 +81,18 @@ def _rates(served: Mask, dup: Mask) -> tuple[float, float]:
 
 
 def choose_rules(
-    sets: Sequence[tuple[Floats, Floats, Mask, Mask]], budget: float
+    sets: Sequence[tuple[Floats, Floats, Mask, Mask]],
+    budget: float,
+    at_most: tuple[float, float] = (1.0, 1.0),
 ) -> tuple[float, float, float]:
     """(retrieve, decide, mean hit rate) whose false-hit rate is within ``budget`` on every
     set (each: cosine, probability, guards pass, duplicate): of the rules within
     ``HIT_SLACK`` of the most hits, the one with the highest retrieval cosine — every
-    candidate it lets through costs a model call, so a looser one must earn its cost."""
+    candidate it lets through costs a model call, so a looser one must earn its cost. No
+    threshold exceeds ``at_most`` (the stricter tier's), so tiers only loosen downwards."""
     feasible = []
-    for r in RETRIEVE_GRID:
-        for d in DECIDE_GRID:
+    for r in RETRIEVE_GRID[RETRIEVE_GRID <= at_most[0]]:
+        for d in DECIDE_GRID[DECIDE_GRID <= at_most[1]]:
             rates = [_rates((s >= r) & (p >= d) & g, y) for s, p, g, y in sets]
             if max(f for _, f in rates) <= budget:
                 feasible.append((float(r), float(d), float(np.mean([h for h, _ in rates]))))
@@ -96,9 +107,10 @@ def tier_rules(
 ) -> tuple[dict[str, dict[str, float]], dict[str, Any], float]:
     """(rules per tier, validation rates per tier and family, summed mean hit rate)."""
     rows = [(s.sims, p, s.guards[guard], s.duplicate) for s, p in zip(sets, probs, strict=True)]
-    tiers, metrics, total = {}, {}, 0.0
-    for tier, budget in budgets.items():
-        r, d, hit = choose_rules(rows, budget)
+    tiers, metrics, total, bound = {}, {}, 0.0, (1.0, 1.0)
+    for tier, budget in budgets.items():  # strictest first
+        r, d, hit = choose_rules(rows, budget, bound)
+        bound = (r, d)
         tiers[tier] = {"retrieve": r, "decide": d}
         total += hit
         metrics[tier] = {
@@ -123,7 +135,7 @@ def calibrate(
 ) -> dict[str, Any]:
     """The manifest's decision part: combination, guards and per-tier rules."""
     coef = fit_combination(scored)
-    probs = [combine(coef, s.logits, s.sims) for s in scored]
+    probs = [combine(coef, s.logits, s.sims, s.overlap) for s in scored]
     options = {g: tier_rules(scored, probs, g, budgets) for g in GUARDS}
     for g, (tiers, _, total) in options.items():
         log(f"guards {g}: mean hit summed over tiers {total:.3f}, {tiers}")

@@ -33,13 +33,15 @@ def _side(name: str, seed: int) -> Scored:
     logits = rng.normal(-2 + 4 * dup, 1.5)
     lexical = rng.random(600) > 0.3 * ~dup  # refuses some non-duplicates, no duplicate
     guards = {"exact": np.ones(600, dtype=bool), "lexical": lexical}
-    return Scored(name, sims, logits, guards, dup)
+    overlap = np.clip(rng.normal(0.6 + 0.1 * dup, 0.2), 0, 1)
+    return Scored(name, sims, logits, guards, dup, overlap)
 
 
 def test_combination_weighs_both_signals() -> None:
     coef = fit_combination([_side("a", 0), _side("b", 1)])
     assert coef["logit"] > 0 and coef["cosine"] > 0
-    assert combine(coef, 3.0, 0.9) > combine(coef, 3.0, 0.6) > combine(coef, -3.0, 0.6)
+    assert set(coef) == {"logit", "cosine", "jaccard", "logit_jaccard", "bias"}
+    assert combine(coef, 3.0, 0.9, 0.5) > combine(coef, 3.0, 0.6, 0.5) > combine(coef, -3, 0.6, 0.5)
 
 
 def test_calibrate_picks_the_better_guards_and_looser_economy() -> None:

@@ -14,6 +14,7 @@ from router.cache.verify.cross import (
     combine,
     load_cross_verifier,
     tier_rules,
+    word_overlap,
 )
 from router.cache.verify.verifier import (
     BUNDLED_VERIFIER,
@@ -47,4 +48,5 @@ __all__ = [
     "load_cross_verifier",
     "load_verifier",
     "tier_rules",
+    "word_overlap",
 ]

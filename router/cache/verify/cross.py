@@ -15,6 +15,7 @@ import hashlib
 import importlib
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,9 +51,28 @@ GUARDS: dict[str, Callable[[str, str], str | None]] = {
 }
 
 
-def combine(coef: Mapping[str, float], logits: Any, sims: Any) -> Any:
-    """P(duplicate) from the cross-encoder's logit and the embedding cosine (floats or arrays)."""
-    z = coef["logit"] * np.asarray(logits) + coef["cosine"] * np.asarray(sims) + coef["bias"]
+COEFFICIENTS = frozenset({"logit", "cosine", "jaccard", "logit_jaccard", "bias"})
+_WORD = re.compile(r"\w+")
+
+
+def word_overlap(a: str, b: str) -> float:
+    """Jaccard overlap of the two prompts' lower-cased words."""
+    wa, wb = set(_WORD.findall(a.lower())), set(_WORD.findall(b.lower()))
+    return len(wa & wb) / len(wa | wb) if wa | wb else 1.0
+
+
+def combine(coef: Mapping[str, float], logits: Any, sims: Any, overlap: Any) -> Any:
+    """P(duplicate) from the cross-encoder's logit, the embedding cosine and the word overlap
+    (floats or arrays). The model learnt "not the same" mostly from pairs that differ in one
+    detail; ``logit × overlap`` lets its verdict weigh most where the pair is that kind."""
+    lg, ov = np.asarray(logits), np.asarray(overlap)
+    z = (
+        coef["logit"] * lg
+        + coef["cosine"] * np.asarray(sims)
+        + coef["jaccard"] * ov
+        + coef["logit_jaccard"] * lg * ov
+        + coef["bias"]
+    )
     return 1.0 / (1.0 + np.exp(-np.clip(z, -40.0, 40.0)))
 
 
@@ -179,12 +199,12 @@ class CrossVerifier:
         guards: str = "exact",
     ) -> None:
         """``decide``: per budget tier (its value), the probability that serves; a tier not
-        named (or none given) uses the strictest. ``coef``: ``logit``, ``cosine``, ``bias``.
+        named (or none given) uses the strictest. ``coef``: one weight per ``COEFFICIENTS``.
 
         Raises:
             ArtifactError: no thresholds, missing coefficients, or unknown guards.
         """
-        if not decide or set(coef) != {"logit", "cosine", "bias"} or guards not in GUARDS:
+        if not decide or set(coef) != COEFFICIENTS or guards not in GUARDS:
             raise ArtifactError("cache cross-encoder: incomplete decision rule")
         self.scorer = scorer
         self.decide = dict(decide)
@@ -199,7 +219,8 @@ class CrossVerifier:
     def _probability(self, query: str, cached: str, similarity: float) -> float:
         if _same_text(query, cached):
             return 1.0
-        return float(combine(self.coef, self.scorer.logit(query, cached), similarity))
+        logit = self.scorer.logit(query, cached)
+        return float(combine(self.coef, logit, similarity, word_overlap(query, cached)))
 
     def score(self, query: str, cached: str, similarity: float) -> float:
         """P(duplicate): 0 when a guard refuses, 1 for the same text, else the model's."""

@@ -22,6 +22,7 @@ from router.cache.verify import (
     build_verifier,
     load_cross_verifier,
     tier_rules,
+    word_overlap,
 )
 from router.config import PROJECT_ROOT, CacheConfig
 from router.errors import ArtifactError
@@ -30,7 +31,7 @@ from router.types import BudgetTier
 TRAPS = PROJECT_ROOT / "training" / "data" / "cache_traps.jsonl"
 
 
-LOGIT_ONLY = {"logit": 1.0, "cosine": 0.0, "bias": 0.0}
+LOGIT_ONLY = {"logit": 1.0, "cosine": 0.0, "jaccard": 0.0, "logit_jaccard": 0.0, "bias": 0.0}
 
 
 class FixedScorer(CrossScorer):
@@ -83,6 +84,14 @@ def test_the_cosine_moves_the_combined_probability() -> None:
     verifier = CrossVerifier(FixedScorer(0.5), {"quality": 0.6}, {**LOGIT_ONLY, "cosine": 2.0})
     assert not verifier.check("best pizza in town", "top pizza places", 0.1).ok
     assert verifier.check("best pizza in town", "top pizza places", 0.9).ok
+
+
+def test_the_word_overlap_moves_the_combined_probability() -> None:
+    coef = {**LOGIT_ONLY, "logit": 0.0, "jaccard": 4.0, "bias": -2.0}
+    verifier = CrossVerifier(FixedScorer(0.5), {"quality": 0.6}, coef)
+    assert verifier.check("best pizza in town", "best pizza in the town", 0.9).ok
+    assert not verifier.check("best pizza in town", "where can I eat a good pie", 0.9).ok
+    assert word_overlap("A b", "a B") == 1.0 and word_overlap("a", "b") == 0.0
 
 
 def test_unknown_guards_or_missing_coefficients_are_refused() -> None:
