@@ -91,8 +91,8 @@ def choose_rules(
     candidate it lets through costs a model call, so a looser one must earn its cost. No
     threshold exceeds ``at_most`` (the stricter tier's), so tiers only loosen downwards."""
     feasible = []
-    for r in RETRIEVE_GRID[RETRIEVE_GRID <= at_most[0]]:
-        for d in DECIDE_GRID[DECIDE_GRID <= at_most[1]]:
+    for r in RETRIEVE_GRID[at_most[0] >= RETRIEVE_GRID]:
+        for d in DECIDE_GRID[at_most[1] >= DECIDE_GRID]:
             rates = [_rates((s >= r) & (p >= d) & g, y) for s, p, g, y in sets]
             if max(f for _, f in rates) <= budget:
                 feasible.append((float(r), float(d), float(np.mean([h for h, _ in rates]))))
