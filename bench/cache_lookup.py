@@ -6,6 +6,9 @@
 For each size and kind of vectors, one namespace is filled with that many entries (dim 384,
 short texts and answers), then ``SemanticCache.lookup()`` — index search, freshness check and
 verification — is timed for near-duplicate queries (an entry plus noise, cosine ≈ 0.98).
+Their text is the entry's own (the verifier's model is skipped for the same text), or with
+``--reworded`` other words for it, so the cross-encoder runs on each candidate it checks
+(``[cache] verify_candidates``, 2, at most); ``--verifier lexical`` times the older verifier.
 
 * ``random``: independent random unit vectors. No structure at all, the worst case for HNSW.
 * ``clustered``: what a cache of real prompts looks like: each entry is one of ~4,000 real
@@ -144,6 +147,8 @@ def measure(n: int, kind: str, args: argparse.Namespace, centres: np.ndarray) ->
     truth = exact_top1(base, queries)
     hnsw = n > config.hnsw_after
     row = {"entries": n, "vectors": kind, "index": "hnsw" if hnsw else "flat"}
+    if args.reworded:  # rows of the same text keep their place (and their keys) in the file
+        row |= {"query_text": "reworded", "verifier": args.verifier}
     row |= {"bytes_per_entry": round(per_entry), "build_s": round(build_s, 1)}
     rows = []
     for ef in args.ef_search if hnsw else [0]:
@@ -212,8 +217,8 @@ def write(args: argparse.Namespace, rows: list[dict], centres: int) -> None:
     path.write_text(json.dumps(out, indent=2) + "\n")
 
 
-def _order(row: dict) -> tuple[int, str]:
-    return row["entries"], row.get("vectors", "random")
+def _order(row: dict) -> tuple[int, str, str]:
+    return row["entries"], row.get("vectors", "random"), row.get("query_text", "same")
 
 
 if __name__ == "__main__":
