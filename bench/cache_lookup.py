@@ -36,8 +36,8 @@ import faiss
 import numpy as np
 from common import RESULTS, TRAIN_FILES, machine, percentile
 
+from router.cache import build_verifier
 from router.cache.semantic import Entry, SemanticCache
-from router.cache.verify import build_verifier
 from router.config.settings import CacheConfig
 
 DIM = 384

@@ -21,8 +21,7 @@ from pathlib import Path
 
 from common import RESULTS, ROOT, SHARED, machine, percentile
 
-from router.cache import load_verifier
-from router.cache.verify import load_cross_verifier
+from router.cache import load_cross_verifier, load_verifier
 
 FILES = {
     "traps": ROOT / "training/data/cache_traps.jsonl",

@@ -10,7 +10,7 @@ import anyio
 
 from router import Router
 from router.budget import FailoverLedger, RedisLedger, Spending
-from router.cache import RedisCacheSync, SemanticCache, load_snapshot, build_verifier, save_snapshot
+from router.cache import RedisCacheSync, SemanticCache, build_verifier, load_snapshot, save_snapshot
 from router.classify import build_first_stage, build_transformer, current_version
 from router.config import Config
 from router.errors import ArtifactError, ConfigError

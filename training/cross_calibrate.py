@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
 
-from router.cache.verify import GUARDS, CrossScorer, combine, word_overlap
+from router.cache import GUARDS, CrossScorer, combine, word_overlap
 from router.encoders import Encoder
 from training.evaluate_cache import Pairs, pair_similarities
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from router.cache.verify import TOKENIZER_FILE
+from router.cache import TOKENIZER_FILE
 from router.encoders import bundled_model_path
 
 log = logging.getLogger("semroute.cross_train")

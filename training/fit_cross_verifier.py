@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from router.cache.verify import BUNDLED_CROSS, MODEL_FILE, CrossScorer
+from router.cache import BUNDLED_CROSS, MODEL_FILE, CrossScorer
 from router.config import PROJECT_ROOT, load_config
 from router.encoders import build_encoder
 from training.cache_pairs import generate, side, source_prompts

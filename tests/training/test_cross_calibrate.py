@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from router.cache.verify import (
+from router.cache import (
     BUNDLED_CROSS,
     MANIFEST_FILE,
     MODEL_FILE,

@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from router.cache import CacheVerifier
-from router.cache.verify import (
+from router.cache import (
     BUNDLED_CROSS,
     MANIFEST_FILE,
     MODEL_FILE,
+    CacheVerifier,
     CrossScorer,
     CrossVerifier,
     build_verifier,
