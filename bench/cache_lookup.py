@@ -6,6 +6,9 @@
 For each size and kind of vectors, one namespace is filled with that many entries (dim 384,
 short texts and answers), then ``SemanticCache.lookup()`` — index search, freshness check and
 verification — is timed for near-duplicate queries (an entry plus noise, cosine ≈ 0.98).
+Their text is the entry's own (the verifier's model is skipped for the same text), or with
+``--reworded`` other words for it, so the cross-encoder runs on each candidate it checks
+(``[cache] verify_candidates``, 2, at most); ``--verifier lexical`` times the older verifier.
 
 * ``random``: independent random unit vectors. No structure at all, the worst case for HNSW.
 * ``clustered``: what a cache of real prompts looks like: each entry is one of ~4,000 real
@@ -27,14 +30,14 @@ import argparse
 import gc
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import faiss
 import numpy as np
 from common import RESULTS, TRAIN_FILES, machine, percentile
 
+from router.cache import build_verifier
 from router.cache.semantic import Entry, SemanticCache
-from router.cache.verify.verifier import load_verifier
 from router.config.settings import CacheConfig
 
 DIM = 384
@@ -75,6 +78,11 @@ def text(i: int) -> str:
     return f"question number {i} about topic {i % 977}"
 
 
+def reworded(i: int) -> str:
+    """The same request in other words: the verifier's model has to run (same text skips it)."""
+    return f"a question, number {i}, on the topic {i % 977}"
+
+
 def entries(vecs: np.ndarray) -> Iterator[Entry]:
     now = time.time()
     for i, v in enumerate(vecs):
@@ -95,14 +103,18 @@ def exact_top1(base: np.ndarray, queries: np.ndarray) -> list[int]:
 
 
 def time_lookups(
-    cache: SemanticCache, picks: np.ndarray, queries: np.ndarray, truth: list[int]
+    cache: SemanticCache,
+    picks: np.ndarray,
+    queries: np.ndarray,
+    truth: list[int],
+    query_text: Callable[[int], str] = text,
 ) -> dict[str, float]:
     for q in queries[::-1][:WARMUP]:  # page the index in; other texts than the timed ones
         cache.lookup("bench", q, "warm-up", THRESHOLD)
     samples, hits = [], 0
     for i, q, best in zip(picks.tolist(), queries, truth, strict=True):
         t = time.perf_counter()
-        found = cache.lookup("bench", q, text(i), THRESHOLD)
+        found = cache.lookup("bench", q, query_text(i), THRESHOLD, "exhausted")
         samples.append((time.perf_counter() - t) * 1e3)
         hits += found.entry is not None and found.entry.id == f"e{best}"
     return {
@@ -121,7 +133,8 @@ def measure(n: int, kind: str, args: argparse.Namespace, centres: np.ndarray) ->
         hnsw_m=args.m or default.hnsw_m,
         hnsw_after=args.hnsw_after or default.hnsw_after,
     )
-    cache = SemanticCache(config, DIM, load_verifier())
+    config = config.model_copy(update={"verifier": args.verifier})
+    cache = SemanticCache(config, DIM, build_verifier(config))
     base = vectors(kind, n, rng, centres)
     gc.collect()
     before, started = rss_bytes(), time.perf_counter()
@@ -134,13 +147,16 @@ def measure(n: int, kind: str, args: argparse.Namespace, centres: np.ndarray) ->
     truth = exact_top1(base, queries)
     hnsw = n > config.hnsw_after
     row = {"entries": n, "vectors": kind, "index": "hnsw" if hnsw else "flat"}
+    if args.reworded:  # rows of the same text keep their place (and their keys) in the file
+        row |= {"query_text": "reworded", "verifier": args.verifier}
     row |= {"bytes_per_entry": round(per_entry), "build_s": round(build_s, 1)}
     rows = []
     for ef in args.ef_search if hnsw else [0]:
         if ef:
             cache._indexes["bench"].set_ef_search(ef)
             row |= {"hnsw": f"M={config.hnsw_m} efC={config.hnsw_ef_construction} ef={ef}"}
-        rows.append(row | time_lookups(cache, picks, queries, truth))
+        query_text = reworded if args.reworded else text
+        rows.append(row | time_lookups(cache, picks, queries, truth, query_text))
         print(json.dumps(rows[-1]), flush=True)
     return rows
 
@@ -148,7 +164,9 @@ def measure(n: int, kind: str, args: argparse.Namespace, centres: np.ndarray) ->
 def command(args: argparse.Namespace) -> str:
     flags = {**vars(args), "ef_search": ",".join(map(str, args.ef_search))}
     return "python bench/cache_lookup.py " + " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in flags.items() if k != "keep"
+        f"--{k.replace('_', '-')}" if v is True else f"--{k.replace('_', '-')} {v}"
+        for k, v in flags.items()
+        if k != "keep" and v is not False
     )
 
 
@@ -161,6 +179,10 @@ def main() -> None:
     parser.add_argument("--hnsw-after", type=int, default=0, help="0: the config's")
     parser.add_argument("--keep", action="store_true", help="keep earlier rows not run now")
     parser.add_argument("--ef-search", default=str(CacheConfig().hnsw_ef_search))
+    parser.add_argument("--verifier", default="cross", choices=["cross", "lexical"])
+    parser.add_argument(
+        "--reworded", action="store_true", help="query texts reworded: the model runs per hit"
+    )
     args = parser.parse_args()
     args.ef_search = [int(v) for v in args.ef_search.split(",")]
     kinds = args.vectors.split(",")
@@ -195,8 +217,8 @@ def write(args: argparse.Namespace, rows: list[dict], centres: int) -> None:
     path.write_text(json.dumps(out, indent=2) + "\n")
 
 
-def _order(row: dict) -> tuple[int, str]:
-    return row["entries"], row.get("vectors", "random")
+def _order(row: dict) -> tuple[int, str, str]:
+    return row["entries"], row.get("vectors", "random"), row.get("query_text", "same")
 
 
 if __name__ == "__main__":

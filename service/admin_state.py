@@ -64,6 +64,12 @@ def _cache(engine: Router) -> dict[str, Any]:
         "stats": asdict(cache.stats),
         "thresholds": {t.value: v for t, v in engine.config.cache.thresholds.items()},
         "verify": engine.config.cache.verify,
+        "verifier": engine.config.cache.verifier,
+        "decide": {
+            t.value: cache.verifier.threshold_for(t.value)
+            for t in engine.config.cache.thresholds
+            if cache.verifier is not None
+        },
     }
 
 

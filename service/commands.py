@@ -165,15 +165,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_cache(args: argparse.Namespace) -> int:
-    from router.cache import load_verifier
+    from router.cache import build_verifier
     from router.types import BudgetTier
     from training.evaluate_cache import evaluate_cache
 
     config = config_of(args)
     thresholds = {t.value: config.cache.threshold(t, None) for t in BudgetTier}
-    verifier = load_verifier(config.cache.verifier_path) if config.cache.verify else None
     report = evaluate_cache(
-        Path(args.data), encoder_of(config), verifier, thresholds, progress=not args.json
+        Path(args.data),
+        encoder_of(config),
+        build_verifier(config.cache),
+        thresholds,
+        progress=not args.json,
     )
     if args.json:
         print(json.dumps(report))
@@ -187,7 +190,21 @@ def cmd_eval_cache(args: argparse.Namespace) -> int:
             f"{100 * row['false_hit_rate']:>8.1f}   {100 * bare['hit_rate']:>17.1f} "
             f"{100 * bare['false_hit_rate']:>7.1f}"
         )
+    _print_categories(report.get("categories", {}))
     return 0
+
+
+def _print_categories(categories: dict[str, Any]) -> None:
+    """Per category: hit % where its rows are duplicates, false-hit % where they are not."""
+    if not categories:
+        return
+    tiers = list(next(iter(categories.values()))["tiers"])
+    print(f"\n{'category':<16} {'n':>5}  {'':<6}" + "".join(f"{t:>11}" for t in tiers))
+    for name, part in categories.items():
+        dup = part["duplicates"] * 2 >= part["n"]
+        key, label = ("hit_rate", "hit %") if dup else ("false_hit_rate", "false %")
+        cells = "".join(f"{100 * part['tiers'][t][key]:>11.1f}" for t in tiers)
+        print(f"{name:<16} {part['n']:>5}  {label:<6}{cells}")
 
 
 def cmd_eval_cost(args: argparse.Namespace) -> int:

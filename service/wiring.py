@@ -10,7 +10,7 @@ import anyio
 
 from router import Router
 from router.budget import FailoverLedger, RedisLedger, Spending
-from router.cache import RedisCacheSync, SemanticCache, load_snapshot, load_verifier, save_snapshot
+from router.cache import RedisCacheSync, SemanticCache, build_verifier, load_snapshot, save_snapshot
 from router.classify import build_first_stage, build_transformer, current_version
 from router.config import Config
 from router.errors import ArtifactError, ConfigError
@@ -41,8 +41,7 @@ def build_cache(config: Config, dim: int) -> SemanticCache | None:
     """The cache with its verifier; in embedded mode, reloaded from the last snapshot."""
     if not config.cache.enabled:
         return None
-    verifier = load_verifier(config.cache.verifier_path) if config.cache.verify else None
-    cache = SemanticCache(config.cache, dim, verifier)
+    cache = SemanticCache(config.cache, dim, build_verifier(config.cache))
     if config.redis.url is None:
         loaded = load_snapshot(cache, config.cache.path)
         log.info("cache: %d entries loaded from %s", loaded, config.cache.path)

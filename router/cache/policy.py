@@ -79,7 +79,7 @@ class CacheMemory:
         ns = namespace(request, answering[0].tier) if answering else None
         if ns is None:
             return CacheLookup(CacheInfo(False, 0.0, threshold, skipped="no capable model"))
-        lookup = partial(self.cache.lookup, ns, vector, self._text(request), threshold)
+        lookup = partial(self.cache.lookup, ns, vector, self._text(request), threshold, tier)
         found = lookup() if self._inline() else await anyio.to_thread.run_sync(lookup)
         entry, refused = found.entry, found.refused
         allowed = request.allowed_models

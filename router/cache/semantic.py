@@ -41,7 +41,11 @@ class Verdict(Protocol):
 
 
 class Verifier(Protocol):
-    def check(self, query: str, cached: str, similarity: float) -> Verdict: ...
+    def check(
+        self, query: str, cached: str, similarity: float, tier: str | None = None
+    ) -> Verdict: ...
+
+    def threshold_for(self, tier: str | None) -> float: ...
 
 
 @dataclass(slots=True)
@@ -155,16 +159,19 @@ class SemanticCache:
         with self._lock:
             return {ns: len(ix) for ns, ix in self._indexes.items() if len(ix)}
 
-    def lookup(self, ns: str, vector: Vectors, text: str, threshold: float) -> Lookup:
-        """The best entry at or above ``threshold`` that is still fresh and passes verification."""
+    def lookup(
+        self, ns: str, vector: Vectors, text: str, threshold: float, tier: str | None = None
+    ) -> Lookup:
+        """The best entry at or above ``threshold`` that is still fresh and passes verification
+        at ``tier`` (the verifier's decision threshold follows it; ``None``: its strictest)."""
         with self._lock:
             index = self._indexes.get(ns)
             found = index.search(vector, NEIGHBOURS) if index is not None else []
         refused: list[str] = []
         verifier = self.verifier if self.config.verify else None
         for int_id, sim in found:
-            if sim < threshold:
-                break  # best first: no later neighbour clears it either
+            if sim < threshold or len(refused) >= self.config.verify_candidates:
+                break  # best first: no later neighbour clears it (or is worth a model call)
             entry = self._entries.get(self._str_ids.get(int_id, ""))
             if entry is None:
                 continue
@@ -172,7 +179,7 @@ class SemanticCache:
                 self.delete([entry.id], reason="expired")
                 continue
             if verifier is not None:
-                verdict = verifier.check(text, entry.text, sim)
+                verdict = verifier.check(text, entry.text, sim, tier)
                 if not verdict.ok:
                     refused.append(verdict.reason)
                     continue

@@ -258,27 +258,34 @@ class BudgetConfig(_Model):
 
 
 def _default_cache_thresholds() -> dict[BudgetTier, float]:
+    # the retrieval cosines the shipped cross-encoder was calibrated with (its manifest)
     return {
-        BudgetTier.QUALITY: 0.96,
-        BudgetTier.BALANCED: 0.94,
-        BudgetTier.ECONOMY: 0.90,
-        BudgetTier.EXHAUSTED: 0.85,
+        BudgetTier.QUALITY: 0.85,
+        BudgetTier.BALANCED: 0.85,
+        BudgetTier.ECONOMY: 0.80,
+        BudgetTier.EXHAUSTED: 0.80,
     }
 
 
 class CacheConfig(_Model):
     """Semantic cache. Thresholds are cosine similarities per budget tier (never below
-    ``floor``); a hit must also pass verification (``verify``)."""
+    ``floor``) that make a neighbour a candidate; a hit must also pass verification
+    (``verify``): with ``verifier = "cross"`` the cross-encoder's probability must reach the
+    tier's decision threshold (the model's manifest, or ``decide``); ``"lexical"`` is the
+    older guards + logistic regression, one decision threshold for all tiers."""
 
     enabled: bool = True
     path: Path = Path("var/cache")  # embedded mode: snapshot directory
     thresholds: dict[BudgetTier, Annotated[float, Field(gt=0, le=1)]] = Field(
         default_factory=_default_cache_thresholds
     )
-    floor: Annotated[float, Field(gt=0, le=1)] = 0.85
+    floor: Annotated[float, Field(gt=0, le=1)] = 0.80
     task_thresholds: dict[str, Annotated[float, Field(gt=0, le=1)]] = Field(default_factory=dict)
     verify: bool = True
+    verifier: Literal["cross", "lexical"] = "cross"
     verifier_path: Path | None = None  # default: the verifier bundled with semroute
+    decide: dict[BudgetTier, Annotated[float, Field(ge=0, le=1)]] = Field(default_factory=dict)
+    verify_candidates: PositiveInt = 2  # neighbours verified per lookup (each: one model call)
     ttl_s: Annotated[float, Field(gt=0)] = 86_400.0
     max_entries: PositiveInt = 100_000
     hnsw_after: PositiveInt = 10_000  # flat search costs ~0.065 ms per 1k entries (memory-bound)

@@ -58,15 +58,21 @@ def test_output_shape_and_rates(pairs_file: Path) -> None:
     report = evaluate_cache(
         pairs_file, HashingEncoder(), load_verifier(), THRESHOLDS, progress=False
     )
+    verifier = load_verifier()
     assert set(report) == {"n", "invalid_rows", "tiers", "cosine_only"}
     assert (report["n"], report["invalid_rows"]) == (5, len(BAD_LINES))
     assert set(report["cosine_only"]) == {"tiers"}
-    for table in (report["tiers"], report["cosine_only"]["tiers"]):
+    for table, extra in ((report["tiers"], {"decide"}), (report["cosine_only"]["tiers"], set())):
         assert set(table) == set(THRESHOLDS)
         for tier, row in table.items():
-            assert set(row) == {"threshold", "hit_rate", "false_hit_rate"}
+            assert set(row) == {"threshold", "hit_rate", "false_hit_rate"} | extra
             assert row["threshold"] == THRESHOLDS[tier]
-    assert report["tiers"]["economy"] == {"threshold": 0.7, "hit_rate": 1.0, "false_hit_rate": 0.0}
+    assert report["tiers"]["economy"] == {
+        "threshold": 0.7,
+        "hit_rate": 1.0,
+        "false_hit_rate": 0.0,
+        "decide": verifier.threshold,
+    }
     cosine = report["cosine_only"]["tiers"]["economy"]
     assert cosine["hit_rate"] == 1.0
     assert cosine["false_hit_rate"] == pytest.approx(2 / 3, abs=1e-4)
@@ -83,7 +89,49 @@ def test_empty_file_gives_zero_rates(tmp_path: Path) -> None:
     path.write_text("")
     report = evaluate_cache(path, HashingEncoder(), load_verifier(), THRESHOLDS, progress=False)
     assert report["n"] == 0
-    assert report["tiers"]["quality"] == {"threshold": 0.99, "hit_rate": 0.0, "false_hit_rate": 0.0}
+    row = report["tiers"]["quality"]
+    assert (row["threshold"], row["hit_rate"], row["false_hit_rate"]) == (0.99, 0.0, 0.0)
+
+
+class TierVerifier:
+    """Scores every pair 0.6; serves at 0.5 in economy, 0.9 in quality."""
+
+    def score(self, query: str, cached: str, similarity: float) -> float:
+        return 0.6
+
+    def threshold_for(self, tier: str | None) -> float:
+        return 0.5 if tier == "economy" else 0.9
+
+
+def test_categories_and_tier_decision_thresholds(tmp_path: Path) -> None:
+    path = tmp_path / "cats.jsonl"
+    rows = [
+        {
+            "a": "sort a list in python",
+            "b": "in python sort a list",
+            "duplicate": True,
+            "category": "paraphrase",
+        },
+        {
+            "a": "weather in paris",
+            "b": "weather in paris",
+            "duplicate": True,
+            "category": "near_repeat",
+        },
+        {"a": "is it open", "b": "is it open", "duplicate": False, "category": "negation"},
+        {"a": "no category here", "b": "no category here", "duplicate": True},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    thresholds = {"quality": 0.9, "economy": 0.9}
+    report = evaluate_cache(path, HashingEncoder(), TierVerifier(), thresholds, progress=False)
+    assert set(report["categories"]) == {"paraphrase", "near_repeat", "negation"}
+    negation = report["categories"]["negation"]
+    assert (negation["n"], negation["duplicates"]) == (1, 0)
+    assert negation["tiers"]["quality"]["false_hit_rate"] == 0.0
+    assert negation["tiers"]["economy"]["false_hit_rate"] == 1.0
+    assert report["categories"]["paraphrase"]["tiers"]["economy"]["hit_rate"] == 1.0
+    assert report["tiers"]["quality"]["hit_rate"] == 0.0
+    assert report["tiers"]["economy"]["decide"] == 0.5
 
 
 def test_missing_file_is_invalid_request(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "Profile",
     "Verdict",
     "analyse",
+    "exact_guards",
     "features",
     "hard_guards",
     "load_verifier",
@@ -208,6 +209,17 @@ def analyse(query: str, cached: str) -> tuple[Profile, Profile, str | None]:
     return a, b, hard_guards(a, b)
 
 
+def exact_guards(query: str, cached: str) -> str | None:
+    """The guards that are exact, whatever the wording: a changed number or version, a code
+    identifier only one prompt names, or long prompts whose unguarded middles differ. The
+    cross-encoder judges the rest (negation, names, scope), which word lists cannot."""
+    (q_text, q_middle), (c_text, c_middle) = _window(query), _window(cached)
+    if q_middle != c_middle:
+        return "long prompts differ outside the guarded window"
+    a, b = profile(q_text), profile(c_text)
+    return _number_guard(a, b) or _pair_guard("identifier", unmatched_idents, a, b)
+
+
 class CacheVerifier:
     """Hard guards, then a logistic regression: P(serving the cached answer is right)."""
 
@@ -232,13 +244,17 @@ class CacheVerifier:
         z = self._bias + sum([v * w for v, w in zip(x, self._weights, strict=True)])
         return 1.0 / (1.0 + math.exp(-max(min(z, 40.0), -40.0)))
 
-    def score(self, query: str, cached: str, similarity: float) -> float:
-        """The verifier's probability alone, guards not applied."""
-        a, b, _ = analyse(query, cached)
-        return self._probability(a, b, similarity)
+    def threshold_for(self, tier: str | None) -> float:
+        """One decision threshold for every tier: the tiers move only the cosine."""
+        return self.threshold
 
-    def check(self, query: str, cached: str, similarity: float) -> Verdict:
-        """May the answer cached for ``cached`` be served to ``query``?"""
+    def score(self, query: str, cached: str, similarity: float) -> float:
+        """The verifier's probability, 0 when a hard guard refuses."""
+        a, b, refused = analyse(query, cached)
+        return 0.0 if refused else self._probability(a, b, similarity)
+
+    def check(self, query: str, cached: str, similarity: float, tier: str | None = None) -> Verdict:
+        """May the answer cached for ``cached`` be served to ``query``? (Any tier alike.)"""
         a, b, refused = analyse(query, cached)
         if refused:
             return Verdict(False, 0.0, refused)

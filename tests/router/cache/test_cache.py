@@ -29,10 +29,17 @@ class Verdict:
 class DigitsVerifier:
     """Refuses when the digits differ (a stand-in for the real verifier)."""
 
-    def check(self, query: str, cached: str, similarity: float) -> Verdict:
+    def __init__(self) -> None:
+        self.tiers: list[str | None] = []
+
+    def check(self, query: str, cached: str, similarity: float, tier: str | None = None) -> Verdict:
+        self.tiers.append(tier)
         q = [c for c in query if c.isdigit()]
         c = [c for c in cached if c.isdigit()]
         return Verdict(q == c, "ok" if q == c else "numbers differ")
+
+    def threshold_for(self, tier: str | None) -> float:
+        return 0.5
 
 
 def make(clock: Clock | None = None, **kw: object) -> SemanticCache:
@@ -75,6 +82,24 @@ def test_verification_refuses_a_one_detail_change() -> None:
     assert found.entry is None
     assert found.refused == ("numbers differ",)
     assert cache.stats.refusals == 1
+
+
+def test_at_most_verify_candidates_neighbours_are_verified() -> None:
+    cache = make(verify_candidates=2)
+    for n in (1, 2, 3):
+        entry(cache, f"what is 15 percent of 24{n}")
+    found = look(cache, "what is 15 percent of 250", threshold=0.5)
+    assert found.entry is None and len(found.refused) == 2
+
+
+def test_the_budget_tier_reaches_the_verifier() -> None:
+    cache = make()
+    entry(cache, "how do I reset my router password")
+    text = "how do I reset my router password"
+    cache.lookup("t:ns", ENC.encode([text])[0], text, 0.8, "economy")
+    look(cache, text)
+    assert isinstance(cache.verifier, DigitsVerifier)
+    assert cache.verifier.tiers == ["economy", None]
 
 
 def test_namespaces_isolate_tenants_parameters_and_tiers() -> None:
