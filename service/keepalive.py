@@ -10,7 +10,8 @@ in-band error event (the same one a failure mid-stream gives), never a silent en
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine
+from contextlib import aclosing
 from typing import Any
 
 import anyio
@@ -53,11 +54,13 @@ async def discard(task: Opening) -> None:
 async def pending(
     task: Opening,
     interval: float,
-    render: Callable[[StreamSession], AsyncIterator[bytes]],
+    render: Callable[[StreamSession], AsyncGenerator[bytes]],
     fail: Callable[[RouterError], bytes],
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes]:
     """Keep-alive comments until the stream opens, then ``render`` it; ``fail`` renders an
-    error raised while opening."""
+    error raised while opening. Closed early (the client gone), it closes the session however
+    far opening got, and the rendered body with it."""
+    session: StreamSession | None = None
     try:
         while not task.done():
             yield KEEPALIVE
@@ -68,7 +71,8 @@ async def pending(
             yield fail(exc)
             return
     finally:
-        if not task.done():
+        if session is None:  # the task may have opened it while a comment was out
             await discard(task)
-    async for piece in render(session):
-        yield piece
+    async with aclosing(render(session)) as pieces:
+        async for piece in pieces:
+            yield piece

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from router.errors import ProviderError, RouterError
@@ -117,7 +117,7 @@ class MessageEvents:
         ]
 
 
-async def message_events(session: StreamSession, observation: Observation) -> AsyncIterator[bytes]:
+async def message_events(session: StreamSession, observation: Observation) -> AsyncGenerator[bytes]:
     """The SSE body of a streamed /v1/messages answer; settles the session however it ends."""
     events = MessageEvents(session.answer.model)
     completed = first = False

@@ -11,7 +11,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from router.errors import ProviderError, RouterError
@@ -51,7 +51,7 @@ def error_event(exc: RouterError, prefix: str = "") -> bytes:
 
 async def sse(
     session: StreamSession, observation: Observation, *, include_usage: bool
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes]:
     model = session.answer.model
     stream_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     completed = first = False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -69,7 +69,7 @@ async def _stream(serving: Serving, request: ChatRequest, *, include_usage: bool
     engine, observation = serving.engine, serving.observation
     interval = engine.config.api.sse_keepalive_s
 
-    def render(session: StreamSession) -> AsyncIterator[bytes]:
+    def render(session: StreamSession) -> AsyncGenerator[bytes]:
         observation.decided(session.answer.decision)
         return sse(session, observation, include_usage=include_usage)
 

@@ -3,7 +3,7 @@ and fallback as /v1/chat/completions; the answer may come from either wire proto
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -76,7 +76,7 @@ async def _stream(serving: Serving, request: ChatRequest) -> Any:
     engine, observation = serving.engine, serving.observation
     interval = engine.config.api.sse_keepalive_s
 
-    def render(session: StreamSession) -> AsyncIterator[bytes]:
+    def render(session: StreamSession) -> AsyncGenerator[bytes]:
         observation.decided(session.answer.decision)
         return message_events(session, observation)
 
