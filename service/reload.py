@@ -31,14 +31,18 @@ async def reload_config(state: ServiceState) -> dict[str, Any]:
     cache = old.cache if same_cache else build_cache(config, old.encoder.dim)
     new = Router.from_config(config, old.encoder, spending=spending, cache=cache)
     state.config, state.router = config, new
-    limits = state.limits
-    if limits is not None:
-        state.limits = limits.reconfigured(config)
+    old_limits = state.limits
+    if old_limits is not None:
+        state.limits = old_limits.reconfigured(config)
     else:
         state.limits = RateLimits.from_config(config)
-    asyncio.get_running_loop().call_later(
-        CLOSE_OLD_AFTER_S, lambda: asyncio.ensure_future(old.providers.aclose())
-    )
+    loop = asyncio.get_running_loop()
+    # In-flight requests still hold the old clients: close them once those are done.
+    loop.call_later(CLOSE_OLD_AFTER_S, lambda: asyncio.ensure_future(old.providers.aclose()))
+    if old_limits is not None and (
+        state.limits is None or state.limits.storage is not old_limits.storage
+    ):
+        loop.call_later(CLOSE_OLD_AFTER_S, lambda: asyncio.ensure_future(old_limits.aclose()))
     return {
         "path": str(state.config_path) if state.config_path else "embedded default",
         "budget": "kept" if same_budget else "rebuilt",
