@@ -1,0 +1,48 @@
+"""POST /admin/reload keeps what its sections did not change: the encoders (the cascade's
+static first stage with them) and the breakers, whose state is the providers' health."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from router import Router
+from router.classify import FirstStage, load_centroids
+from router.config import DEFAULT_CONFIG, Config, load_config
+from router.execution import build_providers
+from service.reload import reload_config
+from service.state import ServiceState
+from tests.fakes import HashingEncoder
+
+
+def _state(tmp_path: Path, config: Config, text: str) -> ServiceState:
+    path = tmp_path / "semroute.toml"
+    path.write_text(text)
+    loaded = load_config(path, environ={})
+    encoder = HashingEncoder()
+    centroids = load_centroids(
+        loaded.routing.centroids_dir, encoder_name=encoder.name, dim=encoder.dim
+    )
+    router = Router.from_config(
+        loaded,
+        encoder,
+        build_providers(loaded, environ={}),
+        first_stage=FirstStage(encoder, centroids, margin=0.1),
+    )
+    return ServiceState(config=loaded, config_path=path, router=router)
+
+
+async def test_a_reload_keeps_the_first_stage_and_the_breakers(
+    tmp_path: Path, config: Config
+) -> None:
+    text = DEFAULT_CONFIG.read_text().replace(
+        '# centroids_dir = "centroids"', f'centroids_dir = "{config.routing.centroids_dir}"'
+    )
+    state = _state(tmp_path, config, text)
+    old = state.ready_router()
+    assert state.config_path is not None
+    state.config_path.write_text(text.replace("daily_usd = 0 ", "daily_usd = 5 ", 1))
+    report = await reload_config(state)
+    new = state.ready_router()
+    assert new is not old and report["budget"] == "rebuilt"
+    assert new.first_stage is old.first_stage is not None  # the cascade stays on
+    assert new.breakers is old.breakers  # an open breaker stays open
