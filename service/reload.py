@@ -2,9 +2,9 @@
 
 The encoders stay (they are the slow part): the transformer and the cascade's static first
 stage. A new router is built from the new file — reusing the budget ledger, the cache and the
-breakers when their sections did not change — and swapped in; what it replaced (the old
-provider clients, a rebuilt ledger's, breakers' or rate-limit store's connections) is closed
-after a grace period so in-flight calls can finish.
+breakers when their sections did not change (a new cache gets its own Redis sync) — and
+swapped in; what it replaced (the old provider clients, a rebuilt ledger's, breakers' or
+rate-limit store's connections) is closed after a grace period so in-flight calls can finish.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from router import Router
 from router.config import load_config
 from service.rate_limits import RateLimits
 from service.state import ServiceState
-from service.wiring import build_breakers, build_cache, build_spending
+from service.wiring import build_breakers, build_cache, build_spending, start_cache_sync
 
 log = logging.getLogger("semroute.admin")
 CLOSE_OLD_AFTER_S = 60.0
@@ -42,6 +42,9 @@ async def reload_config(state: ServiceState) -> dict[str, Any]:
     )
     state.config, state.router = config, new
     retired: list[Callable[[], Awaitable[None]]] = [old.providers.aclose]
+    if not same_cache and state.cache_sync is not None:  # it feeds the cache replaced
+        old_sync, state.cache_sync = state.cache_sync, await start_cache_sync(new)
+        await old_sync.aclose()
     if not same_budget:
         retired.append(old.spending.aclose)
     if not same_breakers:
