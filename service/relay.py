@@ -9,7 +9,10 @@ finished, failed, or the client gone — which settles the budget and records th
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncGenerator, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from router.errors import ProviderError
 from router.execution import StreamSession
@@ -53,3 +56,26 @@ async def relay(
         observation.answered(session.answer)
     for piece in end(session.usage):
         yield piece
+
+
+class SessionStream(StreamingResponse):
+    """An SSE response that finishes its stream however the response ends: ``closing`` runs
+    even when the body never started (the client gone before the first byte), where the
+    body's own ``finally`` cannot. It must be idempotent: the body has usually closed first."""
+
+    media_type = "text/event-stream"
+
+    def __init__(
+        self,
+        body: AsyncGenerator[bytes],
+        closing: Callable[[], Awaitable[None]],
+        headers: Mapping[str, str],
+    ) -> None:
+        super().__init__(body, headers={"cache-control": "no-cache", **headers})
+        self._closing = closing
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self._closing()

@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import anthropic
 import httpx
 import pytest
+from starlette.requests import ClientDisconnect
+from starlette.types import Message as AsgiMessage
 
 from router.errors import RouterError
 from router.execution import StreamSession, StreamStart, completion_stub
@@ -28,6 +31,7 @@ from router.types import (
     Usage,
 )
 from service.keepalive import KEEPALIVE, pending
+from service.relay import SessionStream
 from tests.service.api_stack import ApiStack, api_stack
 
 
@@ -187,4 +191,30 @@ async def test_a_rendered_stream_is_closed_with_the_body() -> None:
     body = pending(task, 0.05, render, fail)
     assert await body.__anext__() == b"Hello"
     await body.aclose()
+    assert len(settled) == 1
+
+
+async def test_a_stream_whose_client_left_before_the_first_byte_is_settled() -> None:
+    """The response never gets to start its body (sending the headers fails): the session
+    is closed all the same, its budget hold settled and its upstream stream released."""
+    settled: list[Usage] = []
+    session = _upstream_session(settled)
+
+    async def body() -> AsyncGenerator[bytes]:
+        try:
+            yield b"never sent"
+        finally:
+            await session.close(completed=False)
+
+    async def receive() -> AsgiMessage:
+        await asyncio.sleep(10)
+        return {"type": "http.disconnect"}
+
+    async def send(message: AsgiMessage) -> None:
+        raise OSError("the client has gone")
+
+    response = SessionStream(body(), partial(session.close, completed=False), {})
+    scope = {"type": "http", "asgi": {"spec_version": "2.4"}, "method": "POST"}
+    with pytest.raises(ClientDisconnect):
+        await response(scope, receive, send)
     assert len(settled) == 1
