@@ -82,7 +82,8 @@ fmt: $(VENV)/.dev
 
 # Every benchmark (each bounded; ~30 min in all on 2 cores, mostly the 1M-entry cache index),
 # then bench/RESULTS.md is rewritten from their JSON results.
-BENCHES := route_latency http_route proxy_overhead cache_lookup baselines truncation encoders peers chaos
+BENCHES := route_latency http_route proxy_overhead messages_overhead rate_limits cache_lookup baselines \
+	truncation encoders peers chaos
 bench: $(VENV)/.dev prepare
 	for b in $(BENCHES); do (cd bench && ../$(PY) $$b.py) || exit 1; done
 	cd bench && ../$(PY) report.py

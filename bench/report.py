@@ -240,6 +240,35 @@ def _chaos(lines: list[str]) -> None:
     ]
 
 
+def _api_costs(lines: list[str]) -> None:
+    m, r = _load("messages_overhead"), _load("rate_limits")
+    if not (m or r):
+        return
+    lines += ["## What the API features cost a request", ""]
+    if m:
+        res = m["results"]
+        lines += [
+            "`python bench/messages_overhead.py`: the same chat, fixed model, one OpenAI-format "
+            f"upstream; p50 direct {res['direct']['p50_ms']} ms, through /v1/chat/completions "
+            f"{res['chat_completions']['p50_ms']} ms, through /v1/messages "
+            f"{res['messages']['p50_ms']} ms (medians of {m['runs']} runs of {m['requests']}).",
+            "",
+        ]
+    if r:
+        lines += [
+            "`python bench/rate_limits.py`: [limits] admission + settlement (a key and a tenant, "
+            f"requests and tokens); p50 / p99 {r['memory']['p50_ms']} / {r['memory']['p99_ms']} "
+            "ms in process memory"
+            + (
+                f", {r['redis']['p50_ms']} / {r['redis']['p99_ms']} ms in Redis on loopback"
+                if "p50_ms" in r.get("redis", {})
+                else ""
+            )
+            + f" (medians of {r['runs']} runs of {r['requests']}).",
+            "",
+        ]
+
+
 def main() -> None:
     m = machine()
     lines = [
@@ -251,6 +280,7 @@ def main() -> None:
     ]
     _routing_latency(lines)
     _service(lines)
+    _api_costs(lines)
     _quality(lines)
     _encoders(lines)
     _peers(lines)

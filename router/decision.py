@@ -20,6 +20,8 @@ from router.types import BudgetTier, ChatRequest, Decision, EmbeddedText, TaskMa
 STATIC_NOT_LOOKED_UP = (
     "not looked up: the static first stage decided the task (answering the request looks up)"
 )
+# The cache compares text: the same question about two pictures would share an answer.
+IMAGES_NOT_CACHED = "not cached: the request has images (the cache compares text only)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,8 @@ async def _consult_cache(
     match, embedding, task = got.match, got.embedding, decision.task
     if not memory.consulted(task):
         return replace(decision, cache=memory.skipped(task)), embedding, None
+    if decision.requirements.vision:  # skipped: nor is the answer written back
+        return replace(decision, cache=memory.skipped(task, IMAGES_NOT_CACHED)), embedding, None
     if match is not None and match.stage == STATIC and not for_answer:
         return replace(decision, cache=memory.skipped(task, STATIC_NOT_LOOKED_UP)), embedding, None
     if embedding is None:

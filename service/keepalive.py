@@ -10,13 +10,19 @@ in-band error event (the same one a failure mid-stream gives), never a silent en
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable, Coroutine
+from contextlib import aclosing
+from functools import partial
 from typing import Any
 
 import anyio
 
 from router.errors import RouterError
 from router.execution import StreamSession
+from router.types import ChatRequest
+from service.context import Serving
+from service.relay import SessionStream
+from service.replies import info_headers, semroute_info
 
 KEEPALIVE = b": keep-alive\n\n"
 
@@ -53,11 +59,13 @@ async def discard(task: Opening) -> None:
 async def pending(
     task: Opening,
     interval: float,
-    render: Callable[[StreamSession], AsyncIterator[bytes]],
+    render: Callable[[StreamSession], AsyncGenerator[bytes]],
     fail: Callable[[RouterError], bytes],
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes]:
     """Keep-alive comments until the stream opens, then ``render`` it; ``fail`` renders an
-    error raised while opening."""
+    error raised while opening. Closed early (the client gone), it closes the session however
+    far opening got, and the rendered body with it."""
+    session: StreamSession | None = None
     try:
         while not task.done():
             yield KEEPALIVE
@@ -68,7 +76,39 @@ async def pending(
             yield fail(exc)
             return
     finally:
-        if not task.done():
+        if session is None:  # the task may have opened it while a comment was out
             await discard(task)
-    async for piece in render(session):
-        yield piece
+    async with aclosing(render(session)) as pieces:
+        async for piece in pieces:
+            yield piece
+
+
+async def stream_response(
+    serving: Serving,
+    request: ChatRequest,
+    body: Callable[[StreamSession], AsyncGenerator[bytes]],
+    error_event: Callable[[RouterError], bytes],
+) -> SessionStream:
+    """The streamed answer to ``request`` in one API's events (``body``; ``error_event`` for a
+    failure once a keep-alive has started the response). Fast first token: the decision
+    headers, and an error before it keeps its HTTP status (raised here).
+
+    Raises: as ``Router.stream``, when the stream fails within ``[api] sse_keepalive_s``.
+    """
+    observation = serving.observation
+    interval = serving.engine.config.api.sse_keepalive_s
+
+    def render(session: StreamSession) -> AsyncGenerator[bytes]:
+        observation.decided(session.answer.decision)
+        return body(session)
+
+    def fail(exc: RouterError) -> bytes:
+        observation.failed(exc)
+        return error_event(exc)
+
+    opened = await open_stream(serving.engine.stream(request), interval)
+    if isinstance(opened, StreamSession):
+        headers = info_headers(semroute_info(opened.answer))
+        return SessionStream(render(opened), partial(opened.close, completed=False), headers)
+    # The first token is slow: start now, keep the connection alive (decision headers unknown).
+    return SessionStream(pending(opened, interval, render, fail), partial(discard, opened), {})

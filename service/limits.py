@@ -73,25 +73,13 @@ def _replay(body: bytes, receive: Receive) -> Receive:
 
 
 def check_limits(body: ChatFields, limits: ServiceConfig) -> None:
-    """Per-request limits from ``[service]``.
+    """Per-request limits from ``[service]``, on the OpenAI body before it is converted.
 
     Raises:
         InvalidRequest: too many messages, or ``max_tokens`` above the configured cap.
     """
-    messages = getattr(body, "messages", None) or []
-    if len(messages) > limits.max_messages:
-        raise InvalidRequest(
-            f"too many messages: {len(messages)} > {limits.max_messages}",
-            param="messages",
-            code="too_many_messages",
-        )
-    wanted = body.max_completion_tokens or body.max_tokens
-    if wanted is not None and wanted > limits.max_tokens:
-        raise InvalidRequest(
-            f"max_tokens {wanted} is above this service's limit of {limits.max_tokens}",
-            param="max_tokens",
-            code="max_tokens_too_large",
-        )
+    messages = getattr(body, "messages", None) or ()  # /v1/route may send ``input`` instead
+    _check(len(messages), body.max_completion_tokens or body.max_tokens, limits)
 
 
 def check_request_limits(request: ChatRequest, limits: ServiceConfig) -> None:
@@ -100,15 +88,19 @@ def check_request_limits(request: ChatRequest, limits: ServiceConfig) -> None:
     Raises:
         InvalidRequest: too many messages, or ``max_tokens`` above the configured cap.
     """
-    if len(request.messages) > limits.max_messages:
+    _check(len(request.messages), request.max_tokens, limits)
+
+
+def _check(messages: int, max_tokens: int | None, limits: ServiceConfig) -> None:
+    if messages > limits.max_messages:
         raise InvalidRequest(
-            f"too many messages: {len(request.messages)} > {limits.max_messages}",
+            f"too many messages: {messages} > {limits.max_messages}",
             param="messages",
             code="too_many_messages",
         )
-    if request.max_tokens is not None and request.max_tokens > limits.max_tokens:
+    if max_tokens is not None and max_tokens > limits.max_tokens:
         raise InvalidRequest(
-            f"max_tokens {request.max_tokens} is above this service's limit of {limits.max_tokens}",
+            f"max_tokens {max_tokens} is above this service's limit of {limits.max_tokens}",
             param="max_tokens",
             code="max_tokens_too_large",
         )

@@ -9,9 +9,8 @@ with an ``error`` event and no ``message_stop``, so a cut stream never looks fin
 from __future__ import annotations
 
 import json
-import logging
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from router.errors import ProviderError, RouterError
@@ -22,8 +21,7 @@ from service.errors import scrub, status_for
 from service.messages_errors import anthropic_type
 from service.messages_wire import stop_reason, usage_json
 from service.observe import Observation
-
-log = logging.getLogger("semroute.service")
+from service.relay import relay
 
 
 def event(kind: str, data: JSON) -> bytes:
@@ -117,28 +115,18 @@ class MessageEvents:
         ]
 
 
-async def message_events(session: StreamSession, observation: Observation) -> AsyncIterator[bytes]:
+def message_events(session: StreamSession, observation: Observation) -> AsyncGenerator[bytes]:
     """The SSE body of a streamed /v1/messages answer; settles the session however it ends."""
     events = MessageEvents(session.answer.model)
-    completed = first = False
-    try:
-        yield events.start(estimate_prompt_tokens(session.request.messages))
-        async for chunk in session.chunks():
-            for piece in events.feed(chunk):
-                if not first:
-                    first = True
-                    observation.first_byte()
-                yield piece
-        completed = True
-    except ProviderError as exc:
-        log.warning(
-            "stream from %s failed after the first byte: %s", session.answer.provider, exc.code
-        )
-        observation.failed(exc)
-        yield error_event(exc, "upstream stream failed: ")
-        return
-    finally:
-        await session.close(completed=completed)
-        observation.answered(session.answer)
-    for piece in events.end(session.usage):
-        yield piece
+
+    def failed(exc: ProviderError) -> bytes:
+        return error_event(exc, "upstream stream failed: ")
+
+    return relay(
+        session,
+        observation,
+        head=[events.start(estimate_prompt_tokens(session.request.messages))],
+        pieces=events.feed,
+        failed=failed,
+        end=events.end,
+    )

@@ -89,18 +89,15 @@ class RateLimits:
     @classmethod
     def from_config(cls, config: Config) -> RateLimits | None:
         """``None`` when no key and no tenant has a limit (nothing to count)."""
-        limits = config.limits
-        keyed = any(_key_limit(k, limits.per_key).limited for k in config.auth.keys)
-        tenants = limits.per_tenant.limited or any(t.limited for t in limits.tenants.values())
-        if not (keyed or tenants or (config.auth.enabled and limits.per_key.limited)):
-            return None
-        return cls(config, build_storage(config))
+        return cls(config, build_storage(config)) if _anything_limited(config) else None
 
     def reconfigured(self, config: Config) -> RateLimits | None:
-        """For a reloaded config: the same counts when ``[redis]`` did not change."""
-        fresh = RateLimits.from_config(config)
-        if fresh is None or config.redis != self.redis:
-            return fresh
+        """For a reloaded config: the same counts (and storage) when ``[redis]`` did not
+        change. The caller closes this one when the storage is no longer shared."""
+        if not _anything_limited(config):
+            return None
+        if config.redis != self.redis:
+            return RateLimits(config, build_storage(config), clock=self.clock)
         return RateLimits(config, self.storage, clock=self.clock)
 
     def scopes(self, tenant: str, key: ClientKey | None) -> tuple[LimitScope, ...]:
@@ -225,6 +222,13 @@ class RateLimits:
         close = getattr(client, "aclose", None)
         if close is not None:
             await close()
+
+
+def _anything_limited(config: Config) -> bool:
+    limits = config.limits
+    keyed = any(_key_limit(k, limits.per_key).limited for k in config.auth.keys)
+    tenants = limits.per_tenant.limited or any(t.limited for t in limits.tenants.values())
+    return keyed or tenants or (config.auth.enabled and limits.per_key.limited)
 
 
 def _key_limit(key: ClientKey, default: RateLimit) -> RateLimit:

@@ -1,27 +1,25 @@
 """Server-sent events for streamed chat completions.
 
-Streaming contract: retries and fallback happen only before the first byte reaches the client.
-A failure after that ends the stream with an in-band ``{"error": …}`` event and **no**
-``[DONE]``, so a client never mistakes a cut stream for a finished answer.
+Streaming contract (``relay``): retries and fallback happen only before the first byte reaches
+the client. A failure after that ends the stream with an in-band ``{"error": …}`` event and
+**no** ``[DONE]``, so a client never mistakes a cut stream for a finished answer.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from router.errors import ProviderError, RouterError
 from router.execution import StreamSession
-from router.types import Chunk
+from router.types import Chunk, Usage
 from service.errors import error_body, scrub, status_for
 from service.observe import Observation
+from service.relay import relay
 from service.replies import usage_json
-
-log = logging.getLogger("semroute.service")
 
 
 def _chunk(chunk: Chunk, stream_id: str, created: int, model: str) -> dict[str, Any]:
@@ -37,6 +35,9 @@ def _chunk(chunk: Chunk, stream_id: str, created: int, model: str) -> dict[str, 
     }
 
 
+_DONE = b"data: [DONE]\n\n"
+
+
 def _event(payload: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
 
@@ -49,34 +50,27 @@ def error_event(exc: RouterError, prefix: str = "") -> bytes:
     return _event(err)
 
 
-async def sse(
+def sse(
     session: StreamSession, observation: Observation, *, include_usage: bool
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes]:
+    """The SSE body of a streamed chat completion; settles the session however it ends."""
     model = session.answer.model
     stream_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
-    completed = first = False
-    try:
-        async for chunk in session.chunks():
-            if chunk.delta or chunk.finish_reason or chunk.choice_extra:
-                if not first:
-                    first = True
-                    observation.first_byte()
-                yield _event(_chunk(chunk, stream_id, created, model))
-        completed = True
-    except ProviderError as exc:
-        log.warning(
-            "stream from %s failed after the first byte: %s", session.answer.provider, exc.code
-        )
-        observation.failed(exc)
-        yield error_event(exc, "upstream stream failed: ")
-        return
-    finally:
-        await session.close(completed=completed)
-        observation.answered(session.answer)
-    if include_usage:
-        usage = session.usage
+
+    def pieces(chunk: Chunk) -> list[bytes]:
+        if not (chunk.delta or chunk.finish_reason or chunk.choice_extra):
+            return []
+        return [_event(_chunk(chunk, stream_id, created, model))]
+
+    def end(usage: Usage) -> list[bytes]:
+        if not include_usage:
+            return [_DONE]
         payload = _chunk(Chunk(delta={}), stream_id, created, model)
         payload["choices"] = []
         payload["usage"] = usage_json(usage)
-        yield _event(payload)
-    yield b"data: [DONE]\n\n"
+        return [_event(payload), _DONE]
+
+    def failed(exc: ProviderError) -> bytes:
+        return error_event(exc, "upstream stream failed: ")
+
+    return relay(session, observation, pieces=pieces, failed=failed, end=end)

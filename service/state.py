@@ -32,6 +32,7 @@ class ServiceState:
     limits: RateLimits | None = None  # [limits]: None when nothing is limited
     in_flight: int = 0
     draining: bool = False  # shutting down: /readyz is false, new requests get 503
+    retiring: set[asyncio.Task[None]] = field(default_factory=set)  # closing what a reload replaced
 
     def ready_router(self) -> Router:
         """Raises: NotReady while loading or after a failed load."""

@@ -28,7 +28,7 @@ def build_transformer(config: Config, on_check: OnCheck | None = None) -> Encode
     replaced by the float export, with an error logged: slower, never silently worse.
 
     Raises:
-        ArtifactError: the model (or its export) cannot be loaded.
+        ArtifactError: the model (or its export) cannot be loaded, or the hold-out read.
     """
     encoder = build_encoder(config.encoder)
     backend = config.encoder.backend

@@ -23,6 +23,7 @@ from typing import Any
 from router.classify.centroids import CentroidSet
 from router.config import PROJECT_ROOT
 from router.encoders import Encoder
+from router.errors import ArtifactError
 
 log = logging.getLogger("semroute.encoder")
 
@@ -93,19 +94,39 @@ def check(
     holdout: Path = HOLDOUT,
 ) -> QualityCheck:
     """The verdict for ``encoder`` (its file's ``digest``) with ``centroids``: kept from an
-    earlier check of the same files, or measured now (seconds: one pass over the hold-out)."""
-    rows_digest = hashlib.sha256(holdout.read_bytes()).hexdigest()
+    earlier check of the same files, or measured now (seconds: one pass over the hold-out).
+
+    Raises:
+        ArtifactError: the hold-out cannot be read.
+    """
+    rows_digest = _digest(holdout)
     fitted = centroids.manifest.sha256[:12] if centroids.manifest else "unversioned"
     key = f"{artifact}-{digest[:16]}-{centroids.version}-{fitted}-{rows_digest[:12]}"
     recorded = recorded_f1(version_dir, artifact, rows_digest)
-    kept = _read_json(verdicts / f"{key}.json")
-    if kept is not None and kept.get("recorded") == recorded:  # same files, same figure
-        return QualityCheck(**kept)
+    kept = _kept(verdicts / f"{key}.json")
+    if kept is not None and kept.recorded == recorded:  # same files, same figure
+        return kept
     measured = holdout_f1(encoder, centroids, holdout_rows(holdout))
     passed = recorded is None or measured >= recorded - TOLERANCE
     result = QualityCheck(artifact, digest, centroids.version, measured, recorded, passed)
     _write_json(verdicts / f"{key}.json", asdict(result))
     return result
+
+
+def _digest(holdout: Path) -> str:
+    try:
+        return hashlib.sha256(holdout.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise ArtifactError(f"the hold-out cannot be read ({exc.strerror})", path=holdout) from exc
+
+
+def _kept(path: Path) -> QualityCheck | None:
+    """A verdict kept by an earlier check; None when absent or not of this version's shape."""
+    kept = _read_json(path)
+    try:
+        return None if kept is None else QualityCheck(**kept)
+    except TypeError:
+        return None
 
 
 def recorded_f1(version_dir: Path, artifact: str, rows_digest: str) -> float | None:
@@ -133,7 +154,7 @@ def record(
     """Measure ``artifact`` with ``centroids`` on the hold-out and record it in the version."""
     measured = holdout_f1(encoder, centroids, holdout_rows(holdout))
     path = version_dir / RECORD_FILE
-    rows_digest = hashlib.sha256(holdout.read_bytes()).hexdigest()
+    rows_digest = _digest(holdout)
     current = _read_json(path) or {}
     figures = current.get("macro_f1", {}) if current.get("holdout_sha256") == rows_digest else {}
     figures[artifact] = measured

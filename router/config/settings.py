@@ -138,7 +138,8 @@ def _format_validation(exc: ValidationError, layers: Layers) -> tuple[str, str]:
     err = exc.errors()[0]
     key = ".".join(str(p) for p in err["loc"])
     more = f" (and {len(exc.errors()) - 1} more error(s))" if len(exc.errors()) > 1 else ""
-    got = f"; got {err.get('input')!r}" if key and "url" not in key else ""
+    secret = key == "redis" or "url" in key  # the Redis URL may hold a password
+    got = f"; got {err.get('input')!r}" if key and not secret else ""
     message = str(err["msg"]).removeprefix("Value error, ")
     if key and layers.source(key) == "env":
         message += f" (set by {env_name(layers, key)})"

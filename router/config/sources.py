@@ -26,6 +26,7 @@ from pydantic_settings import (
     EnvSettingsSource,
     SecretsSettingsSource,
     SettingsConfigDict,
+    SettingsError,
 )
 from pydantic_settings.sources.providers.nested_secrets import NestedSecretsSettingsSource
 
@@ -87,7 +88,8 @@ def env_layer(
     """The settings the environment gives, nested like the TOML; and which variable gave each.
 
     Raises:
-        ConfigError: a ``*_FILE`` variable names a file that cannot be read.
+        ConfigError: a ``*_FILE`` variable names a file that cannot be read; a table or list
+            is not valid JSON.
     """
     view = _settings_view(settings)
     variables = {k.upper(): v for k, v in environ.items() if k.upper().startswith(PREFIX)}
@@ -100,10 +102,25 @@ def env_layer(
             names.setdefault(_dotted(target), name)
     secrets: dict[str, Any] = {}
     secrets_dir = environ.get(SECRETS_DIR_VAR)
-    if secrets_dir:
-        secrets = _secrets(view, Path(secrets_dir), names)
-    env = _EnvSource(view, variables)()
+    try:
+        if secrets_dir:
+            secrets = _secrets(view, Path(secrets_dir), names)
+        env = _EnvSource(view, variables)()
+    except SettingsError as exc:  # a table or list that is not JSON
+        raise ConfigError(_not_json(exc, variables)) from None  # the value may be a secret
     return deep_merge(secrets, env), names
+
+
+def _not_json(exc: SettingsError, variables: Mapping[str, str]) -> str:
+    field = str(exc).split('"')[1] if str(exc).count('"') >= 2 else ""
+    variable = PREFIX + field.upper() if field else "a SEMROUTE_* variable"
+    if variable not in variables:
+        variable = next((v for v in variables if _dotted(v) == field), variable)
+    return (
+        f"{variable}: a table or list is written as JSON (e.g. "
+        f"SEMROUTE_ROUTING__MODELS='[\"gpt-4o-mini\"]'); or set one key, e.g. {PREFIX}"
+        f"{field.upper() or 'SECTION'}__KEY"
+    )
 
 
 class _EnvSource(EnvSettingsSource):

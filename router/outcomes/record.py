@@ -45,7 +45,7 @@ class Routed:
 
 @dataclass(frozen=True, slots=True)
 class OutcomeRecord:
-    """One request through /v1/chat/completions or /v1/route."""
+    """One request through /v1/chat/completions, /v1/messages or /v1/route."""
 
     request_id: str
     time: str  # ISO 8601, UTC, milliseconds

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
-from router.errors import RouterError
 from router.execution import StreamSession
 from router.types import ChatRequest
 from service.context import Serving, get_serving
-from service.keepalive import open_stream, pending
+from service.keepalive import stream_response
 from service.limits import check_limits
 from service.replies import completion_body, info_headers, semroute_info
 from service.schemas import (
@@ -24,7 +23,6 @@ from service.schemas import (
 from service.sse import error_event, sse
 
 router = APIRouter(tags=["chat"])
-_SSE = {"cache-control": "no-cache"}
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -66,24 +64,7 @@ async def chat_completions(
 
 
 async def _stream(serving: Serving, request: ChatRequest, *, include_usage: bool) -> Any:
-    engine, observation = serving.engine, serving.observation
-    interval = engine.config.api.sse_keepalive_s
+    def body(session: StreamSession) -> AsyncGenerator[bytes]:
+        return sse(session, serving.observation, include_usage=include_usage)
 
-    def render(session: StreamSession) -> AsyncIterator[bytes]:
-        observation.decided(session.answer.decision)
-        return sse(session, observation, include_usage=include_usage)
-
-    def fail(exc: RouterError) -> bytes:
-        observation.failed(exc)
-        return error_event(exc)
-
-    opened = await open_stream(engine.stream(request), interval)
-    if isinstance(opened, StreamSession):
-        headers = info_headers(semroute_info(opened.answer))
-        return StreamingResponse(
-            render(opened), media_type="text/event-stream", headers={**headers, **_SSE}
-        )
-    # The first token is slow: start now, keep the connection alive (decision headers unknown).
-    return StreamingResponse(
-        pending(opened, interval, render, fail), media_type="text/event-stream", headers=_SSE
-    )
+    return await stream_response(serving, request, body, error_event)

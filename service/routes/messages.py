@@ -3,18 +3,17 @@ and fallback as /v1/chat/completions; the answer may come from either wire proto
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
-from router.errors import RouterError
 from router.execution import StreamSession
 from router.tokens import estimate_prompt_tokens
 from router.types import ChatRequest
 from service.context import Serving, get_serving
-from service.keepalive import open_stream, pending
+from service.keepalive import stream_response
 from service.limits import check_request_limits
 from service.messages_schemas import CountTokensBody, MessagesBody
 from service.messages_sse import error_event, message_events
@@ -22,7 +21,6 @@ from service.messages_wire import message_body, to_request
 from service.replies import info_headers, semroute_info
 
 router = APIRouter(tags=["anthropic"])
-_SSE = {"cache-control": "no-cache"}
 _ERROR = {
     "description": 'Anthropic-style: {"type": "error", "error": {"type": …, "message": …}}',
     "content": {"application/json": {}},
@@ -73,21 +71,7 @@ async def count_tokens(
 
 
 async def _stream(serving: Serving, request: ChatRequest) -> Any:
-    engine, observation = serving.engine, serving.observation
-    interval = engine.config.api.sse_keepalive_s
+    def body(session: StreamSession) -> AsyncGenerator[bytes]:
+        return message_events(session, serving.observation)
 
-    def render(session: StreamSession) -> AsyncIterator[bytes]:
-        observation.decided(session.answer.decision)
-        return message_events(session, observation)
-
-    def fail(exc: RouterError) -> bytes:
-        observation.failed(exc)
-        return error_event(exc)
-
-    opened = await open_stream(engine.stream(request), interval)
-    if isinstance(opened, StreamSession):
-        headers = {**info_headers(semroute_info(opened.answer)), **_SSE}
-        return StreamingResponse(render(opened), media_type="text/event-stream", headers=headers)
-    return StreamingResponse(
-        pending(opened, interval, render, fail), media_type="text/event-stream", headers=_SSE
-    )
+    return await stream_response(serving, request, body, error_event)

@@ -177,3 +177,30 @@ async def test_a_completion_answer_carries_its_usage_and_cost(router: Router) ->
         + answer.usage.completion_tokens * spec.output_price
     ) / 1e6
     assert answer.cost_usd == pytest.approx(expected)
+
+
+async def test_requests_with_images_are_neither_looked_up_nor_cached(
+    config: Config, encoder: object
+) -> None:
+    """The cache compares text: the same question about two pictures is two questions."""
+    from router.cache.semantic import SemanticCache
+    from router.config.settings import CacheConfig
+    from router.execution.deployments import build_providers
+
+    cache = SemanticCache(CacheConfig(verify=False), 1024)
+    r = Router.from_config(config, encoder, build_providers(config, environ={}), cache=cache)
+
+    def about(url: str) -> ChatRequest:
+        parts = (
+            {"type": "text", "text": "hi how are you, what is in this picture"},
+            {"type": "image_url", "image_url": {"url": url}},
+        )
+        return ChatRequest(messages=(Message(role="user", content=parts),))
+
+    first = await r.complete(about("https://example.com/cat.png"))
+    assert not first.cached and len(cache) == 0
+    again = await r.complete(about("https://example.com/dog.png"))
+    assert not again.cached
+    assert again.decision.cache is not None and again.decision.cache.skipped
+    assert (await r.complete(req("hi how are you, what is in this picture"))).cached is False
+    assert len(cache) == 1  # text alone is cached as before

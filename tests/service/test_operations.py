@@ -196,6 +196,13 @@ def test_limits_are_clear_4xx(config: Config) -> None:
         assert (r.status_code, r.json()["error"]["code"]) == (400, "too_many_messages")
         r = c.post("/v1/chat/completions", json={**CHAT, "max_tokens": 101}, headers=h)
         assert (r.status_code, r.json()["error"]["code"]) == (400, "max_tokens_too_large")
+        turns = [{"role": "user", "content": "hi how are you"}] * 3
+        body = {"model": "auto", "max_tokens": 10, "messages": turns}
+        r = c.post("/v1/messages", json=body, headers=h)
+        assert r.status_code == 400 and "too many messages" in r.json()["error"]["message"]
+        one = {"model": "auto", "max_tokens": 101, "messages": turns[:1]}
+        r = c.post("/v1/messages", json=one, headers=h)
+        assert r.status_code == 400 and "max_tokens 101" in r.json()["error"]["message"]
 
 
 def test_concurrency_cap_answers_429_with_retry_after(config: Config) -> None:

@@ -246,3 +246,23 @@ async def test_an_admin_reload_applies_new_limits_and_keeps_the_counts(
     path.write_text(text)
     await reload_config(state)
     assert state.limits is None  # nothing limited any more
+
+
+async def test_a_reload_shares_the_counts_store_only_while_redis_is_the_same(
+    config: Config, redis_private: RedisServer
+) -> None:
+    """The store of a changed [redis] is a new one (the old one is closed by the reload)."""
+    every_key = {"per_key": {"requests_per_minute": 5}}
+    shared = limited(config, every_key, redis_url=redis_private.url)
+    limits = RateLimits.from_config(shared)
+    assert limits is not None
+    await limits.admit("acme", shared.auth.keys[0])
+    same = limits.reconfigured(
+        limited(config, {"per_key": {"tokens_per_minute": 9}}, redis_private.url)
+    )
+    assert same is not None and same.storage is limits.storage
+    local = limits.reconfigured(limited(config, every_key))
+    assert local is not None and local.storage is not limits.storage
+    assert limits.reconfigured(limited(config, {})) is None
+    await limits.aclose()
+    await local.aclose()

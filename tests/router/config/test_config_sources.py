@@ -95,6 +95,28 @@ def test_invalid_overrides_name_key_and_variable(tmp_path: Path) -> None:
     assert "[cache.floor]" in message and "SEMROUTE_CACHE__FLOOR" in message
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("SEMROUTE_SERVICE", "{not json"), ("SEMROUTE_REDIS", "redis://:hunter2@cache:6379")],
+)
+def test_a_table_override_that_is_not_json_is_a_config_error(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    """Not a traceback from pydantic-settings, and never the value (it may be a secret)."""
+    with pytest.raises(ConfigError) as info:
+        load_config(_file(tmp_path), environ={variable: value})
+    message = str(info.value)
+    assert variable in message and "JSON" in message
+    assert value not in message and "hunter2" not in message
+
+
+@pytest.mark.parametrize("value", ['"redis://:hunter2@cache:6379"', '{"url": 7}'])
+def test_an_invalid_redis_setting_never_echoes_the_url(tmp_path: Path, value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(_file(tmp_path), environ={"SEMROUTE_REDIS": value})
+    assert "SEMROUTE_REDIS" in str(info.value) and "hunter2" not in str(info.value)
+
+
 def test_where_values_come_from(tmp_path: Path) -> None:
     layers = load_layers(_file(tmp_path), environ={"SEMROUTE_SERVICE__PORT": "1"})
     assert layers.source("service.port") == "env"
