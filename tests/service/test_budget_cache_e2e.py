@@ -127,6 +127,22 @@ def test_cache_never_crosses_parameters(stack: Stack) -> None:
     assert raw.headers["x-semroute-cache"] == "miss"
 
 
+@pytest.mark.parametrize("stack", [NO_VERIFY], indirect=True)
+def test_a_tool_result_is_never_answered_with_the_question_s_answer(stack: Stack) -> None:
+    # An agent loop: the same question, now followed by the tool call and its result.
+    client = stack.client()
+    client.chat.completions.create(model="auto", messages=ask("hi how are you"))
+    call = {"id": "c1", "type": "function", "function": {"name": "track", "arguments": "{}"}}
+    turns: list[Any] = [
+        *ask("hi how are you"),
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "shipped yesterday"},
+    ]
+    raw = client.chat.completions.with_raw_response.create(model="auto", messages=turns)
+    assert raw.headers["x-semroute-cache"] == "miss"
+    assert stack.upstream.calls == 2
+
+
 @pytest.mark.parametrize(
     "stack", [{"cache": {"verify": False}, "budget": {"daily_usd": 0.1}}], indirect=True
 )
