@@ -1,0 +1,84 @@
+"""Values of the wrong JSON type are a 400 naming the field, as OpenAI and Anthropic answer them,
+not coerced ("10" as max_tokens, true as 1, "yes" as a boolean)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from router.config import Config
+from router.core import Router
+from service.app import create_app
+from tests.service.test_route_api import assert_openai_error
+
+ASK = [{"role": "user", "content": "hello there, how are you"}]
+
+
+@pytest.fixture
+def client(config: Config, router: Router) -> Iterator[TestClient]:
+    with TestClient(create_app(config, router), raise_server_exceptions=False) as c:
+        yield c
+
+
+def anthropic_400(resp: Any) -> str:
+    assert resp.status_code == 400, resp.text
+    body = resp.json()
+    assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error"
+    message: str = body["error"]["message"]
+    return message
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        {"max_tokens": "10"},
+        {"max_tokens": True},
+        {"max_completion_tokens": "10"},
+        {"n": "1"},
+        {"seed": "5"},
+        {"logprobs": "yes"},
+        {"top_logprobs": "2"},
+        {"parallel_tool_calls": "no"},
+        {"store": 1},
+    ],
+)
+def test_chat_fields_of_the_wrong_json_type_are_a_400(
+    client: TestClient, field: dict[str, Any]
+) -> None:
+    resp = client.post("/v1/chat/completions", json={"model": "auto", "messages": ASK, **field})
+    err = assert_openai_error(resp, 400, "invalid_request")
+    assert err["param"] == next(iter(field))
+
+
+def test_a_json_integer_is_still_a_number_where_floats_are_asked(client: TestClient) -> None:
+    body = {"model": "auto", "messages": ASK, "temperature": 1, "max_tokens": 16, "seed": 3}
+    assert client.post("/v1/chat/completions", json=body).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("field", "needle"),
+    [
+        ({"stream": "yes"}, "stream"),
+        ({"stream": 1}, "stream"),
+        ({"max_tokens": "5"}, "max_tokens"),
+        ({"top_k": True}, "top_k"),
+        ({"tools": [{"name": "lookup"}]}, "input_schema"),
+        ({"thinking": {"type": "enabled"}}, "budget_tokens"),
+        ({"thinking": {"type": "enabled", "budget_tokens": "2048"}}, "budget_tokens"),
+    ],
+)
+def test_messages_fields_of_the_wrong_type_are_an_anthropic_400(
+    client: TestClient, field: dict[str, Any], needle: str
+) -> None:
+    body = {"model": "auto", "max_tokens": 32, "messages": ASK, **field}
+    assert needle in anthropic_400(client.post("/v1/messages", json=body))
+
+
+def test_server_tools_need_no_input_schema(client: TestClient) -> None:
+    tool = {"type": "web_search_20250305", "name": "web_search"}
+    body = {"model": "auto", "max_tokens": 32, "messages": ASK, "tools": [tool]}
+    resp = client.post("/v1/messages", json=body)
+    assert resp.status_code == 200, resp.text
