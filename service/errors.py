@@ -140,9 +140,22 @@ def router_error_response(exc: e.RouterError) -> JSONResponse:
     return JSONResponse(body, status, headers=headers)
 
 
+# pydantic names the branch of a union in an error's location ("content.str",
+# "system.list[SystemBlock]"): not a field the client sent.
+_UNION_BRANCHES = frozenset({"str", "constrained-str", "int", "float", "bool", "dict", "list"})
+
+
+def _is_field(part: object) -> bool:
+    return isinstance(part, int) or (
+        part != "body" and "[" not in str(part) and str(part) not in _UNION_BRANCHES
+    )
+
+
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
-    err = exc.errors()[0]
-    loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+    # The deepest error is the most specific: for a union, the branch the input was meant for
+    # (a list of blocks whose type is wrong, rather than "should be a valid string").
+    err = max(exc.errors(), key=lambda x: len(x.get("loc", ())))
+    loc = [str(p) for p in err.get("loc", ()) if _is_field(p)]
     param = ".".join(loc) or None
     msg = str(err.get("msg", "invalid request")).removeprefix("Value error, ")
     if err.get("type") == "json_invalid":

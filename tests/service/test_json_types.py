@@ -1,5 +1,6 @@
 """Values of the wrong JSON type are a 400 naming the field, as OpenAI and Anthropic answer them,
-not coerced ("10" as max_tokens, true as 1, "yes" as a boolean)."""
+not coerced ("10" as max_tokens, true as 1, "yes" as a boolean); and a validation error names
+the field the client sent, not the branch of a union pydantic tried."""
 
 from __future__ import annotations
 
@@ -68,6 +69,7 @@ def test_a_json_integer_is_still_a_number_where_floats_are_asked(client: TestCli
         ({"tools": [{"name": "lookup"}]}, "input_schema"),
         ({"thinking": {"type": "enabled"}}, "budget_tokens"),
         ({"thinking": {"type": "enabled", "budget_tokens": "2048"}}, "budget_tokens"),
+        ({"system": [{"type": "image"}]}, "system.0.type"),
     ],
 )
 def test_messages_fields_of_the_wrong_type_are_an_anthropic_400(
@@ -82,3 +84,11 @@ def test_server_tools_need_no_input_schema(client: TestClient) -> None:
     body = {"model": "auto", "max_tokens": 32, "messages": ASK, "tools": [tool]}
     resp = client.post("/v1/messages", json=body)
     assert resp.status_code == 200, resp.text
+
+
+def test_a_union_error_names_the_field_not_the_branch(client: TestClient) -> None:
+    bad = [{"role": "user", "content": 5}]
+    resp = client.post("/v1/chat/completions", json={"model": "auto", "messages": bad})
+    err = assert_openai_error(resp, 400, "invalid_request")
+    assert err["param"] == "messages.0.content"
+    assert err["message"].startswith("messages.0.content: ")
