@@ -66,7 +66,8 @@ def observe_error(metrics: Metrics, endpoint: str, exc: RouterError) -> None:
 
 
 def _task(decision: Decision) -> str:
-    return decision.match.task if decision.match else decision.route
+    """The classified task, or ``auto:<task>``'s; ``-`` for a named model (it had none)."""
+    return decision.match.task if decision.match else decision.task or "-"
 
 
 async def refresh_gauges(metrics: Metrics, router: Router) -> None:
