@@ -62,7 +62,7 @@ def cmd_route(args: argparse.Namespace) -> int:
     config = config_of(args)
     engine = Router.from_config(config, encoder_of(config), first_stage=build_first_stage(config))
     request = ChatRequest(
-        messages=(Message(role="user", content=args.text),),
+        messages=(Message(role="user", content=argv_text(args.text)),),
         model=args.model,
         priority=Priority(args.priority) if args.priority else None,
     )
@@ -72,6 +72,12 @@ def cmd_route(args: argparse.Namespace) -> int:
         return 0
     _print_decision(decision)
     return 0
+
+
+def argv_text(text: str) -> str:
+    """Text from the command line as valid Unicode: bytes that were not UTF-8 arrive as lone
+    surrogates (Python's surrogateescape), which no tokenizer takes; they become U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def cmd_config(args: argparse.Namespace) -> int:
