@@ -168,9 +168,17 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     return (f"{param}: {msg}" if param else msg), param
 
 
+def _anthropic_client(request: Request) -> bool:
+    """/v1/messages, and /v1/models asked in Anthropic's shape (the SDKs send the version)."""
+    path = request.url.path
+    return speaks_anthropic(path) or (
+        path.startswith("/v1/models") and "anthropic-version" in request.headers
+    )
+
+
 def shaped(request: Request, response: JSONResponse) -> JSONResponse:
     """The error in the shape of the route's API: Anthropic-style on /v1/messages."""
-    if not speaks_anthropic(request.url.path):
+    if not _anthropic_client(request):
         return response
     message = json.loads(bytes(response.body))["error"]["message"]
     headers = {

@@ -58,6 +58,7 @@ def _anthropic_shape(entries: list[dict[str, Any]]) -> dict[str, Any]:
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(_STARTED))
     data = [
         {"type": "model", "id": e["id"], "display_name": e["id"], "created_at": created}
+        | {"max_input_tokens": e["context_window"]}
         | {k: e[k] for k in ("context_window", "capabilities")}
         for e in entries
     ]

@@ -53,6 +53,12 @@ def test_anthropic_clients_get_the_anthropic_shape(stack: ApiStack) -> None:
     assert [m.id for m in page.data][:2] == ["auto", "auto:code"]
     assert page.data[0].type == "model" and page.has_more is False
     assert client.models.retrieve("beta").id == "beta"
+    assert page.data[0].max_input_tokens == page.data[0].model_extra["context_window"]  # type: ignore[index]
+    with pytest.raises(anthropic.NotFoundError) as missing:  # the error in Anthropic's shape too
+        client.models.retrieve("gpt-9")
+    assert isinstance(missing.value.body, dict)
+    assert missing.value.body["type"] == "error"
+    assert missing.value.body["error"]["type"] == "not_found_error"
 
 
 def keys(raw: dict[str, Any]) -> None:
