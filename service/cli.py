@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -21,12 +22,15 @@ log = logging.getLogger("semroute.cli")
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from router.config import Config, stray_variables
     from service.app import create_app
     from service.logs import configure
     from service.server import DrainingServer
 
     configure(args.log_level, json_lines=not args.plain_logs)
     config = config_of(args)
+    for message in stray_variables(Config, os.environ):
+        log.warning("%s", message)
     host = args.host or config.service.host
     port = args.port if args.port is not None else config.service.port
     if not config.auth.enabled and host not in ("127.0.0.1", "localhost", "::1"):

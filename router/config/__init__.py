@@ -22,6 +22,7 @@ from router.config.settings import (
     load_config,
     load_layers,
 )
+from router.config.sources import stray_variables
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -44,4 +45,5 @@ __all__ = [
     "env_name",
     "load_config",
     "load_layers",
+    "stray_variables",
 ]
