@@ -75,3 +75,9 @@ def test_a_key_sees_only_the_models_it_may_name(centroid_dir: Path) -> None:
         assert ids[-1] == "gamma" and "alpha" not in ids and "auto" in ids
         with pytest.raises(openai.AuthenticationError):
             stack.openai("sk-nope").models.list()
+        with pytest.raises(openai.NotFoundError) as hidden:  # it exists: the key may not use it
+            stack.openai("sk-limited").models.retrieve("alpha")
+        assert "may not use" in hidden.value.message
+        with pytest.raises(openai.NotFoundError) as unknown:
+            stack.openai("sk-limited").models.retrieve("gpt-9")
+        assert "unknown model" in unknown.value.message
