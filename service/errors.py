@@ -168,6 +168,11 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     return (f"{param}: {msg}" if param else msg), param
 
 
+# What FastAPI says of a body json.loads cannot take for another reason than its syntax.
+_UNPARSED = "There was an error parsing the body"
+_NOT_UTF8 = "request body is not valid JSON: not UTF-8 text, or nested too deeply"
+
+
 def _anthropic_client(request: Request) -> bool:
     """/v1/messages, and /v1/models asked in Anthropic's shape (the SDKs send the version)."""
     path = request.url.path
@@ -205,6 +210,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 400 and exc.detail == _UNPARSED:  # bytes that are not UTF-8 …
+            return shaped(request, error_response(400, _NOT_UTF8, code="invalid_request"))
         return shaped(request, error_response(exc.status_code, str(exc.detail), headers=headers))
 
     @app.exception_handler(Exception)

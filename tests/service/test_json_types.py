@@ -92,3 +92,19 @@ def test_a_union_error_names_the_field_not_the_branch(client: TestClient) -> Non
     err = assert_openai_error(resp, 400, "invalid_request")
     assert err["param"] == "messages.0.content"
     assert err["message"].startswith("messages.0.content: ")
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/route", "/v1/messages"])
+@pytest.mark.parametrize(
+    "raw", [b'{"input": "caf\xe9"}', b'{"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}"]
+)
+def test_bytes_that_are_not_utf8_json_are_a_400_that_says_so(
+    client: TestClient, path: str, raw: bytes
+) -> None:
+    resp = client.post(path, content=raw, headers={"content-type": "application/json"})
+    assert resp.status_code == 400
+    body = resp.json()
+    message = body["error"]["message"]
+    assert "not valid JSON" in message and "UTF-8" in message
+    if path != "/v1/messages":
+        assert body["error"]["code"] == "invalid_request"
