@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -21,12 +22,15 @@ log = logging.getLogger("semroute.cli")
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from router.config import Config, stray_variables
     from service.app import create_app
     from service.logs import configure
     from service.server import DrainingServer
 
     configure(args.log_level, json_lines=not args.plain_logs)
     config = config_of(args)
+    for message in stray_variables(Config, os.environ):
+        log.warning("%s", message)
     host = args.host or config.service.host
     port = args.port if args.port is not None else config.service.port
     if not config.auth.enabled and host not in ("127.0.0.1", "localhost", "::1"):
@@ -62,7 +66,7 @@ def cmd_route(args: argparse.Namespace) -> int:
     config = config_of(args)
     engine = Router.from_config(config, encoder_of(config), first_stage=build_first_stage(config))
     request = ChatRequest(
-        messages=(Message(role="user", content=args.text),),
+        messages=(Message(role="user", content=argv_text(args.text)),),
         model=args.model,
         priority=Priority(args.priority) if args.priority else None,
     )
@@ -72,6 +76,12 @@ def cmd_route(args: argparse.Namespace) -> int:
         return 0
     _print_decision(decision)
     return 0
+
+
+def argv_text(text: str) -> str:
+    """Text from the command line as valid Unicode: bytes that were not UTF-8 arrive as lone
+    surrogates (Python's surrogateescape), which no tokenizer takes; they become U+FFFD."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def cmd_config(args: argparse.Namespace) -> int:

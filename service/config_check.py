@@ -3,12 +3,13 @@ is loaded), each finding with the fix. Errors stop ``semroute serve``; warnings 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from router.classify import current_version
-from router.config import Config
+from router.config import Config, stray_variables
 from router.encoders import static_model_dir
 from router.errors import ArtifactError
 from router.execution import build_providers
@@ -117,6 +118,11 @@ def _shared_state(config: Config) -> Iterator[Finding]:
         )
 
 
+def _environment(environ: Mapping[str, str] | None) -> Iterator[Finding]:
+    for message in stray_variables(Config, os.environ if environ is None else environ):
+        yield Finding("warning", message)
+
+
 def _redis(config: Config, ping: Callable[[str, float], None]) -> Iterator[Finding]:
     address = config.redis.address()
     if address is None:
@@ -159,4 +165,5 @@ def check(
         *_providers(config, environ),
         *_shared_state(config),
         *_redis(config, ping),
+        *_environment(environ),
     ]

@@ -157,9 +157,22 @@ def router_error_response(exc: e.RouterError) -> JSONResponse:
     return JSONResponse(body, status, headers=headers)
 
 
+# pydantic names the branch of a union in an error's location ("content.str",
+# "system.list[SystemBlock]"): not a field the client sent.
+_UNION_BRANCHES = frozenset({"str", "constrained-str", "int", "float", "bool", "dict", "list"})
+
+
+def _is_field(part: object) -> bool:
+    return isinstance(part, int) or (
+        part != "body" and "[" not in str(part) and str(part) not in _UNION_BRANCHES
+    )
+
+
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
-    err = exc.errors()[0]
-    loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+    # The deepest error is the most specific: for a union, the branch the input was meant for
+    # (a list of blocks whose type is wrong, rather than "should be a valid string").
+    err = max(exc.errors(), key=lambda x: len(x.get("loc", ())))
+    loc = [str(p) for p in err.get("loc", ()) if _is_field(p)]
     param = ".".join(loc) or None
     msg = str(err.get("msg", "invalid request")).removeprefix("Value error, ")
     if err.get("type") == "json_invalid":
@@ -172,9 +185,22 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     return (f"{param}: {msg}" if param else msg), param
 
 
+# What FastAPI says of a body json.loads cannot take for another reason than its syntax.
+_UNPARSED = "There was an error parsing the body"
+_NOT_UTF8 = "request body is not valid JSON: not UTF-8 text, or nested too deeply"
+
+
+def _anthropic_client(request: Request) -> bool:
+    """/v1/messages, and /v1/models asked in Anthropic's shape (the SDKs send the version)."""
+    path = request.url.path
+    return speaks_anthropic(path) or (
+        path.startswith("/v1/models") and "anthropic-version" in request.headers
+    )
+
+
 def shaped(request: Request, response: JSONResponse) -> JSONResponse:
     """The error in the shape of the route's API: Anthropic-style on /v1/messages."""
-    if not speaks_anthropic(request.url.path):
+    if not _anthropic_client(request):
         return response
     message = json.loads(bytes(response.body))["error"]["message"]
     headers = {
@@ -201,6 +227,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 400 and exc.detail == _UNPARSED:  # bytes that are not UTF-8 …
+            return shaped(request, error_response(400, _NOT_UTF8, code="invalid_request"))
         return shaped(request, error_response(exc.status_code, str(exc.detail), headers=headers))
 
     @app.exception_handler(Exception)

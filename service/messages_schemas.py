@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from service.validation import reject_invalid_unicode
 
 Text = Annotated[str, Field(max_length=10_000_000)]
+# Anthropic's API takes JSON numbers and booleans only: "5" is not a max_tokens, "yes" no stream.
+Count = Annotated[StrictInt, Field(gt=0)]
 
 
 class Block(BaseModel):
@@ -58,6 +60,12 @@ class Tool(BaseModel):
     input_schema: dict[str, Any] | None = None
     cache_control: dict[str, Any] | None = None
 
+    @model_validator(mode="after")
+    def _client_tools_have_a_schema(self) -> Tool:
+        if self.type in (None, "custom") and self.input_schema is None:
+            raise ValueError(f"tool {self.name!r} needs an input_schema (a JSON Schema object)")
+        return self
+
 
 class ToolChoice(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -76,7 +84,13 @@ class Thinking(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     type: Literal["enabled", "disabled", "adaptive", "between_tools"]
-    budget_tokens: Annotated[int, Field(ge=1024)] | None = None
+    budget_tokens: Annotated[StrictInt, Field(ge=1024)] | None = None
+
+    @model_validator(mode="after")
+    def _enabled_has_a_budget(self) -> Thinking:
+        if self.type == "enabled" and self.budget_tokens is None:
+            raise ValueError("thinking.budget_tokens is required when thinking is enabled")
+        return self
 
 
 class OutputFormat(BaseModel):
@@ -99,13 +113,13 @@ class MessagesBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     model: str = Field(min_length=1, max_length=200)
-    max_tokens: Annotated[int, Field(gt=0)]
+    max_tokens: Count
     messages: list[AnthropicMessage] = Field(min_length=1)
     system: Text | list[SystemBlock] | None = None
     stop_sequences: list[Annotated[str, Field(max_length=1000)]] | None = None
     temperature: Annotated[float, Field(ge=0, le=1)] | None = None
     top_p: Annotated[float, Field(ge=0, le=1)] | None = None
-    top_k: Annotated[int, Field(gt=0)] | None = None
+    top_k: Count | None = None
     stream: StrictBool = False  # JSON true / false only ("yes" is not a boolean)
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
@@ -126,4 +140,4 @@ class MessagesBody(BaseModel):
 class CountTokensBody(MessagesBody):
     """``POST /v1/messages/count_tokens``: a Messages request without ``max_tokens``."""
 
-    max_tokens: Annotated[int, Field(gt=0)] = 1
+    max_tokens: Count = 1

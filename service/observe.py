@@ -40,10 +40,33 @@ def observe_decision(metrics: Metrics, decision: Decision) -> None:
             metrics.cache_refusals.labels(tier).inc(len(cache.refused))
 
 
+# Paths whose label is the path itself; the others are named by their route, so that a path a
+# client makes up (/v1/models/<anything>, /admin/providers/<anything>) is never a label value.
+_ENDPOINTS = frozenset(
+    {
+        "/v1/chat/completions",
+        "/v1/messages",
+        "/v1/messages/count_tokens",
+        "/v1/route",
+        "/v1/models",
+        "/v1/feedback",
+    }
+)
+
+
+def endpoint_label(path: str) -> str:
+    """The ``endpoint`` label of a request path: one of a fixed few values."""
+    if path in _ENDPOINTS:
+        return path
+    if path.startswith("/v1/models/"):
+        return "/v1/models/{id}"
+    return "/admin" if path.startswith("/admin/") else "other"
+
+
 def observe_answer(metrics: Metrics, endpoint: str, answer: Answer[Completion]) -> None:
     """Record an answered request: its final usage and cost, as the answer carries them."""
     task = _task(answer.decision)
-    metrics.requests_by(endpoint, task, answer.model, answer.provider, "ok").inc()
+    metrics.requests_by(endpoint_label(endpoint), task, answer.model, answer.provider, "ok").inc()
     for attempt in answer.attempts:
         if attempt.outcome is not AttemptOutcome.OK:
             metrics.fallbacks_by(attempt.outcome).inc()
@@ -58,7 +81,7 @@ def observe_answer(metrics: Metrics, endpoint: str, answer: Answer[Completion]) 
 
 
 def observe_error(metrics: Metrics, endpoint: str, exc: RouterError) -> None:
-    metrics.requests_by(endpoint, "-", "-", "-", exc.code).inc()
+    metrics.requests_by(endpoint_label(endpoint), "-", "-", "-", exc.code).inc()
     attempts = exc.attempts if isinstance(exc, ProviderError | AllCandidatesFailed) else ()
     for attempt in attempts:
         if attempt.outcome is not AttemptOutcome.OK:
@@ -66,7 +89,8 @@ def observe_error(metrics: Metrics, endpoint: str, exc: RouterError) -> None:
 
 
 def _task(decision: Decision) -> str:
-    return decision.match.task if decision.match else decision.route
+    """The classified task, or ``auto:<task>``'s; ``-`` for a named model (it had none)."""
+    return decision.match.task if decision.match else decision.task or "-"
 
 
 async def refresh_gauges(metrics: Metrics, router: Router) -> None:

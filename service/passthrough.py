@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 Penalty = Annotated[float, Field(ge=-2, le=2)]
 _SHORT = 64
@@ -19,17 +19,18 @@ _SHORT = 64
 class PassthroughFields(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    seed: int | None = None
+    # JSON types only (as OpenAI checks them): "yes" is not a boolean, "5" not a seed.
+    seed: StrictInt | None = None
     presence_penalty: Penalty | None = None
     frequency_penalty: Penalty | None = None
     logit_bias: dict[str, Annotated[float, Field(ge=-100, le=100)]] | None = None
-    logprobs: bool | None = None
-    top_logprobs: Annotated[int, Field(ge=0, le=20)] | None = None
-    parallel_tool_calls: bool | None = None
+    logprobs: StrictBool | None = None
+    top_logprobs: Annotated[StrictInt, Field(ge=0, le=20)] | None = None
+    parallel_tool_calls: StrictBool | None = None
     reasoning_effort: str | None = Field(default=None, max_length=_SHORT)
     metadata: dict[str, str] | None = None
     service_tier: str | None = Field(default=None, max_length=_SHORT)
-    store: bool | None = None
+    store: StrictBool | None = None
 
     def passthrough(self) -> dict[str, Any]:
         """The fields to pass on: the typed ones that were given, then any other field."""

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from router.errors import InvalidRequest
 from router.types import ChatRequest, Message, Priority
@@ -64,8 +72,9 @@ class ChatFields(PassthroughFields):
     model_config = ConfigDict(extra="allow")
     model: str = Field(default="auto", min_length=1, max_length=200)
     priority: Priority | None = None
-    max_tokens: int | None = Field(default=None, gt=0)
-    max_completion_tokens: int | None = Field(default=None, gt=0)
+    # JSON integers only, as OpenAI takes them: "10" or true is not a token limit.
+    max_tokens: StrictInt | None = Field(default=None, gt=0)
+    max_completion_tokens: StrictInt | None = Field(default=None, gt=0)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     stop: str | list[str] | None = None
@@ -139,7 +148,7 @@ class ChatCompletionBody(ChatFields):
     """``POST /v1/chat/completions``: the OpenAI request; ``model`` may be ``auto[:task]``."""
 
     messages: list[ChatMessage] = Field(min_length=1)
-    n: int | None = Field(default=None, ge=1, le=1, description="Only one choice is supported")
+    n: StrictInt | None = Field(default=None, ge=1, le=1, description="One choice only")
     stream_options: dict[str, Any] | None = None
 
     def to_request(self) -> ChatRequest:

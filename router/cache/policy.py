@@ -3,6 +3,7 @@ threshold, how a hit becomes an answer, and when an answer is written back."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -14,7 +15,15 @@ from router.cache.semantic import Entry, SemanticCache, namespace
 from router.classify import user_turns
 from router.config import Config
 from router.encoders import Vectors
-from router.types import Answer, BudgetTier, CacheInfo, Candidate, ChatRequest, Completion
+from router.types import (
+    Answer,
+    BudgetTier,
+    CacheInfo,
+    Candidate,
+    ChatRequest,
+    Completion,
+    ModelTier,
+)
 
 # Verification compares texts; a pasted book adds nothing but time.
 _VERIFY_CHARS = 4000
@@ -61,6 +70,21 @@ class CacheMemory:
     def _text(self, request: ChatRequest) -> str:
         return user_turns(request.messages, self.config.context).last[:_VERIFY_CHARS]
 
+    def _namespace(self, request: ChatRequest, tier: ModelTier) -> str:
+        """``namespace``; for a text longer than verification reads, one of its own.
+
+        The vector sees a long text's head and tail only, and verification its first
+        ``_VERIFY_CHARS``: two documents that differ past that would match. Such a request
+        shares answers with exact repeats of its text only.
+        """
+        ns = namespace(request, tier)
+        last = user_turns(request.messages, self.config.context).last
+        if len(last) <= _VERIFY_CHARS:
+            return ns
+        tenant, shape = ns.rsplit(":", 1)
+        text = hashlib.sha256(last.encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{tenant}:{hashlib.sha256((shape + text).encode()).hexdigest()[:32]}"
+
     async def look_up(
         self,
         request: ChatRequest,
@@ -76,7 +100,7 @@ class CacheMemory:
         """
         assert self.cache is not None
         threshold = self.config.cache.threshold(tier, task)
-        ns = namespace(request, answering[0].tier) if answering else None
+        ns = self._namespace(request, answering[0].tier) if answering else None
         if ns is None:
             return CacheLookup(CacheInfo(False, 0.0, threshold, skipped="no capable model"))
         lookup = partial(self.cache.lookup, ns, vector, self._text(request), threshold, tier)
@@ -108,7 +132,7 @@ class CacheMemory:
             return
         if decision.cache is None or decision.cache.skipped:
             return
-        ns = namespace(request, answer.model_tier)
+        ns = self._namespace(request, answer.model_tier)
         entry = to_entry(
             ns,
             self._text(request),

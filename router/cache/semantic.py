@@ -1,8 +1,9 @@
 """SemanticCache: answers near-duplicate requests from earlier answers — only when it is safe.
 
 Entries live in namespaces: tenant + a hash of everything that shapes an answer (system prompt,
-tools, response format, temperature bucket, other sampling parameters, earlier turns, and the
-tier of the model that answered). A hit therefore never crosses tenants, never changes
+tools, response format, temperature bucket, other sampling parameters, earlier turns, images,
+documents, tool calls and results, a model the client named, and the tier of the model that
+answered). A hit therefore never crosses tenants, never changes
 parameters, and never serves a cheaper model's answer where a better tier was asked for.
 A nearest neighbour must clear the tier's cosine threshold *and* pass verification.
 TTL is absolute (a hit does not extend it); past ``max_entries`` the least recently used go.
@@ -24,6 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from router.cache.beyond_text import beyond_text
 from router.cache.index import HnswParams, VectorIndex
 from router.config import CacheConfig
 from router.encoders import Vectors
@@ -93,8 +95,8 @@ def temperature_bucket(t: float | None) -> str:
 
 
 def namespace(request: ChatRequest, model_tier: ModelTier | str) -> str:
-    """tenant + hash of what shapes the answer besides the last user message (and the client
-    key's model allow-list, when it has one)."""
+    """tenant + hash of what shapes the answer besides the last user message's text (and the
+    client key's model allow-list, when it has one)."""
     users = [i for i, m in enumerate(request.messages) if m.role == "user"]
     history = request.messages[: users[-1]] if users else request.messages
     shape = {
@@ -113,6 +115,10 @@ def namespace(request: ChatRequest, model_tier: ModelTier | str) -> str:
         shape["extra"] = request.extra
     if request.allowed_models is not None:  # a key's allow-list separates as strictly as a tenant
         shape["allowed_models"] = sorted(request.allowed_models)
+    if beyond := beyond_text(request.messages, users[-1] if users else None):
+        shape["beyond_text"] = beyond  # images, documents, tool calls and results
+    if not request.model.startswith("auto"):  # a named model is answered by its own answers
+        shape["model"] = request.model
     digest = hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()
     return f"{request.tenant}:{digest[:32]}"
 

@@ -23,6 +23,7 @@ from router.config.settings import (
     load_config,
     load_layers,
 )
+from router.config.sources import stray_variables
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -46,4 +47,5 @@ __all__ = [
     "env_name",
     "load_config",
     "load_layers",
+    "stray_variables",
 ]

@@ -74,6 +74,8 @@ __all__ = [
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG = Path(__file__).resolve().parent / "default.toml"
+# Sections without defaults: the file must have them (the catalogue and the routes).
+_WHOLE_SECTIONS = frozenset({"routing", "providers", "models", "tasks"})
 DEFAULT_TASKS = ("code", "math", "creative", "analysis", "chat", "lookup", "summarize", "extract")
 
 
@@ -134,12 +136,30 @@ class Config(_Model):
         return self
 
 
+def _missing_sections(exc: ValidationError) -> str | None:
+    """The message for a file without the sections every config needs, or None."""
+    top = [e["loc"] for e in exc.errors() if e["type"] == "missing" and len(e["loc"]) == 1]
+    sections = sorted({str(loc[0]) for loc in top} & _WHOLE_SECTIONS)
+    if not sections:
+        return None
+    return (
+        f"no {', '.join(f'[{s}]' for s in sections)} in the file: a config file replaces the "
+        "embedded default as a whole (only SEMROUTE_* variables are laid over it), so it needs "
+        f"the catalogue too; start from a copy of {DEFAULT_CONFIG} (or the output of "
+        "`semroute config show`) and change what differs"
+    )
+
+
 def _format_validation(exc: ValidationError, layers: Layers) -> tuple[str, str]:
+    if (message := _missing_sections(exc)) is not None:
+        return "", message
     err = exc.errors()[0]
     key = ".".join(str(p) for p in err["loc"])
     more = f" (and {len(exc.errors()) - 1} more error(s))" if len(exc.errors()) > 1 else ""
-    secret = key == "redis" or "url" in key  # the Redis URL may hold a password
-    got = f"; got {err.get('input')!r}" if key and not secret else ""
+    # The Redis URL may hold a password; a missing key's input is the table around it.
+    secret = key == "redis" or "url" in key
+    shown = key and not secret and err["type"] != "missing"
+    got = f"; got {err.get('input')!r}" if shown else ""
     message = str(err["msg"]).removeprefix("Value error, ")
     if key and layers.source(key) == "env":
         message += f" (set by {env_name(layers, key)})"

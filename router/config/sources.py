@@ -123,6 +123,40 @@ def _not_json(exc: SettingsError, variables: Mapping[str, str]) -> str:
     )
 
 
+# SEMROUTE_* variables that are not settings.
+_NOT_SETTINGS = frozenset({"SEMROUTE_CONFIG", SECRETS_DIR_VAR})
+
+
+def stray_variables(settings: type[BaseModel], environ: Mapping[str, str]) -> list[str]:
+    """A message for each ``SEMROUTE_*`` variable that sets nothing (pydantic-settings ignores
+    a name outside every section, such as ``SEMROUTE_REDIS_URL`` with one underscore), with the
+    name it was probably meant to be."""
+    out = []
+    for variable in sorted(k for k in environ if k.upper().startswith(PREFIX)):
+        name = variable.upper()
+        if name in _NOT_SETTINGS:
+            continue
+        target = name.removesuffix("_FILE") if name.endswith("_FILE") else name
+        dotted = _dotted(target)
+        if dotted.split(".")[0] in settings.model_fields:
+            continue  # a section's own keys are validated with it
+        message = f"{variable} sets nothing: no setting is named {dotted!r}"
+        if (meant := _meant(settings, dotted)) is not None:
+            meant += name.removeprefix(target)  # the _FILE suffix, if any
+            message += f"; did you mean {meant} (two underscores between the parts)?"
+        out.append(message)
+    return out
+
+
+def _meant(settings: type[BaseModel], dotted: str) -> str | None:
+    """``redis_url`` → ``SEMROUTE_REDIS__URL``, when that is a setting."""
+    for section in settings.model_fields:
+        rest = dotted.removeprefix(f"{section}_")
+        if rest != dotted and _is_setting(settings, f"{section}.{rest}"):
+            return PREFIX + f"{section}.{rest}".upper().replace(".", "__")
+    return None
+
+
 class _EnvSource(EnvSettingsSource):
     """pydantic-settings' environment source on a given mapping (testable, no os.environ)."""
 

@@ -58,6 +58,7 @@ def _anthropic_shape(entries: list[dict[str, Any]]) -> dict[str, Any]:
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(_STARTED))
     data = [
         {"type": "model", "id": e["id"], "display_name": e["id"], "created_at": created}
+        | {"max_input_tokens": e["context_window"]}
         | {k: e[k] for k in ("context_window", "capabilities")}
         for e in entries
     ]
@@ -83,8 +84,10 @@ async def get_model(
             if "anthropic-version" in request.headers:
                 return JSONResponse(_anthropic_shape([entry])["data"][0])
             return JSONResponse(entry)
+    config = get_state(request).config
+    why = "this API key may not use it" if model_id in config.models else "unknown model"
     raise InvalidRequest(
-        f"unknown model {model_id!r}: GET /v1/models lists them",
+        f"{why} ({model_id!r}): GET /v1/models lists the models this key may name",
         param="model",
         code="model_not_found",
     )

@@ -128,6 +128,45 @@ def test_cache_never_crosses_parameters(stack: Stack) -> None:
     assert raw.headers["x-semroute-cache"] == "miss"
 
 
+@pytest.mark.parametrize("stack", [NO_VERIFY], indirect=True)
+def test_a_tool_result_is_never_answered_with_the_question_s_answer(stack: Stack) -> None:
+    # An agent loop: the same question, now followed by the tool call and its result.
+    client = stack.client()
+    client.chat.completions.create(model="auto", messages=ask("hi how are you"))
+    call = {"id": "c1", "type": "function", "function": {"name": "track", "arguments": "{}"}}
+    turns: list[Any] = [
+        *ask("hi how are you"),
+        {"role": "assistant", "content": None, "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "shipped yesterday"},
+    ]
+    raw = client.chat.completions.with_raw_response.create(model="auto", messages=turns)
+    assert raw.headers["x-semroute-cache"] == "miss"
+    assert stack.upstream.calls == 2
+
+
+@pytest.mark.parametrize("stack", [NO_VERIFY], indirect=True)
+def test_long_documents_share_answers_with_exact_repeats_only(stack: Stack) -> None:
+    # Two leases with the same boilerplate around them: the vector sees head and tail only.
+    head, tail = "hi how are you " * 300, " hi how are you" * 100
+
+    def lease(rent: str) -> list[dict[str, str]]:
+        return ask(f"{head}\nThe monthly rent is {rent}.\n{tail}")
+
+    client = stack.client()
+    client.chat.completions.create(model="auto", messages=lease("500 dollars"))  # type: ignore[arg-type]
+    other = client.chat.completions.with_raw_response.create(
+        model="auto",
+        messages=lease("9000 dollars"),  # type: ignore[arg-type]
+    )
+    assert other.headers["x-semroute-cache"] == "miss"
+    again = client.chat.completions.with_raw_response.create(
+        model="auto",
+        messages=lease("500 dollars"),  # type: ignore[arg-type]
+    )
+    assert again.headers["x-semroute-cache"] == "hit"
+    assert stack.upstream.calls == 2
+
+
 @pytest.mark.parametrize(
     "stack", [{"cache": {"verify": False}, "budget": {"daily_usd": 0.1}}], indirect=True
 )

@@ -64,3 +64,18 @@ def test_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     missing = semroute("eval", "--data", str(tmp_path / "absent.jsonl"))
     assert missing.returncode == 2
     assert "not found" in missing.stderr
+
+
+def test_route_takes_text_that_is_not_utf8() -> None:
+    # A Latin-1 terminal: Python hands such bytes over as lone surrogates.
+    latin1 = "Write a haiku about a caf\xe9 in autumn".encode("latin-1")
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "route", os.fsdecode(latin1), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["candidates"]

@@ -101,6 +101,23 @@ def test_check_reports_an_unreachable_redis(config: Config) -> None:
     assert any(f.level == "error" and "503" in f.message for f in findings)
 
 
+def test_check_names_variables_that_set_nothing(config: Config) -> None:
+    # One underscore where two belong: pydantic-settings ignores the variable silently.
+    environ = {
+        "SEMROUTE_REDIS_URL": "redis://redis:6379/0",
+        "SEMROUTE_PROVIDERS_OPENAI__BASE_URL_FILE": "/run/secrets/url",
+        "SEMROUTE_CONFIG": "/etc/semroute.toml",
+        "SEMROUTE_SERVICE__PORT": "9000",
+        "SEMROUTE_BOGUS": "1",
+    }
+    warnings = [f.message for f in check(config, environ=environ) if f.level == "warning"]
+    strays = [w for w in warnings if "sets nothing" in w]
+    assert len(strays) == 3, strays
+    assert any("REDIS_URL " in w and "did you mean SEMROUTE_REDIS__URL " in w for w in strays)
+    assert any("SEMROUTE_PROVIDERS__OPENAI__BASE_URL_FILE" in w for w in strays)
+    assert any("SEMROUTE_BOGUS" in w and "did you mean" not in w for w in strays)
+
+
 def test_a_named_model_has_no_task_header(config: Config) -> None:
     encoder = HashingEncoder()
     router = Router.from_config(config, encoder, build_providers(config, environ={}))

@@ -53,6 +53,12 @@ def test_anthropic_clients_get_the_anthropic_shape(stack: ApiStack) -> None:
     assert [m.id for m in page.data][:2] == ["auto", "auto:code"]
     assert page.data[0].type == "model" and page.has_more is False
     assert client.models.retrieve("beta").id == "beta"
+    assert page.data[0].max_input_tokens == page.data[0].model_extra["context_window"]  # type: ignore[index]
+    with pytest.raises(anthropic.NotFoundError) as missing:  # the error in Anthropic's shape too
+        client.models.retrieve("gpt-9")
+    assert isinstance(missing.value.body, dict)
+    assert missing.value.body["type"] == "error"
+    assert missing.value.body["error"]["type"] == "not_found_error"
 
 
 def keys(raw: dict[str, Any]) -> None:
@@ -69,3 +75,9 @@ def test_a_key_sees_only_the_models_it_may_name(centroid_dir: Path) -> None:
         assert ids[-1] == "gamma" and "alpha" not in ids and "auto" in ids
         with pytest.raises(openai.AuthenticationError):
             stack.openai("sk-nope").models.list()
+        with pytest.raises(openai.NotFoundError) as hidden:  # it exists: the key may not use it
+            stack.openai("sk-limited").models.retrieve("alpha")
+        assert "may not use" in hidden.value.message
+        with pytest.raises(openai.NotFoundError) as unknown:
+            stack.openai("sk-limited").models.retrieve("gpt-9")
+        assert "unknown model" in unknown.value.message

@@ -170,6 +170,28 @@ def test_metrics_endpoint(client: TestClient) -> None:
     assert 'provider="openai"' in text
 
 
+def test_paths_a_client_makes_up_are_never_label_values(client: TestClient) -> None:
+    for made_up in ("zz-1", "zz-2", "auto:zz"):
+        assert client.get(f"/v1/models/{made_up}", headers=bearer(CLIENT_KEY)).status_code == 404
+    admin = bearer(ADMIN_KEY)
+    assert client.post("/admin/providers/zz-3/disable", headers=admin).status_code == 404
+    text = client.get("/metrics").text
+    assert "zz-" not in text and "auto:zz" not in text
+    assert 'endpoint="/v1/models/{id}"' in text
+
+
+def test_a_named_model_is_counted_without_a_task(client: TestClient) -> None:
+    named = {**CHAT, "model": "gpt-4o-mini"}
+    assert client.post("/v1/chat/completions", json=named, headers=bearer(CLIENT_KEY)).is_success
+    forced = {**CHAT, "model": "auto:code"}
+    assert client.post("/v1/chat/completions", json=forced, headers=bearer(CLIENT_KEY)).is_success
+    text = client.get("/metrics").text
+    requests = [line for line in text.splitlines() if line.startswith("semroute_requests_total")]
+    assert not any('task="gpt-4o-mini"' in line for line in requests), requests
+    assert any('model="gpt-4o-mini"' in line and 'task="-"' in line for line in requests)
+    assert any('task="code"' in line for line in requests)
+
+
 def test_request_id_is_propagated_and_logged(
     client: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -275,3 +275,44 @@ def test_a_large_rebuild_runs_aside_and_keeps_changes_made_meanwhile() -> None:
     assert len(index) == 3_020  # 42 and 43 were gone already
     assert index.search(vectors[4_000], 1)[0][0] == 4_000
     assert all(i >= 2_000 for i, _ in index.search(vectors[10], 10))
+
+
+def _ns(*messages: Message, model: str = "auto") -> str:
+    return namespace(ChatRequest(messages=messages, model=model), ModelTier.PREMIUM)
+
+
+def _image(url: str) -> Message:
+    return Message("user", ({"type": "text", "text": "describe it"}, _image_part(url)))
+
+
+def _image_part(url: str) -> dict[str, object]:
+    return {"type": "image_url", "image_url": {"url": url}}
+
+
+def test_namespaces_separate_what_the_text_does_not_show() -> None:
+    # Another picture, document or tool result with the same words is another question.
+    assert _ns(_image("data:image/png;base64,AAAA")) != _ns(_image("data:image/png;base64,BBBB"))
+    doc = {"type": "document", "source": {"type": "text", "data": "rent: 500"}}
+    other = {"type": "document", "source": {"type": "text", "data": "rent: 900"}}
+    text = {"type": "text", "text": "summarize"}
+    assert _ns(Message("user", (doc, text))) != _ns(Message("user", (other, text)))
+    ask = Message("user", "where is my order 8812?")
+    fn = {"name": "track", "arguments": '{"order": 8812}'}
+    call = Message("assistant", tool_calls=({"id": "c1", "type": "function", "function": fn},))
+    shipped = Message("tool", "shipped", tool_call_id="c1")
+    lost = Message("tool", "lost", tool_call_id="c1")
+    assert len({_ns(ask), _ns(ask, call, shipped), _ns(ask, call, lost)}) == 3
+    # A named model is answered from its own answers, not another model's of the same tier.
+    assert _ns(ask, model="gpt-4o") != _ns(ask, model="claude-sonnet-4") != _ns(ask)
+    assert _ns(ask, model="auto:code") == _ns(ask)
+
+
+def test_plain_text_namespaces_do_not_change() -> None:
+    # Snapshots written before images and tool turns were hashed stay valid for plain text.
+    short = (Message("system", "s"), Message("user", "hi"))
+    chat = (Message("user", "q"), Message("assistant", "a"), Message("user", "hi"))
+    assert _ns(*short) == "default:cf0603d87d1faee2ee3bffbef69de61b"
+    assert _ns(*chat) == "default:28ceb2e1c986c4f3bc2da6b4f63e7122"
+    # A prompt-cache mark on a text part changes nothing either.
+    marked = Message("user", ({"type": "text", "text": "hi", "cache_control": {"type": "x"}},))
+    assert _ns(Message("system", "s"), marked) == _ns(*short)

@@ -110,3 +110,17 @@ def test_every_section_is_documented_in_the_default_and_the_readme() -> None:
     for name in Config.model_fields:
         assert name in default, f"[{name}] is not in default.toml"
         assert f"| `[{name}]` |" in table or f"| `[{name}.<" in table, f"[{name}] not in README"
+
+
+def test_a_file_with_only_some_sections_says_it_replaces_the_default(tmp_path: Path) -> None:
+    # As a newcomer writes one: just the part that differs (with a key digest in it).
+    path = _write(tmp_path, '[auth]\nenabled = true\nadmin_key_sha256 = "ab12"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert "[models], [providers], [routing], [tasks]" in message
+    assert str(DEFAULT_CONFIG) in message and "replaces the embedded default" in message
+    assert "ab12" not in message  # the whole document is not echoed back
+    with pytest.raises(ConfigError) as info:  # a missing key inside a table: not its table
+        load_config(_write(tmp_path, MINIMAL.replace('upstream = "x"', "")))
+    assert "[models.m.upstream]" in str(info.value) and "got" not in str(info.value)
