@@ -149,7 +149,9 @@ class TaskMatch:
     margin: float
     confident: bool
     threshold: float
-    stage: str = "transformer"  # which encoder decided: "static" (cascade first stage) or not
+    # Which encoder decided: "static" (cascade first stage), "multilingual" or "transformer".
+    stage: str = "transformer"
+    overload: bool = False  # the static stage decided only because the transformer was busy
 
     @property
     def score(self) -> float:

@@ -52,7 +52,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_route(args: argparse.Namespace) -> int:
-    from router.classify import build_first_stage
+    from router.classify import build_first_stage, build_multilingual_stage
     from router.core import Router
     from router.types import ChatRequest
     from service.schemas import RouteResponse
@@ -60,7 +60,12 @@ def cmd_route(args: argparse.Namespace) -> int:
     if not args.text.strip():
         raise InvalidRequest("nothing to route: the text is empty", param="text")
     config = config_of(args)
-    engine = Router.from_config(config, encoder_of(config), first_stage=build_first_stage(config))
+    engine = Router.from_config(
+        config,
+        encoder_of(config),
+        first_stage=build_first_stage(config),
+        multilingual=build_multilingual_stage(config),
+    )
     request = ChatRequest(
         messages=(Message(role="user", content=args.text),),
         model=args.model,
@@ -197,6 +202,11 @@ def _parser() -> argparse.ArgumentParser:
         "--no-cascade",
         action="store_true",
         help="the transformer classifies every row (default: as configured, [encoder.cascade])",
+    )
+    e.add_argument(
+        "--multilingual",
+        choices=["off", "other_languages", "all"],
+        help="the multilingual stage: off, or the text it takes (default: [encoder.multilingual])",
     )
     e.set_defaults(func=cmd_eval)
 

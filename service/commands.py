@@ -12,6 +12,7 @@ from typing import Any
 from router.classify.cascade import build_first_stage
 from router.classify.centroids import load_centroids
 from router.classify.classifier import build_transformer
+from router.classify.multilingual import build_multilingual_stage
 from router.classify.quality_check import QualityCheck
 from router.errors import InvalidRequest
 from service.cli_common import config_of, encoder_of
@@ -161,7 +162,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
         dim=encoder.dim,
     )
     stage = None if args.no_cascade else build_first_stage(config)
-    report = evaluate_file(Path(args.data), encoder, centroids, stage, progress=not args.json)
+    if args.multilingual is not None:
+        settings = config.encoder.multilingual.model_copy(
+            update={"enabled": args.multilingual != "off", "scope": args.multilingual}
+            if args.multilingual != "off"
+            else {"enabled": False}
+        )
+        encoder_config = config.encoder.model_copy(update={"multilingual": settings})
+        config = config.model_copy(update={"encoder": encoder_config})
+    multilingual = build_multilingual_stage(config)
+    report = evaluate_file(
+        Path(args.data), encoder, centroids, stage, multilingual, progress=not args.json
+    )
     if args.json:
         print(json.dumps(report))
         return 0

@@ -253,8 +253,8 @@ class RouteResponse(BaseModel):
     margin: float | None
     threshold: float | None
     decided_by: str | None = Field(
-        description="Which encoder decided the task: 'static' (cascade first stage) or "
-        "'transformer'; null when a model was named explicitly"
+        description="Which encoder decided the task: 'static' (cascade first stage), "
+        "'multilingual' or 'transformer'; null when a model was named explicitly"
     )
     candidates: list[CandidateOut]
     skipped: list[SkippedOut]

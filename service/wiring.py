@@ -17,6 +17,7 @@ from router.cache.verify.verifier import load_verifier
 from router.classify.cascade import build_first_stage
 from router.classify.centroids import current_version
 from router.classify.classifier import build_transformer
+from router.classify.multilingual import build_multilingual_stage
 from router.config.settings import Config
 from router.core import Router
 from router.errors import ArtifactError, ConfigError
@@ -73,6 +74,7 @@ def build_router(config: Config, metrics: Metrics | None = None) -> Router:
         cache=build_cache(config, encoder.dim),
         breakers=build_breakers(config),
         first_stage=first_stage,
+        multilingual=build_multilingual_stage(config),  # never raises either
     )
 
 

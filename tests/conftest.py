@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from router.classify.cascade import build_first_stage
+from router.classify.multilingual import build_multilingual_stage
 from router.classify.centroids import (
     CentroidSet,
     EncoderInfo,
@@ -105,6 +106,7 @@ def real_router() -> Router:
         build_encoder(config.encoder),
         build_providers(config, environ={}),
         first_stage=build_first_stage(config),
+        multilingual=build_multilingual_stage(config),
     )
 
 

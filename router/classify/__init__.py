@@ -13,21 +13,35 @@ from router.classify.centroids import (
 )
 from router.classify.classifier import TaskClassifier, load_transformer_centroids
 from router.classify.conversation import Embedding, user_turns
+from router.classify.language import reads_as_english
+from router.classify.multilingual import (
+    MULTILINGUAL,
+    MultilingualStage,
+    build_multilingual_stage,
+    load_multilingual_stage,
+)
+from router.classify.shapes import find_instruction
 
 __all__ = [
+    "MULTILINGUAL",
     "STATIC",
     "CentroidSet",
     "Embedding",
     "EncoderInfo",
     "FirstStage",
     "Manifest",
+    "MultilingualStage",
     "TaskClassifier",
     "build_first_stage",
+    "build_multilingual_stage",
     "current_version",
+    "find_instruction",
     "list_versions",
     "load_centroids",
     "load_first_stage",
+    "load_multilingual_stage",
     "load_transformer_centroids",
+    "reads_as_english",
     "set_current",
     "user_turns",
     "write_centroids",

@@ -49,13 +49,21 @@ class FirstStage:
     def decides(self, match: TaskMatch) -> bool:
         return match.confident and match.margin >= self.margin
 
-    def match(self, turns: Turns, context: ContextConfig) -> tuple[TaskMatch, Embedding] | None:
-        """The static match and what it embedded, or None when the transformer must decide."""
+    def match(
+        self, turns: Turns, context: ContextConfig, *, overloaded: bool = False
+    ) -> tuple[TaskMatch, Embedding] | None:
+        """The static match and what it embedded, or None when the transformer must decide.
+
+        ``overloaded`` (the transformer's queue is long): every confident match stands,
+        whatever its margin; one that stands only for that is marked ``overload``.
+        """
         embedding = embed_turns_now(self.encoder, turns, context)
         (match,) = self.centroids.classify(embedding.vector[None, :])
-        if not self.decides(match):
-            return None
-        return replace(match, stage=STATIC), embedding
+        if self.decides(match):
+            return replace(match, stage=STATIC), embedding
+        if overloaded and match.confident:
+            return replace(match, stage=STATIC, overload=True), embedding
+        return None
 
     def match_many(self, texts: Sequence[str]) -> list[TaskMatch | None]:
         """Batch form for single-message texts (evaluation): None where the transformer decides."""

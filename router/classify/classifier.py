@@ -12,6 +12,8 @@ import logging
 from router.classify.cascade import STATIC, FirstStage, OnCheck
 from router.classify.centroids import CentroidSet, load_centroids
 from router.classify.conversation import Embedding, Turns, embed_turns
+from router.classify.language import reads_as_english
+from router.classify.multilingual import MULTILINGUAL, MultilingualStage
 from router.classify.quality_check import check
 from router.config.settings import Config
 from router.encoders.base import Encoder, build_encoder
@@ -77,11 +79,13 @@ class TaskClassifier:
         encoder: Encoder,
         centroids: CentroidSet,
         first_stage: FirstStage | None = None,
+        multilingual: MultilingualStage | None = None,
     ) -> None:
         self.config = config
         self.encoder = encoder
         self.centroids = centroids
         self.first_stage = first_stage
+        self.multilingual = multilingual
         calls = config.encoder.encoder_calls()
         self.batcher = MicroBatcher(encoder, config.encoder.micro_batch, calls)
         self.memo = EmbeddingMemo(config.encoder.memo_entries)
@@ -91,6 +95,8 @@ class TaskClassifier:
         """The centroid version that decided ``match``."""
         if match.stage == STATIC and self.first_stage is not None:
             return self.first_stage.centroids.version
+        if match.stage == MULTILINGUAL and self.multilingual is not None:
+            return self.multilingual.centroids.version
         return self.centroids.version
 
     async def embed(self, turns: Turns) -> Embedding:
@@ -101,14 +107,35 @@ class TaskClassifier:
 
     async def classify(self, turns: Turns) -> tuple[TaskMatch, EmbeddedText, Embedding | None]:
         """The task match, what was embedded, and the transformer's embedding (None when the
-        static first stage decided: it is computed later only if the cache needs it)."""
+        static or the multilingual stage decided: it is computed later only if the cache
+        needs it).
+
+        In order: a passage-shaped prompt is decided by its instruction (multilingual
+        stage); English text may be decided by the static stage (more of it while the
+        transformer's queue is long); text the multilingual stage takes goes there; the
+        transformer decides the rest.
+        """
+        multilingual = self.multilingual
+        if multilingual is not None:
+            shaped = await multilingual.by_instruction(turns.last)
+            if shaped is not None:
+                text, cut = multilingual.encoder.fit_window(turns.last)
+                return shaped, EmbeddedText(text, cut, len(turns.last), len(turns.context)), None
+        english = reads_as_english(turns.last)
         stage = self.first_stage
-        if stage is not None and stage.fits(self.centroids.version):
-            decided = stage.match(turns, self.config.context)
+        if stage is not None and stage.fits(self.centroids.version) and english:
+            decided = stage.match(turns, self.config.context, overloaded=self._overloaded())
             if decided is not None:
                 return decided[0], decided[1].text, None
+        if multilingual is not None and multilingual.takes(turns.last, english):
+            match, embedded = await multilingual.match(turns, self.config.context)
+            return match, embedded.text, None
         embedding = await self.embed(turns)
         return self.centroids.classify(embedding.vector)[0], embedding.text, embedding
+
+    def _overloaded(self) -> bool:
+        limit = self.config.encoder.cascade.overload_queue
+        return limit > 0 and self.batcher.waiting >= limit
 
     def reload(self, version: str | None = None) -> str:
         """Swap in another transformer centroid version; returns the version now live.

@@ -1,0 +1,154 @@
+"""The multilingual stage: text the English encoders cannot read, and passage-shaped prompts.
+
+USE multilingual v3 (router/encoders/multilingual.py) classifies against its own centroids
+(``multilingual-v1``, fitted on the English training files plus prompts written in twelve
+other languages). Which text it takes (``[encoder.multilingual] scope``):
+
+- ``other_languages``: text that does not read as English (router/classify/language.py);
+  English goes on through the static stage and the transformer as before.
+- ``all``: everything the static stage does not decide (the transformer then only embeds
+  for the semantic cache).
+
+Its centroids have calibrated thresholds like every other set: an unsure match is not
+confident and takes the default route, so unreadable text no longer lands on a "sink" task.
+
+It also decides passage-shaped prompts (router/classify/shapes.py) in any language, by
+their instruction: one more encoder call on a short text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from router.classify.centroids import CentroidSet, load_centroids
+from router.classify.conversation import Embedding, Turns, embed_turns
+from router.classify.language import reads_as_english
+from router.classify.shapes import find_instruction
+from router.config import Config, ContextConfig
+from router.encoders import Encoder, MicroBatcher
+from router.errors import ArtifactError
+from router.types import TaskMatch
+
+MULTILINGUAL = "multilingual"
+MODEL_FILE = "multilingual_model.json"  # beside the centroids: the weights they were fitted on
+Scope = Literal["other_languages", "all"]
+# What an instruction about a pasted passage asks for, by the instruction's own best task.
+_BY_INSTRUCTION = {"summarize": "summarize", "extract": "extract", "lookup": "extract"}
+log = logging.getLogger("semroute.encoder")
+
+
+@dataclass(frozen=True, slots=True)
+class MultilingualStage:
+    """The multilingual encoder, its centroids and the text it takes."""
+
+    encoder: Encoder
+    centroids: CentroidSet
+    scope: Scope
+    batcher: MicroBatcher
+
+    def takes(self, text: str, english: bool | None = None) -> bool:
+        """Whether this stage classifies ``text`` (when the static stage has not)."""
+        if self.scope == "all":
+            return True
+        return not (reads_as_english(text) if english is None else english)
+
+    async def match(self, turns: Turns, context: ContextConfig) -> tuple[TaskMatch, Embedding]:
+        """The match for the conversation and what was embedded."""
+        embedding = await embed_turns(self.encoder, turns, context, encode=self.batcher.encode)
+        (match,) = self.centroids.classify(embedding.vector[None, :])
+        return replace(match, stage=MULTILINGUAL), embedding
+
+    async def by_instruction(self, text: str) -> TaskMatch | None:
+        """The decision for a passage-shaped ``text`` by its instruction; None when ``text``
+        has no such shape or its instruction asks for something else (the whole text
+        decides then)."""
+        shape = find_instruction(text)
+        if shape is None:
+            return None
+        vectors = await self.batcher.encode([self.encoder.fit_window(shape.instruction)[0]])
+        return shaped(self.centroids.classify(vectors)[0])
+
+    def match_many(self, texts: Sequence[str]) -> list[TaskMatch]:
+        """Batch form of ``match`` for single-message texts (evaluation)."""
+        if not texts:
+            return []
+        matches = self.centroids.classify(self.encoder.encode(_fitted(self.encoder, texts)))
+        return [replace(m, stage=MULTILINGUAL) for m in matches]
+
+    def by_instruction_many(self, texts: Sequence[str]) -> list[TaskMatch | None]:
+        """Batch form of ``by_instruction`` (evaluation)."""
+        out: list[TaskMatch | None] = [None] * len(texts)
+        shapes = [(i, find_instruction(t)) for i, t in enumerate(texts)]
+        found = [(i, s.instruction) for i, s in shapes if s is not None]
+        if found:
+            vectors = self.encoder.encode(_fitted(self.encoder, [s for _, s in found]))
+            for (i, _), m in zip(found, self.centroids.classify(vectors), strict=True):
+                out[i] = shaped(m)
+        return out
+
+
+def shaped(instruction: TaskMatch) -> TaskMatch | None:
+    """The task an instruction about a passage asks for, or None (see ``_BY_INSTRUCTION``)."""
+    task = _BY_INSTRUCTION.get(instruction.task)
+    if task is None:
+        return None
+    return replace(instruction, task=task, confident=True, stage=MULTILINGUAL)
+
+
+def _fitted(encoder: Encoder, texts: Sequence[str]) -> list[str]:
+    return [encoder.fit_window(t)[0] for t in texts]
+
+
+def build_multilingual_stage(config: Config) -> MultilingualStage | None:
+    """The configured multilingual stage; None when off or when it cannot be had (logged:
+    every request then goes through the English stages, as before)."""
+    settings = config.encoder.multilingual
+    if not settings.enabled:
+        return None
+    try:
+        return load_multilingual_stage(config)
+    except ArtifactError as exc:
+        log.error("multilingual stage off: %s (the English encoders decide everything)", exc)
+        return None
+
+
+def load_multilingual_stage(config: Config) -> MultilingualStage:
+    """The encoder and its centroids, checked together.
+
+    Raises:
+        ArtifactError: the package or the centroids do not load, or the centroids were
+            fitted on other weights.
+    """
+    from router.encoders.multilingual import MultilingualEncoder
+
+    settings = config.encoder.multilingual
+    encoder = MultilingualEncoder()
+    centroids = load_centroids(
+        config.routing.centroids_dir,
+        settings.centroid_version,
+        encoder_name=encoder.name,
+        dim=encoder.dim,
+    )
+    fitted = _fitted_digest(config.routing.centroids_dir / centroids.version)
+    if fitted is not None and fitted != encoder.weights_digest():
+        raise ArtifactError(
+            f"centroids {centroids.version} were fitted on other {encoder.name} weights "
+            f"({fitted[:12]}…): refit them (python -m training.fit_multilingual --version NEW)",
+            path=config.routing.centroids_dir / centroids.version,
+        )
+    batcher = MicroBatcher(encoder, config.encoder.micro_batch, 1)
+    return MultilingualStage(encoder, centroids, settings.scope, batcher)
+
+
+def _fitted_digest(version_dir: Path) -> str | None:
+    """The weights digest a centroid version records (multilingual_model.json), if any."""
+    try:
+        digest = json.loads((version_dir / MODEL_FILE).read_text()).get("sha256")
+    except (OSError, ValueError):
+        return None
+    return digest if isinstance(digest, str) else None
