@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from router.classify.cascade import build_first_stage
-from router.classify.multilingual import build_multilingual_stage
 from router.classify.centroids import (
     CentroidSet,
     EncoderInfo,
@@ -18,6 +17,7 @@ from router.classify.centroids import (
     set_current,
     write_centroids,
 )
+from router.classify.multilingual import build_multilingual_stage
 from router.config.settings import Config, load_config
 from router.core import Router
 from router.encoders.base import SentenceTransformerEncoder, build_encoder

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from router.classify import CentroidSet, FirstStage, MultilingualStage, reads_as_english
+from router.classify import (
+    CentroidSet,
+    FirstStage,
+    MultilingualStage,
+    find_instruction,
+    reads_as_english,
+)
 from router.encoders import Encoder
 from router.types import TaskMatch
 from training.slices import routed_report
@@ -95,25 +101,20 @@ def classify_texts(
     progress: bool = True,
 ) -> list[TaskMatch]:
     """Classify single-message texts as the router would (router/classify/classifier.py):
-    passage shapes by their instruction, English through the static first stage, what the
-    multilingual stage takes there, the transformer for the rest."""
+    English that is not passage-shaped through the static first stage, what the multilingual
+    stage takes (and passage shapes) there, the transformer for the rest."""
     from training.fit import embed_examples
 
-    out: list[TaskMatch | None] = (
-        multilingual.by_instruction_many(texts) if multilingual else [None] * len(texts)
-    )
+    out: list[TaskMatch | None] = [None] * len(texts)
     english = [reads_as_english(t) for t in texts]
+    shaped = [multilingual is not None and find_instruction(t) is not None for t in texts]
     if first_stage is not None:
-        _fill(
-            out,
-            texts,
-            [m is None and english[i] for i, m in enumerate(out)],
-            first_stage.match_many,
-        )
+        static = [english[i] and not shaped[i] for i in range(len(texts))]
+        _fill(out, texts, static, first_stage.match_many)
     if multilingual is not None:
         takes = [
-            m is None and multilingual.takes(t, english[i])
-            for i, (t, m) in enumerate(zip(texts, out, strict=True))
+            out[i] is None and (shaped[i] or multilingual.takes(t, english[i]))
+            for i, t in enumerate(texts)
         ]
         _fill(out, texts, takes, multilingual.match_many)
     rest = [i for i, m in enumerate(out) if m is None]

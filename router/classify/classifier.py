@@ -15,6 +15,7 @@ from router.classify.conversation import Embedding, Turns, embed_turns
 from router.classify.language import reads_as_english
 from router.classify.multilingual import MULTILINGUAL, MultilingualStage
 from router.classify.quality_check import check
+from router.classify.shapes import find_instruction
 from router.config.settings import Config
 from router.encoders.base import Encoder, build_encoder
 from router.encoders.batching import MicroBatcher
@@ -110,25 +111,21 @@ class TaskClassifier:
         static or the multilingual stage decided: it is computed later only if the cache
         needs it).
 
-        In order: a passage-shaped prompt is decided by its instruction (multilingual
-        stage); English text may be decided by the static stage (more of it while the
-        transformer's queue is long); text the multilingual stage takes goes there; the
-        transformer decides the rest.
+        In order: English text that is not passage-shaped may be decided by the static
+        stage (more of it while the transformer's queue is long); text the multilingual
+        stage takes, and passage-shaped prompts, go there (their instruction may decide);
+        the transformer decides the rest.
         """
         multilingual = self.multilingual
-        if multilingual is not None:
-            shaped = await multilingual.by_instruction(turns.last)
-            if shaped is not None:
-                text, cut = multilingual.encoder.fit_window(turns.last)
-                return shaped, EmbeddedText(text, cut, len(turns.last), len(turns.context)), None
+        shape = find_instruction(turns.last) if multilingual is not None else None
         english = reads_as_english(turns.last)
         stage = self.first_stage
-        if stage is not None and stage.fits(self.centroids.version) and english:
+        if stage is not None and stage.fits(self.centroids.version) and english and not shape:
             decided = stage.match(turns, self.config.context, overloaded=self._overloaded())
             if decided is not None:
                 return decided[0], decided[1].text, None
-        if multilingual is not None and multilingual.takes(turns.last, english):
-            match, embedded = await multilingual.match(turns, self.config.context)
+        if multilingual is not None and (shape or multilingual.takes(turns.last, english)):
+            match, embedded = await multilingual.match(turns, self.config.context, shape)
             return match, embedded.text, None
         embedding = await self.embed(turns)
         return self.centroids.classify(embedding.vector)[0], embedding.text, embedding

@@ -13,7 +13,8 @@ Its centroids have calibrated thresholds like every other set: an unsure match i
 confident and takes the default route, so unreadable text no longer lands on a "sink" task.
 
 It also decides passage-shaped prompts (router/classify/shapes.py) in any language, by
-their instruction: one more encoder call on a short text.
+their instruction: one more encoder call on a short text, where the whole text went to a
+task a pasted passage pulls towards (summarize, extract, lookup).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Literal
 from router.classify.centroids import CentroidSet, load_centroids
 from router.classify.conversation import Embedding, Turns, embed_turns
 from router.classify.language import reads_as_english
-from router.classify.shapes import find_instruction
+from router.classify.shapes import Shape, find_instruction
 from router.config import Config, ContextConfig
 from router.encoders import Encoder, MicroBatcher
 from router.errors import ArtifactError
@@ -37,7 +38,10 @@ from router.types import TaskMatch
 MULTILINGUAL = "multilingual"
 MODEL_FILE = "multilingual_model.json"  # beside the centroids: the weights they were fitted on
 Scope = Literal["other_languages", "all"]
-# What an instruction about a pasted passage asks for, by the instruction's own best task.
+# What an instruction about a pasted passage asks for, by the instruction's own best task;
+# it decides only where the passage itself pulled the whole text to one of PASSAGE_TASKS (a
+# biography written from pasted facts stays creative, a stack trace stays code).
+PASSAGE_TASKS = frozenset({"summarize", "extract", "lookup"})
 _BY_INSTRUCTION = {"summarize": "summarize", "extract": "extract", "lookup": "extract"}
 log = logging.getLogger("semroute.encoder")
 
@@ -57,47 +61,41 @@ class MultilingualStage:
             return True
         return not (reads_as_english(text) if english is None else english)
 
-    async def match(self, turns: Turns, context: ContextConfig) -> tuple[TaskMatch, Embedding]:
-        """The match for the conversation and what was embedded."""
+    async def match(
+        self, turns: Turns, context: ContextConfig, shape: Shape | None = None
+    ) -> tuple[TaskMatch, Embedding]:
+        """The match for the conversation and what was embedded; with the ``shape`` of a
+        passage-shaped last message, its instruction may decide (``by_instruction``)."""
         embedding = await embed_turns(self.encoder, turns, context, encode=self.batcher.encode)
         (match,) = self.centroids.classify(embedding.vector[None, :])
-        return replace(match, stage=MULTILINGUAL), embedding
-
-    async def by_instruction(self, text: str) -> TaskMatch | None:
-        """The decision for a passage-shaped ``text`` by its instruction; None when ``text``
-        has no such shape or its instruction asks for something else (the whole text
-        decides then)."""
-        shape = find_instruction(text)
-        if shape is None:
-            return None
-        vectors = await self.batcher.encode([self.encoder.fit_window(shape.instruction)[0]])
-        return shaped(self.centroids.classify(vectors)[0])
+        match = replace(match, stage=MULTILINGUAL)
+        if shape is not None and match.task in PASSAGE_TASKS:
+            vectors = await self.batcher.encode(_fitted(self.encoder, [shape.instruction]))
+            match = by_instruction(match, self.centroids.classify(vectors)[0])
+        return match, embedding
 
     def match_many(self, texts: Sequence[str]) -> list[TaskMatch]:
-        """Batch form of ``match`` for single-message texts (evaluation)."""
+        """Batch form of ``match`` for single-message texts (evaluation), shapes included."""
         if not texts:
             return []
         matches = self.centroids.classify(self.encoder.encode(_fitted(self.encoder, texts)))
-        return [replace(m, stage=MULTILINGUAL) for m in matches]
-
-    def by_instruction_many(self, texts: Sequence[str]) -> list[TaskMatch | None]:
-        """Batch form of ``by_instruction`` (evaluation)."""
-        out: list[TaskMatch | None] = [None] * len(texts)
+        out = [replace(m, stage=MULTILINGUAL) for m in matches]
         shapes = [(i, find_instruction(t)) for i, t in enumerate(texts)]
-        found = [(i, s.instruction) for i, s in shapes if s is not None]
+        found = [(i, s.instruction) for i, s in shapes if s and out[i].task in PASSAGE_TASKS]
         if found:
             vectors = self.encoder.encode(_fitted(self.encoder, [s for _, s in found]))
             for (i, _), m in zip(found, self.centroids.classify(vectors), strict=True):
-                out[i] = shaped(m)
+                out[i] = by_instruction(out[i], m)
         return out
 
 
-def shaped(instruction: TaskMatch) -> TaskMatch | None:
-    """The task an instruction about a passage asks for, or None (see ``_BY_INSTRUCTION``)."""
+def by_instruction(whole: TaskMatch, instruction: TaskMatch) -> TaskMatch:
+    """The decision for a passage-shaped prompt: what its instruction asks for (see
+    ``_BY_INSTRUCTION``), else the whole text's match."""
     task = _BY_INSTRUCTION.get(instruction.task)
     if task is None:
-        return None
-    return replace(instruction, task=task, confident=True, stage=MULTILINGUAL)
+        return whole
+    return replace(whole, task=task, confident=True, margin=instruction.margin)
 
 
 def _fitted(encoder: Encoder, texts: Sequence[str]) -> list[str]:
