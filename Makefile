@@ -88,8 +88,8 @@ bench: $(VENV)/.dev prepare
 	cd bench && ../$(PY) report.py
 
 # Rebuild the shipped centroids from the training set in training/data/ (see its README).
-TRAIN_DATA := training/data/public_train.jsonl training/data/realistic_train.jsonl \
-	training/data/seed_prompts.jsonl training/data/seed_prompts_2.jsonl
+TRAIN_DATA := training/data/public_train.jsonl training/data/seed_prompts.jsonl \
+	training/data/seed_prompts_2.jsonl
 train: $(VENV)/.runtime
 	$(VENV)/bin/semroute train --out centroids --promote --k 8 $(TRAIN_DATA:%=--data %)
 

@@ -108,6 +108,16 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         elif not failed:  # it did not load at all: serving would run without it
             print("cascade: the first stage does not load (see the error above)", file=sys.stderr)
             return 1
+    if config.encoder.multilingual.enabled:
+        multilingual = build_multilingual_stage(config, report)
+        if multilingual is not None:
+            print(
+                f"multilingual: {multilingual.encoder.name} with centroids "
+                f"{multilingual.centroids.version} (scope {multilingual.scope}) ready"
+            )
+        elif not failed:
+            print("multilingual: the stage does not load (see the error above)", file=sys.stderr)
+            return 1
     for check in failed:
         print(
             f"\n*** WARNING: {check.artifact} FAILED its hold-out check: {check.describe()}.\n"
@@ -122,6 +132,7 @@ FALLBACK = {
     "static": "cascade off: the transformer decides every request",
     "onnx-int8": "the float ONNX export instead of int8",
     "onnx": "nothing to fall back to",
+    "multilingual": "multilingual stage off: the English encoders decide every request",
 }
 
 
@@ -147,6 +158,18 @@ def _record(config: Any) -> int:
     )
     f1 = record(static, centroids, config.routing.centroids_dir / stage_version, "static")
     print(f"recorded static with {stage_version}: hold-out macro-F1 {f1:.4f}")
+    from router.encoders.multilingual import MultilingualEncoder
+
+    multilingual = MultilingualEncoder()
+    ml_version = config.encoder.multilingual.centroid_version
+    centroids = load_centroids(
+        config.routing.centroids_dir,
+        ml_version,
+        encoder_name=multilingual.name,
+        dim=multilingual.dim,
+    )
+    f1 = record(multilingual, centroids, config.routing.centroids_dir / ml_version, "multilingual")
+    print(f"recorded multilingual with {ml_version}: hold-out macro-F1 {f1:.4f}")
     return 0
 
 

@@ -74,7 +74,7 @@ def build_router(config: Config, metrics: Metrics | None = None) -> Router:
         cache=build_cache(config, encoder.dim),
         breakers=build_breakers(config),
         first_stage=first_stage,
-        multilingual=build_multilingual_stage(config),  # never raises either
+        multilingual=build_multilingual_stage(config, on_check),  # never raises either
     )
 
 

