@@ -262,9 +262,12 @@ def cmd_eval_cost(args: argparse.Namespace) -> int:
 
 
 def _print_report(r: dict[str, Any]) -> None:
-    share = r.get("transformer_share")
-    cascade = f"  (cascade: transformer embedded {100 * share:.0f}%)" if share is not None else ""
-    print(f"centroids {r['centroid_version']}  n={r['n']}{cascade}")
+    decided = r.get("decided_by") or {}
+    split = ", ".join(f"{k} {100 * v / max(1, r['n']):.0f}%" for k, v in sorted(decided.items()))
+    print(
+        f"centroids {r['centroid_version']}  n={r['n']}"
+        + (f"  (decided by: {split})" if split else "")
+    )
     print(
         f"accuracy {r['accuracy']:.4f}  macro-F1 {r['macro_f1']:.4f}  "
         f"unknown rate {r['unknown_rate']:.4f}"
@@ -280,6 +283,17 @@ def _print_report(r: dict[str, Any]) -> None:
     print(" " * 10 + "".join(f"{t[:6]:>7}" for t in tasks))
     for t in tasks:
         print(f"{t:<10}" + "".join(f"{r['confusion'][t][p]:>7}" for p in tasks))
+    routed = r.get("routed")
+    if routed:
+        print(
+            f"as routed (unsure → default route): accuracy {routed['accuracy']:.4f}  "
+            f"default route {routed['default_share']:.4f}  "
+            f"other tasks sent to chat {routed['chat_sink']:.4f}"
+        )
+    if r.get("slices"):
+        print(f"{'slice':<26} {'n':>5} {'acc':>6} {'routed':>7}")
+        for name, sl in r["slices"].items():
+            print(f"{name:<26} {sl['n']:>5} {sl['accuracy']:>6.3f} {sl['routed_accuracy']:>7.3f}")
     skipped = r["outside_taxonomy"]
     if skipped["n"] or r["invalid_rows"]:
         print(
