@@ -121,7 +121,8 @@ class TaskClassifier:
         english = reads_as_english(turns.last)
         stage = self.first_stage
         if stage is not None and stage.fits(self.centroids.version) and english and not shape:
-            decided = stage.match(turns, self.config.context, overloaded=self._overloaded())
+            busy = self._overloaded(turns.last, english)
+            decided = stage.match(turns, self.config.context, overloaded=busy)
             if decided is not None:
                 return decided[0], decided[1].text, None
         if multilingual is not None and (shape or multilingual.takes(turns.last, english)):
@@ -130,9 +131,12 @@ class TaskClassifier:
         embedding = await self.embed(turns)
         return self.centroids.classify(embedding.vector)[0], embedding.text, embedding
 
-    def _overloaded(self) -> bool:
+    def _overloaded(self, text: str, english: bool) -> bool:
+        """Whether the queue of the encoder that would decide ``text`` next is long."""
         limit = self.config.encoder.cascade.overload_queue
-        return limit > 0 and self.batcher.waiting >= limit
+        ml = self.multilingual
+        batcher = ml.batcher if ml is not None and ml.takes(text, english) else self.batcher
+        return limit > 0 and batcher.waiting >= limit
 
     def reload(self, version: str | None = None) -> str:
         """Swap in another transformer centroid version; returns the version now live.

@@ -91,8 +91,10 @@ def test_other_texts_have_no_passage_shape(text: str) -> None:
 
 
 class CountingEncoder(HashingEncoder):
-    def __init__(self, delay: float = 0.0) -> None:
-        super().__init__()
+    """Counts the texts it embeds; ``delay`` makes each call slow (a busy encoder)."""
+
+    def __init__(self, delay: float = 0.0, dim: int = 1024, name: str = "hashing-test") -> None:
+        super().__init__(dim=dim, name=name)
         self.texts = 0
         self.delay = delay
 
@@ -188,6 +190,22 @@ async def test_under_overload_the_static_stage_decides_more_and_says_so(
     stages = [(d.match.stage, d.match.overload) for d in decisions if d.match is not None]
     assert ("transformer", False) in stages  # an idle transformer still decides
     assert (STATIC, True) in stages  # while it is busy, the static stage does
+
+
+async def test_overload_is_read_from_the_queue_of_the_stage_that_would_decide(
+    config: Config, tmp_path: Path
+) -> None:
+    cascade = config.encoder.cascade.model_copy(update={"overload_queue": 2})
+    busy = config.model_copy(
+        update={"encoder": config.encoder.model_copy(update={"cascade": cascade})}
+    )
+    slow = CountingEncoder(delay=0.05, dim=128, name="hashing-multilingual")
+    stage = _stage(tmp_path / "ml", "all")
+    stage = MultilingualStage(slow, stage.centroids, "all", MicroBatcher(slow))
+    r = _router(busy, stage, _static(tmp_path / "st", margin=1.01))
+    decisions = await asyncio.gather(*(r.route(req("write a haiku poem")) for _ in range(8)))
+    stages = {(d.match.stage, d.match.overload) for d in decisions if d.match is not None}
+    assert stages == {(MULTILINGUAL, False), (STATIC, True)}
 
 
 def test_a_missing_centroid_version_turns_the_stage_off_not_the_service(
