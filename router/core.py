@@ -11,6 +11,7 @@ from dataclasses import replace
 from router.budget import BudgetView, Spending, usage_cost
 from router.cache import Answer, BudgetAdmission, CacheMemory, SemanticCache
 from router.classify import (
+    MULTILINGUAL,
     STATIC,
     CentroidSet,
     Embedding,
@@ -48,6 +49,9 @@ from router.types import (
 
 STATIC_NOT_LOOKED_UP = (
     "not looked up: the static first stage decided the task (answering the request looks up)"
+)
+MULTILINGUAL_NOT_LOOKED_UP = (
+    "not looked up: the multilingual stage decided the task (answering the request looks up)"
 )
 
 
@@ -192,11 +196,14 @@ class Router:
             task=match.task if match else (route if route in self.config.tasks else None),
         )
         task = decision.task
-        static = match is not None and match.stage == STATIC
+        # A stage other than the transformer decided: a cache lookup would cost the transformer
+        # embedding that stage saved (the cache lives in the transformer's space).
+        saved = {STATIC: STATIC_NOT_LOOKED_UP, MULTILINGUAL: MULTILINGUAL_NOT_LOOKED_UP}
+        skip = saved.get(match.stage) if match is not None and embedding is None else None
         if not self.memory.consulted(task):
             decision = replace(decision, cache=self.memory.skipped(task))
-        elif static and not for_answer:
-            decision = replace(decision, cache=self.memory.skipped(task, STATIC_NOT_LOOKED_UP))
+        elif skip is not None and not for_answer:
+            decision = replace(decision, cache=self.memory.skipped(task, skip))
         else:
             if embedding is None:
                 embedding = await self.classifier.embed(turns)

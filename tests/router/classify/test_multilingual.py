@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from router.cache.semantic import SemanticCache
 from router.classify.cascade import STATIC, FirstStage
 from router.classify.centroids import load_centroids
 from router.classify.language import reads_as_english
@@ -20,7 +21,7 @@ from router.classify.multilingual import (
     build_multilingual_stage,
 )
 from router.classify.shapes import find_instruction
-from router.config.settings import Config, load_config
+from router.config.settings import CacheConfig, Config, load_config
 from router.core import Router
 from router.encoders.base import Vectors
 from router.encoders.batching import MicroBatcher
@@ -206,6 +207,27 @@ async def test_overload_is_read_from_the_queue_of_the_stage_that_would_decide(
     decisions = await asyncio.gather(*(r.route(req("write a haiku poem")) for _ in range(8)))
     stages = {(d.match.stage, d.match.overload) for d in decisions if d.match is not None}
     assert stages == {(MULTILINGUAL, False), (STATIC, True)}
+
+
+async def test_route_does_not_pay_a_transformer_embedding_for_a_cache_lookup(
+    config: Config, tmp_path: Path
+) -> None:
+    cache = SemanticCache(CacheConfig(verify=False), 1024)
+    r = Router.from_config(
+        config,
+        CountingEncoder(),
+        build_providers(config, environ={}),
+        cache=cache,
+        multilingual=_stage(tmp_path / "ml"),
+    )
+    ask = req("escribe un poem haiku story sobre la lluvia")
+    d = await r.route(ask)
+    assert d.match is not None and d.match.stage == MULTILINGUAL
+    assert d.cache is not None and "multilingual stage" in (d.cache.skipped or "")
+    assert isinstance(r.encoder, CountingEncoder) and r.encoder.texts == 0
+    first = await r.complete(ask)  # answering looks up, in the transformer's space
+    assert not first.cached and len(cache) == 1 and r.encoder.texts == 1
+    assert (await r.complete(ask)).cached
 
 
 def test_a_missing_centroid_version_turns_the_stage_off_not_the_service(
