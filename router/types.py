@@ -151,7 +151,7 @@ class TaskMatch:
     threshold: float
     # Which encoder decided: "static" (cascade first stage), "multilingual" or "transformer".
     stage: str = "transformer"
-    overload: bool = False  # the static stage decided only because the transformer was busy
+    overload: bool = False  # the static stage decided only because the next encoder was busy
 
     @property
     def score(self) -> float:

@@ -54,14 +54,15 @@ class FirstStage:
     ) -> tuple[TaskMatch, Embedding] | None:
         """The static match and what it embedded, or None when the transformer must decide.
 
-        ``overloaded`` (the transformer's queue is long): every confident match stands,
-        whatever its margin; one that stands only for that is marked ``overload``.
+        ``overloaded`` (the next encoder's queue is long): the static match stands whatever
+        it is — a confident one routes to its task, an unsure one to the default route — so
+        the tail stays short; one that stands only for that is marked ``overload``.
         """
         embedding = embed_turns_now(self.encoder, turns, context)
         (match,) = self.centroids.classify(embedding.vector[None, :])
         if self.decides(match):
             return replace(match, stage=STATIC), embedding
-        if overloaded and match.confident:
+        if overloaded:
             return replace(match, stage=STATIC, overload=True), embedding
         return None
 

@@ -23,9 +23,9 @@ class CascadeConfig(_Model):
     # The transformer centroid version they were fitted alongside; while another one is live
     # (a promotion), the static stage stands aside. None: no such check.
     transformer_version: str | None = "v2"
-    # Overload: while at least this many requests wait for the transformer, the static stage
-    # decides every confident match, whatever its margin (counted: semroute_routing_overload).
-    # 0 = never.
+    # Overload: while at least this many requests wait for the encoder that would decide next,
+    # the static stage decides every English request — confident: its task whatever the
+    # margin; unsure: the default route (counted: semroute_routing_overload). 0 = never.
     overload_queue: Annotated[int, Field(ge=0)] = 16
 
 

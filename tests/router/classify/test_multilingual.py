@@ -27,6 +27,7 @@ from router.encoders.base import Vectors
 from router.encoders.batching import MicroBatcher
 from router.execution.deployments import build_providers
 from router.types import ChatRequest, Message
+from service.schemas import RouteResponse
 from tests.conftest import write_test_centroids
 from tests.fakes import HashingEncoder
 
@@ -191,6 +192,8 @@ async def test_under_overload_the_static_stage_decides_more_and_says_so(
     stages = [(d.match.stage, d.match.overload) for d in decisions if d.match is not None]
     assert ("transformer", False) in stages  # an idle transformer still decides
     assert (STATIC, True) in stages  # while it is busy, the static stage does
+    shown = [RouteResponse.from_decision(d) for d in decisions]
+    assert {(r.decided_by, r.overload) for r in shown} == set(stages)  # /v1/route says so
 
 
 async def test_overload_is_read_from_the_queue_of_the_stage_that_would_decide(
