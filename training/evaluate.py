@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from router.classify import (
+    PASSAGE_TASKS,
     CentroidSet,
     FirstStage,
     MultilingualStage,
@@ -101,16 +102,19 @@ def classify_texts(
     progress: bool = True,
 ) -> list[TaskMatch]:
     """Classify single-message texts as the router would (router/classify/classifier.py):
-    English that is not passage-shaped through the static first stage, what the multilingual
-    stage takes (and passage shapes) there, the transformer for the rest."""
+    English through the static first stage (but for passage-shaped prompts it would send to
+    a passage task), what the multilingual stage takes (and those) there, the transformer
+    for the rest."""
     from training.fit import embed_examples
 
     out: list[TaskMatch | None] = [None] * len(texts)
     english = [reads_as_english(t) for t in texts]
     shaped = [multilingual is not None and find_instruction(t) is not None for t in texts]
     if first_stage is not None:
-        static = [english[i] and not shaped[i] for i in range(len(texts))]
-        _fill(out, texts, static, first_stage.match_many)
+        _fill(out, texts, english, first_stage.match_many)
+        for i, m in enumerate(out):  # a passage-shaped prompt the passage pulled: not static's
+            if m is not None and shaped[i] and m.task in PASSAGE_TASKS:
+                out[i] = None
     if multilingual is not None:
         takes = [
             out[i] is None and (shaped[i] or multilingual.takes(t, english[i]))

@@ -16,6 +16,7 @@ from router.classify.conversation import Embedding, user_turns
 from router.classify.language import reads_as_english
 from router.classify.multilingual import (
     MULTILINGUAL,
+    PASSAGE_TASKS,
     MultilingualStage,
     build_multilingual_stage,
     load_multilingual_stage,
@@ -24,6 +25,7 @@ from router.classify.shapes import find_instruction
 
 __all__ = [
     "MULTILINGUAL",
+    "PASSAGE_TASKS",
     "STATIC",
     "CentroidSet",
     "Embedding",

@@ -13,7 +13,7 @@ from router.classify.cascade import STATIC, FirstStage, OnCheck
 from router.classify.centroids import CentroidSet, load_centroids
 from router.classify.conversation import Embedding, Turns, embed_turns
 from router.classify.language import reads_as_english
-from router.classify.multilingual import MULTILINGUAL, MultilingualStage
+from router.classify.multilingual import MULTILINGUAL, PASSAGE_TASKS, MultilingualStage
 from router.classify.quality_check import check
 from router.classify.shapes import find_instruction
 from router.config.settings import Config
@@ -111,19 +111,19 @@ class TaskClassifier:
         static or the multilingual stage decided: it is computed later only if the cache
         needs it).
 
-        In order: English text that is not passage-shaped may be decided by the static
-        stage (more of it while the transformer's queue is long); text the multilingual
-        stage takes, and passage-shaped prompts, go there (their instruction may decide);
-        the transformer decides the rest.
+        In order: English text may be decided by the static stage (all of it while the next
+        encoder's queue is long), except a passage-shaped prompt it would send to a task a
+        passage pulls towards; text the multilingual stage takes, and those passage-shaped
+        prompts, go there (their instruction may decide); the transformer decides the rest.
         """
         multilingual = self.multilingual
         shape = find_instruction(turns.last) if multilingual is not None else None
         english = reads_as_english(turns.last)
         stage = self.first_stage
-        if stage is not None and stage.fits(self.centroids.version) and english and not shape:
+        if stage is not None and stage.fits(self.centroids.version) and english:
             busy = self._overloaded(turns.last, english)
             decided = stage.match(turns, self.config.context, overloaded=busy)
-            if decided is not None:
+            if decided is not None and not (shape and decided[0].task in PASSAGE_TASKS):
                 return decided[0], decided[1].text, None
         if multilingual is not None and (shape or multilingual.takes(turns.last, english)):
             match, embedded = await multilingual.match(turns, self.config.context, shape)
