@@ -5,11 +5,13 @@
 single: Router.route() on one request at a time (embed + classify + select), p50/p99 over
 two prompt sets — English: the 200 prompts of the realistic held-out set (real user prompts,
 varied lengths); other languages: the 284 non-English prompts of the multilingual hold-out —
-median over runs; the embedding memo is off (every prompt embedded) except in the "exact
-repeat" row. Rows: the default configuration (the static first stage, then the multilingual
-stage), the multilingual stage for other languages only (English unsure → the transformer),
-no multilingual stage (static → transformer, the previous default), the transformer alone,
-torch alone. batch: the same prompts classified in one call → prompts/s.
+median over runs, every prompt routed by every configuration in turn (interleaved, so a
+burst of load elsewhere on the machine slows them alike); the embedding memo is off (every
+prompt embedded) except in the "exact repeat" row. Rows: the default configuration (the
+static first stage, then the multilingual stage), the multilingual stage for other
+languages only (English unsure → the transformer), no multilingual stage (static →
+transformer, the previous default), the transformer alone, torch alone. batch: the same
+prompts classified in one call → prompts/s.
 Writes bench/results/route_latency.json.
 """
 
@@ -61,21 +63,45 @@ def configured(base: Config, backend: str, cascade: bool, memo: int, scope: str)
     )
 
 
-def measure(router: Router, texts: list[str], runs: int, repeat: bool) -> dict[str, float]:
-    anyio.run(route_each, router, texts[:20])  # warm-up (and, with the memo on, the first sight)
-    if repeat:
-        anyio.run(route_each, router, texts)
-    p50s, p99s, rates = [], [], []
+async def route_interleaved(routers: list[Router], texts: list[str]) -> list[list[float]]:
+    """Each prompt routed by every router in turn (ms): a burst of load from elsewhere on
+    the machine then slows every configuration alike instead of whichever ran at the time."""
+    from router.types import ChatRequest, Message
+
+    samples: list[list[float]] = [[] for _ in routers]
+    for text in texts:
+        request = ChatRequest(messages=(Message(role="user", content=text),))
+        for router, out in zip(routers, samples, strict=True):
+            start = time.perf_counter()
+            await router.route(request)
+            out.append((time.perf_counter() - start) * 1e3)
+    return samples
+
+
+def measure(
+    routers: list[Router], texts: list[str], runs: int, repeat: list[bool]
+) -> list[dict[str, float]]:
+    for router, again in zip(routers, repeat, strict=True):
+        anyio.run(route_each, router, texts[:20])  # warm-up (with the memo on, the first sight)
+        if again:
+            anyio.run(route_each, router, texts)
+    p50s: list[list[float]] = [[] for _ in routers]
+    p99s: list[list[float]] = [[] for _ in routers]
+    rates: list[list[float]] = [[] for _ in routers]
     for _ in range(runs):
-        samples = anyio.run(route_each, router, texts)
-        p50s.append(percentile(samples, 50))
-        p99s.append(percentile(samples, 99))
-        rates.append(batch(router, texts))
-    return {
-        "single_p50_ms": round(median(p50s), 3),
-        "single_p99_ms": round(median(p99s), 3),
-        "batch_prompts_per_s": round(median(rates), 1),
-    }
+        for i, samples in enumerate(anyio.run(route_interleaved, routers, texts)):
+            p50s[i].append(percentile(samples, 50))
+            p99s[i].append(percentile(samples, 99))
+        for i, router in enumerate(routers):
+            rates[i].append(batch(router, texts))
+    return [
+        {
+            "single_p50_ms": round(median(p50s[i]), 3),
+            "single_p99_ms": round(median(p99s[i]), 3),
+            "batch_prompts_per_s": round(median(rates[i]), 1),
+        }
+        for i in range(len(routers))
+    ]
 
 
 def main() -> None:
@@ -115,13 +141,12 @@ def main() -> None:
     }
     if args.no_torch:
         del rows["torch alone"]
-    results: dict[str, dict[str, dict[str, float]]] = {}
-    for name, (backend_, cascade, memo, repeat, scope) in rows.items():
-        router = configured(base, backend_, cascade, memo, scope)
-        results[name] = {
-            label: measure(router, texts, args.runs, repeat) for label, texts in sets.items()
-        }
-        print(name, results[name], flush=True)
+    routers = [configured(base, *spec[:3], spec[4]) for spec in rows.values()]
+    repeat = [spec[3] for spec in rows.values()]
+    by_set = {label: measure(routers, texts, args.runs, repeat) for label, texts in sets.items()}
+    results = {name: {label: by_set[label][i] for label in sets} for i, name in enumerate(rows)}
+    for name, row in results.items():
+        print(name, row, flush=True)
     result = {
         "machine": machine(),
         "queries": {label: len(texts) for label, texts in sets.items()},
