@@ -120,7 +120,8 @@ class TaskClassifier:
         shape = find_instruction(turns.last) if multilingual is not None else None
         english = reads_as_english(turns.last)
         stage = self.first_stage
-        if stage is not None and stage.fits(self.centroids.version) and english:
+        readable = english or multilingual is None  # without it, the static stage as before
+        if stage is not None and stage.fits(self.centroids.version) and readable:
             busy = self._overloaded(turns.last, english)
             decided = stage.match(turns, self.config.context, overloaded=busy)
             if decided is not None and not (shape and decided[0].task in PASSAGE_TASKS):

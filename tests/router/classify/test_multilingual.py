@@ -151,6 +151,19 @@ async def test_english_keeps_the_static_stage_and_the_transformer_in_scope_other
     assert unclear.match is not None and unclear.match.stage == "transformer"
 
 
+async def test_without_the_multilingual_stage_the_static_stage_sees_every_language(
+    config: Config, tmp_path: Path
+) -> None:
+    r = Router.from_config(
+        config,
+        CountingEncoder(),
+        build_providers(config, environ={}),
+        first_stage=_static(tmp_path / "st"),
+    )
+    d = await r.route(req("escribe un poem haiku story sobre la lluvia"))
+    assert d.match is not None and d.match.stage == STATIC
+
+
 async def test_scope_all_takes_what_the_static_stage_does_not_decide(
     config: Config, tmp_path: Path
 ) -> None:
