@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: serve prepare test check lint typecheck unit bench chaos train eval fmt clean
+.PHONY: serve prepare test check lint typecheck unit bench chaos train train-multilingual eval fmt clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -96,10 +96,14 @@ chaos: $(VENV)/.dev
 	cd bench && ../$(PY) chaos.py $(CHAOS_ARGS)
 
 # Rebuild the shipped centroids from the training set in training/data/ (see its README).
-TRAIN_DATA := training/data/public_train.jsonl training/data/realistic_train.jsonl \
-	training/data/seed_prompts.jsonl training/data/seed_prompts_2.jsonl
+TRAIN_DATA := training/data/public_train.jsonl training/data/seed_prompts.jsonl \
+	training/data/seed_prompts_2.jsonl
 train: $(VENV)/.runtime
 	$(VENV)/bin/semroute train --out centroids --promote --k 8 $(TRAIN_DATA:%=--data %)
+
+# The multilingual stage's centroids (USE v3): the files above plus multilingual_train.jsonl.
+train-multilingual: $(VENV)/.runtime
+	$(PY) -m training.fit_multilingual --version multilingual-v1
 
 eval: $(VENV)/.runtime
 	$(VENV)/bin/semroute eval --data ../shared/data/routing/dev.jsonl

@@ -22,7 +22,6 @@ TRAIN_FILES = [
     ROOT / "training/data" / name
     for name in (
         "public_train.jsonl",
-        "realistic_train.jsonl",
         "seed_prompts.jsonl",
         "seed_prompts_2.jsonl",
     )
@@ -31,6 +30,7 @@ EVAL_FILES = {
     "dev": SHARED / "routing/dev.jsonl",
     "realistic_holdout": ROOT / "training/data/realistic_holdout.jsonl",
     "written_holdout": ROOT / "training/data/eval_written.jsonl",
+    "multilingual_holdout": ROOT / "training/data/multilingual_holdout.jsonl",
 }
 
 if str(ROOT) not in sys.path:

@@ -3,10 +3,15 @@
     .venv/bin/python bench/route_latency.py [--runs 3]
 
 single: Router.route() on one request at a time (embed + classify + select), p50/p99 over
-the 200 prompts of the realistic held-out set (real user prompts, varied lengths), median over
-runs; the embedding memo is off (every prompt embedded) except in the "exact repeat" row.
-Rows: the default configuration (the static first stage, the transformer when it is unsure),
-its transformer alone, torch alone. batch: the same prompts classified in one call → prompts/s.
+two prompt sets — English: the 200 prompts of the realistic held-out set (real user prompts,
+varied lengths); other languages: the 284 non-English prompts of the multilingual hold-out —
+median over runs, every prompt routed by every configuration in turn (interleaved, so a
+burst of load elsewhere on the machine slows them alike); the embedding memo is off (every
+prompt embedded) except in the "exact repeat" row. Rows: the default configuration (the
+static first stage, then the multilingual stage), the multilingual stage for other
+languages only (English unsure → the transformer), no multilingual stage (static →
+transformer, the previous default), the transformer alone, torch alone. batch: the same
+prompts classified in one call → prompts/s.
 Writes bench/results/route_latency.json.
 """
 
@@ -21,6 +26,7 @@ from common import EVAL_FILES, RESULTS, machine, median, percentile, route_each
 
 from router import Router
 from router.classify.cascade import build_first_stage
+from router.classify.multilingual import build_multilingual_stage
 from router.config.settings import Config, load_config
 from router.encoders import build_encoder
 from training.dataset import read_jsonl
@@ -28,63 +34,122 @@ from training.evaluate import classify_texts
 
 
 def batch(router: Router, texts: list[str]) -> float:
-    """Prompts/s classifying ``texts`` in one call (through the first stage when there is one)."""
+    """Prompts/s classifying ``texts`` in one call (through the stages there are)."""
     start = time.perf_counter()
-    classify_texts(texts, router.encoder, router.centroids, router.first_stage, progress=False)
+    c = router.classifier
+    classify_texts(texts, c.encoder, c.centroids, c.first_stage, c.multilingual, progress=False)
     return len(texts) / (time.perf_counter() - start)
 
 
-def configured(base: Config, backend: str, cascade: bool, memo: int) -> Router:
+def configured(base: Config, backend: str, cascade: bool, memo: int, scope: str) -> Router:
+    """``scope``: the multilingual stage's ("all", "other_languages") or "off"."""
+    multilingual = base.encoder.multilingual.model_copy(
+        update={"enabled": scope != "off", "scope": "all" if scope == "off" else scope}
+    )
     encoder = base.encoder.model_copy(
         update={
             "backend": backend,
             "memo_entries": memo,
             "cascade": base.encoder.cascade.model_copy(update={"enabled": cascade}),
+            "multilingual": multilingual,
         }
     )
     config = base.model_copy(update={"encoder": encoder})
     return Router.from_config(
-        config, build_encoder(config.encoder), first_stage=build_first_stage(config)
+        config,
+        build_encoder(config.encoder),
+        first_stage=build_first_stage(config),
+        multilingual=build_multilingual_stage(config),
     )
 
 
-def measure(router: Router, texts: list[str], runs: int, repeat: bool) -> dict[str, float]:
-    anyio.run(route_each, router, texts[:20])  # warm-up (and, with the memo on, the first sight)
-    if repeat:
-        anyio.run(route_each, router, texts)
-    p50s, p99s, rates = [], [], []
+async def route_interleaved(routers: list[Router], texts: list[str]) -> list[list[float]]:
+    """Each prompt routed by every router in turn (ms): a burst of load from elsewhere on
+    the machine then slows every configuration alike instead of whichever ran at the time."""
+    from router.types import ChatRequest, Message
+
+    samples: list[list[float]] = [[] for _ in routers]
+    for text in texts:
+        request = ChatRequest(messages=(Message(role="user", content=text),))
+        for router, out in zip(routers, samples, strict=True):
+            start = time.perf_counter()
+            await router.route(request)
+            out.append((time.perf_counter() - start) * 1e3)
+    return samples
+
+
+def measure(
+    routers: list[Router], texts: list[str], runs: int, repeat: list[bool]
+) -> list[dict[str, float]]:
+    for router, again in zip(routers, repeat, strict=True):
+        anyio.run(route_each, router, texts[:20])  # warm-up (with the memo on, the first sight)
+        if again:
+            anyio.run(route_each, router, texts)
+    p50s: list[list[float]] = [[] for _ in routers]
+    p99s: list[list[float]] = [[] for _ in routers]
+    rates: list[list[float]] = [[] for _ in routers]
     for _ in range(runs):
-        samples = anyio.run(route_each, router, texts)
-        p50s.append(percentile(samples, 50))
-        p99s.append(percentile(samples, 99))
-        rates.append(batch(router, texts))
-    return {
-        "single_p50_ms": round(median(p50s), 3),
-        "single_p99_ms": round(median(p99s), 3),
-        "batch_prompts_per_s": round(median(rates), 1),
-    }
+        for i, samples in enumerate(anyio.run(route_interleaved, routers, texts)):
+            p50s[i].append(percentile(samples, 50))
+            p99s[i].append(percentile(samples, 99))
+        for i, router in enumerate(routers):
+            rates[i].append(batch(router, texts))
+    return [
+        {
+            "single_p50_ms": round(median(p50s[i]), 3),
+            "single_p99_ms": round(median(p99s[i]), 3),
+            "batch_prompts_per_s": round(median(rates[i]), 1),
+        }
+        for i in range(len(routers))
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-torch", action="store_true", help="skip the torch row (slow)")
     args = parser.parse_args()
     base = load_config()
-    texts = [e.text for e in read_jsonl(EVAL_FILES["realistic_holdout"]).examples]
-    default = f"default: cascade static → {base.encoder.backend}"
-    rows = {
-        default: (base.encoder.backend, True, 0, False),
-        f"{base.encoder.backend} alone": (base.encoder.backend, False, 0, False),
-        "torch alone": ("torch", False, 0, False),
-        "exact repeat (embedding memo hit)": (base.encoder.backend, True, 10_000, True),
+    sets = {
+        "english": [e.text for e in read_jsonl(EVAL_FILES["realistic_holdout"]).examples],
+        "other_languages": [
+            e.text
+            for e in read_jsonl(EVAL_FILES["multilingual_holdout"]).examples
+            if e.lang != "en"
+        ],
     }
-    results = {}
-    for name, (backend, cascade, memo, repeat) in rows.items():
-        results[name] = measure(configured(base, backend, cascade, memo), texts, args.runs, repeat)
-        print(name, results[name], flush=True)
+    backend = base.encoder.backend
+    rows = {
+        f"default: static → multilingual ({base.encoder.multilingual.scope})": (
+            backend,
+            True,
+            0,
+            False,
+            base.encoder.multilingual.scope,
+        ),
+        f"multilingual for other languages only, else static → {backend}": (
+            backend,
+            True,
+            0,
+            False,
+            "other_languages",
+        ),
+        f"no multilingual stage: static → {backend}": (backend, True, 0, False, "off"),
+        f"{backend} alone": (backend, False, 0, False, "off"),
+        "torch alone": ("torch", False, 0, False, "off"),
+        "exact repeat (embedding memo hit)": (backend, True, 10_000, True, "off"),
+    }
+    if args.no_torch:
+        del rows["torch alone"]
+    routers = [configured(base, *spec[:3], spec[4]) for spec in rows.values()]
+    repeat = [spec[3] for spec in rows.values()]
+    by_set = {label: measure(routers, texts, args.runs, repeat) for label, texts in sets.items()}
+    results = {name: {label: by_set[label][i] for label in sets} for i, name in enumerate(rows)}
+    for name, row in results.items():
+        print(name, row, flush=True)
     result = {
         "machine": machine(),
-        "queries": len(texts),
+        "queries": {label: len(texts) for label, texts in sets.items()},
         "runs": args.runs,
         "rows": results,
         "command": "python bench/route_latency.py",

@@ -15,6 +15,7 @@ from router.classify import (
     CentroidSet,
     Embedding,
     FirstStage,
+    MultilingualStage,
     TaskClassifier,
     load_transformer_centroids,
 )
@@ -59,11 +60,12 @@ class Router:
         cache: SemanticCache | None = None,
         breakers: Breakers | None = None,
         first_stage: FirstStage | None = None,
+        multilingual: MultilingualStage | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
         self.config = config
-        self.classifier = TaskClassifier(config, encoder, centroids, first_stage)
+        self.classifier = TaskClassifier(config, encoder, centroids, first_stage, multilingual)
         self.providers = providers if providers is not None else build_providers(config)
         self.spending = spending or Spending(config.budget)
         self.memory = CacheMemory(config, cache)
@@ -92,6 +94,7 @@ class Router:
         cache: SemanticCache | None = None,
         breakers: Breakers | None = None,
         first_stage: FirstStage | None = None,
+        multilingual: MultilingualStage | None = None,
     ) -> Router:
         """Load the configured centroid version for ``encoder``; providers from the config.
 
@@ -108,6 +111,7 @@ class Router:
             cache=cache,
             breakers=breakers,
             first_stage=first_stage,
+            multilingual=multilingual,
         )
 
     @property

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from router.budget import BudgetView, Spending
 from router.cache import CacheMemory, Entry
-from router.classify import STATIC, Embedding, TaskClassifier, Turns, user_turns
+from router.classify import MULTILINGUAL, STATIC, Embedding, TaskClassifier, Turns, user_turns
 from router.config import Config
 from router.selection import AUTO, DEFAULT_ROUTE, explicit_route, ranked_models, select_for
 from router.tokens import estimate_prompt_tokens
@@ -20,6 +20,12 @@ from router.types import BudgetTier, ChatRequest, Decision, EmbeddedText, TaskMa
 STATIC_NOT_LOOKED_UP = (
     "not looked up: the static first stage decided the task (answering the request looks up)"
 )
+MULTILINGUAL_NOT_LOOKED_UP = (
+    "not looked up: the multilingual stage decided the task (answering the request looks up)"
+)
+# A stage other than the transformer decided: a lookup would cost the transformer embedding
+# that stage saved (the cache lives in the transformer's space).
+NOT_LOOKED_UP = {STATIC: STATIC_NOT_LOOKED_UP, MULTILINGUAL: MULTILINGUAL_NOT_LOOKED_UP}
 # The cache compares text: the same question about two pictures would share an answer.
 IMAGES_NOT_CACHED = "not cached: the request has images (the cache compares text only)"
 
@@ -119,8 +125,9 @@ async def _consult_cache(
         return replace(decision, cache=memory.skipped(task)), embedding, None
     if decision.requirements.vision:  # skipped: nor is the answer written back
         return replace(decision, cache=memory.skipped(task, IMAGES_NOT_CACHED)), embedding, None
-    if match is not None and match.stage == STATIC and not for_answer:
-        return replace(decision, cache=memory.skipped(task, STATIC_NOT_LOOKED_UP)), embedding, None
+    skip = NOT_LOOKED_UP.get(match.stage) if match is not None and embedding is None else None
+    if skip is not None and not for_answer:
+        return replace(decision, cache=memory.skipped(task, skip)), embedding, None
     if embedding is None:
         embedding = await classifier.embed(turns)
     answering = decision.candidates

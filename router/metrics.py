@@ -56,9 +56,15 @@ class Metrics:
         )
         self.decided_by = Counter(
             "semroute_routing_decided",
-            "Classified requests by the encoder that decided: the cascade's static first stage "
-            "or the transformer",
+            "Classified requests by the encoder that decided: the cascade's static first stage, "
+            "the multilingual stage or the transformer",
             ["encoder"],
+            registry=r,
+        )
+        self.overload_decided = Counter(
+            "semroute_routing_overload",
+            "Requests the static stage decided only because the transformer's queue was long "
+            "([encoder.cascade] overload_queue)",
             registry=r,
         )
         self.fallbacks = Counter(

@@ -48,6 +48,7 @@ class Stage(enum.StrEnum):
 
     TRANSFORMER = "transformer"
     STATIC = "static"  # the cascade's static first stage
+    MULTILINGUAL = "multilingual"  # the multilingual stage (text the English encoders cannot read)
 
 
 class AttemptOutcome(enum.StrEnum):
@@ -180,6 +181,7 @@ class TaskMatch:
     confident: bool
     threshold: float
     stage: Stage = Stage.TRANSFORMER
+    overload: bool = False  # the static stage decided only because the next encoder was busy
 
     @property
     def score(self) -> float:

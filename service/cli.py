@@ -57,14 +57,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_route(args: argparse.Namespace) -> int:
     from router import Router
-    from router.classify import build_first_stage
+    from router.classify import build_first_stage, build_multilingual_stage
     from router.types import ChatRequest
     from service.route_schemas import RouteResponse
 
     if not args.text.strip():
         raise InvalidRequest("nothing to route: the text is empty", param="text")
     config = config_of(args)
-    engine = Router.from_config(config, encoder_of(config), first_stage=build_first_stage(config))
+    engine = Router.from_config(
+        config,
+        encoder_of(config),
+        first_stage=build_first_stage(config),
+        multilingual=build_multilingual_stage(config),
+    )
     request = ChatRequest(
         messages=(Message(role="user", content=argv_text(args.text)),),
         model=args.model,
@@ -207,6 +212,11 @@ def _parser() -> argparse.ArgumentParser:
         "--no-cascade",
         action="store_true",
         help="the transformer classifies every row (default: as configured, [encoder.cascade])",
+    )
+    e.add_argument(
+        "--multilingual",
+        choices=["off", "other_languages", "all"],
+        help="the multilingual stage: off, or the text it takes (default: [encoder.multilingual])",
     )
     e.set_defaults(func=cmd_eval)
 

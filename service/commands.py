@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from router.classify import QualityCheck, build_first_stage, build_transformer, load_centroids
+from router.classify import (
+    QualityCheck,
+    build_first_stage,
+    build_multilingual_stage,
+    build_transformer,
+    load_centroids,
+)
 from router.errors import InvalidRequest
 from service.cli_common import config_of, encoder_of
 
@@ -104,6 +110,16 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         elif not failed:  # it did not load at all: serving would run without it
             print("cascade: the first stage does not load (see the error above)", file=sys.stderr)
             return 1
+    if config.encoder.multilingual.enabled:
+        multilingual = build_multilingual_stage(config, report)
+        if multilingual is not None:
+            print(
+                f"multilingual: {multilingual.encoder.name} with centroids "
+                f"{multilingual.centroids.version} (scope {multilingual.scope}) ready"
+            )
+        elif not failed:
+            print("multilingual: the stage does not load (see the error above)", file=sys.stderr)
+            return 1
     for check in failed:
         print(
             f"\n*** WARNING: {check.artifact} FAILED its hold-out check: {check.describe()}.\n"
@@ -118,6 +134,7 @@ FALLBACK = {
     "static": "cascade off: the transformer decides every request",
     "onnx-int8": "the float ONNX export instead of int8",
     "onnx": "nothing to fall back to",
+    "multilingual": "multilingual stage off: the English encoders decide every request",
 }
 
 
@@ -141,6 +158,18 @@ def _record(config: Any) -> int:
     )
     f1 = record(static, centroids, config.routing.centroids_dir / stage_version, "static")
     print(f"recorded static with {stage_version}: hold-out macro-F1 {f1:.4f}")
+    from router.encoders.multilingual import MultilingualEncoder
+
+    multilingual = MultilingualEncoder()
+    ml_version = config.encoder.multilingual.centroid_version
+    centroids = load_centroids(
+        config.routing.centroids_dir,
+        ml_version,
+        encoder_name=multilingual.name,
+        dim=multilingual.dim,
+    )
+    f1 = record(multilingual, centroids, config.routing.centroids_dir / ml_version, "multilingual")
+    print(f"recorded multilingual with {ml_version}: hold-out macro-F1 {f1:.4f}")
     return 0
 
 
@@ -156,7 +185,18 @@ def cmd_eval(args: argparse.Namespace) -> int:
         dim=encoder.dim,
     )
     stage = None if args.no_cascade else build_first_stage(config)
-    report = evaluate_file(Path(args.data), encoder, centroids, stage, progress=not args.json)
+    if args.multilingual is not None:
+        settings = config.encoder.multilingual.model_copy(
+            update={"enabled": args.multilingual != "off", "scope": args.multilingual}
+            if args.multilingual != "off"
+            else {"enabled": False}
+        )
+        encoder_config = config.encoder.model_copy(update={"multilingual": settings})
+        config = config.model_copy(update={"encoder": encoder_config})
+    multilingual = build_multilingual_stage(config)
+    report = evaluate_file(
+        Path(args.data), encoder, centroids, stage, multilingual, progress=not args.json
+    )
     if args.json:
         print(json.dumps(report))
         return 0
@@ -239,9 +279,12 @@ def cmd_eval_cost(args: argparse.Namespace) -> int:
 
 
 def _print_report(r: dict[str, Any]) -> None:
-    share = r.get("transformer_share")
-    cascade = f"  (cascade: transformer embedded {100 * share:.0f}%)" if share is not None else ""
-    print(f"centroids {r['centroid_version']}  n={r['n']}{cascade}")
+    decided = r.get("decided_by") or {}
+    split = ", ".join(f"{k} {100 * v / max(1, r['n']):.0f}%" for k, v in sorted(decided.items()))
+    print(
+        f"centroids {r['centroid_version']}  n={r['n']}"
+        + (f"  (decided by: {split})" if split else "")
+    )
     print(
         f"accuracy {r['accuracy']:.4f}  macro-F1 {r['macro_f1']:.4f}  "
         f"unknown rate {r['unknown_rate']:.4f}"
@@ -257,6 +300,17 @@ def _print_report(r: dict[str, Any]) -> None:
     print(" " * 10 + "".join(f"{t[:6]:>7}" for t in tasks))
     for t in tasks:
         print(f"{t:<10}" + "".join(f"{r['confusion'][t][p]:>7}" for p in tasks))
+    routed = r.get("routed")
+    if routed:
+        print(
+            f"as routed (unsure → default route): accuracy {routed['accuracy']:.4f}  "
+            f"default route {routed['default_share']:.4f}  "
+            f"other tasks sent to chat {routed['chat_sink']:.4f}"
+        )
+    if r.get("slices"):
+        print(f"{'slice':<26} {'n':>5} {'acc':>6} {'routed':>7}")
+        for name, sl in r["slices"].items():
+            print(f"{name:<26} {sl['n']:>5} {sl['accuracy']:>6.3f} {sl['routed_accuracy']:>7.3f}")
     skipped = r["outside_taxonomy"]
     if skipped["n"] or r["invalid_rows"]:
         print(

@@ -29,6 +29,8 @@ def observe_decision(metrics: Metrics, decision: Decision) -> None:
         if not decision.match.confident:
             metrics.not_confident.inc()
         metrics.decided_by_encoder(decision.match.stage).inc()
+        if decision.match.overload:
+            metrics.overload_decided.inc()
         metrics.latency_by("embed").observe(decision.latency_ms.get("classify_ms", 0) / 1e3)
     metrics.latency_by("route").observe(decision.latency_ms.get("route_ms", 0) / 1e3)
     cache = decision.cache

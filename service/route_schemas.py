@@ -53,8 +53,14 @@ class RouteResponse(BaseModel):
     margin: float | None
     threshold: float | None
     decided_by: str | None = Field(
-        description="Which encoder decided the task: 'static' (cascade first stage) or "
-        "'transformer'; null when a model was named explicitly"
+        description="Which encoder decided the task: 'static' (cascade first stage), "
+        "'multilingual' or 'transformer'; null when a model was named explicitly"
+    )
+    overload: bool = Field(
+        default=False,
+        description="The static stage decided only because the next encoder's queue was long "
+        "([encoder.cascade] overload_queue): a confident match to its task, an unsure one to "
+        "the default route",
     )
     candidates: list[CandidateOut]
     skipped: list[SkippedOut]
@@ -79,6 +85,7 @@ class RouteResponse(BaseModel):
             margin=m.margin if m else None,
             threshold=m.threshold if m else None,
             decided_by=m.stage if m else None,
+            overload=m.overload if m else False,
             candidates=[
                 CandidateOut(model=c.model, provider=c.provider, tier=c.tier.value, reason=c.reason)
                 for c in d.candidates

@@ -11,7 +11,12 @@ import anyio
 from router import Router
 from router.budget import FailoverLedger, RedisLedger, Spending
 from router.cache import RedisCacheSync, SemanticCache, build_verifier, load_snapshot, save_snapshot
-from router.classify import build_first_stage, build_transformer, current_version
+from router.classify import (
+    build_first_stage,
+    build_multilingual_stage,
+    build_transformer,
+    current_version,
+)
 from router.config import Config
 from router.errors import ArtifactError, ConfigError
 from router.execution import Breakers, RedisBreakers
@@ -66,6 +71,7 @@ def build_router(config: Config, metrics: Metrics | None = None) -> Router:
         cache=build_cache(config, encoder.dim),
         breakers=build_breakers(config),
         first_stage=first_stage,
+        multilingual=build_multilingual_stage(config, on_check),  # never raises either
     )
 
 

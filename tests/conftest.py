@@ -18,6 +18,7 @@ from router.classify.centroids import (
     set_current,
     write_centroids,
 )
+from router.classify.multilingual import build_multilingual_stage
 from router.config.settings import Config, load_config
 from router.encoders import SentenceTransformerEncoder, build_encoder
 from router.execution.deployments import build_providers
@@ -105,6 +106,7 @@ def real_router() -> Router:
         build_encoder(config.encoder),
         build_providers(config, environ={}),
         first_stage=build_first_stage(config),
+        multilingual=build_multilingual_stage(config),
     )
 
 

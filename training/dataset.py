@@ -22,6 +22,8 @@ class Example:
     source: str = ""
     group: str = ""
     weight: float = 1.0
+    lang: str = ""  # evaluation slices, where a file labels them (ISO 639-1, e.g. "zh")
+    shape: str = ""  # "plain", "passage_question", "summarise_passage", …
 
 
 @dataclass(slots=True)
@@ -88,6 +90,8 @@ def _add_row(dataset: Dataset, line: str, tasks: Sequence[str], default_source: 
             source=str(row.get("source") or default_source),
             group=str(row.get("topic") or row.get("id") or _digest(text)),
             weight=float(weight) if isinstance(weight, int | float) and weight > 0 else 1.0,
+            lang=str(row.get("lang") or ""),
+            shape=str(row.get("shape") or ""),
         )
     )
 

@@ -36,7 +36,6 @@ TRAIN_FILES = tuple(
     PROJECT_ROOT / "training" / "data" / name
     for name in (
         "public_train.jsonl",
-        "realistic_train.jsonl",
         "seed_prompts.jsonl",
         "seed_prompts_2.jsonl",
     )

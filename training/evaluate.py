@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from router.classify import CentroidSet, FirstStage
+from router.classify import (
+    PASSAGE_TASKS,
+    CentroidSet,
+    FirstStage,
+    MultilingualStage,
+    find_instruction,
+    reads_as_english,
+)
 from router.encoders import Encoder
 from router.types import TaskMatch
 from training.embed import embed_examples
+from training.slices import routed_report
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,16 +98,45 @@ def classify_texts(
     encoder: Encoder,
     centroids: CentroidSet,
     first_stage: FirstStage | None = None,
+    multilingual: MultilingualStage | None = None,
     *,
     progress: bool = True,
 ) -> list[TaskMatch]:
-    """Classify single-message texts as the router would: through the cascade's static
-    first stage when there is one, the transformer for the rest."""
-    early = first_stage.match_many(texts) if first_stage else [None] * len(texts)
-    rest = [i for i, m in enumerate(early) if m is None]
+    """Classify single-message texts as the router would (router/classify/classifier.py):
+    English through the static first stage (but for passage-shaped prompts it would send to
+    a passage task), what the multilingual stage takes (and those) there, the transformer
+    for the rest."""
+    out: list[TaskMatch | None] = [None] * len(texts)
+    english = [reads_as_english(t) for t in texts]
+    shaped = [multilingual is not None and find_instruction(t) is not None for t in texts]
+    if first_stage is not None:
+        _fill(out, texts, english, first_stage.match_many)
+        for i, m in enumerate(out):  # a passage-shaped prompt the passage pulled: not static's
+            if m is not None and shaped[i] and m.task in PASSAGE_TASKS:
+                out[i] = None
+    if multilingual is not None:
+        takes = [
+            out[i] is None and (shaped[i] or multilingual.takes(t, english[i]))
+            for i, t in enumerate(texts)
+        ]
+        _fill(out, texts, takes, multilingual.match_many)
+    rest = [i for i, m in enumerate(out) if m is None]
     vectors = embed_examples(encoder, [texts[i] for i in rest], progress=progress)
-    late = iter(centroids.classify(vectors) if len(vectors) else [])
-    return [m if m is not None else next(late) for m in early]
+    for i, m in zip(rest, centroids.classify(vectors) if len(vectors) else [], strict=True):
+        out[i] = m
+    return [m for m in out if m is not None]
+
+
+def _fill(
+    out: list[TaskMatch | None],
+    texts: Sequence[str],
+    which: Sequence[bool],
+    classify: Callable[[Sequence[str]], Sequence[TaskMatch | None]],
+) -> None:
+    """Classify the ``texts`` where ``which`` holds, into ``out`` (a None stays undecided)."""
+    index = [i for i, w in enumerate(which) if w]
+    for i, m in zip(index, classify([texts[i] for i in index]), strict=True):
+        out[i] = m
 
 
 def evaluate_file(
@@ -107,6 +144,7 @@ def evaluate_file(
     encoder: Encoder,
     centroids: CentroidSet,
     first_stage: FirstStage | None = None,
+    multilingual: MultilingualStage | None = None,
     *,
     progress: bool = True,
 ) -> dict[str, Any]:
@@ -122,8 +160,11 @@ def evaluate_file(
 
     data = read_jsonl(path, tasks=centroids.tasks)
     texts = [e.text for e in data.examples]
-    matches = classify_texts(texts, encoder, centroids, first_stage, progress=progress)
+    matches = classify_texts(
+        texts, encoder, centroids, first_stage, multilingual, progress=progress
+    )
     report = evaluate_matches([e.task for e in data.examples], matches, centroids.tasks)
+    report.update(routed_report(data.examples, matches))
     stages = Counter(str(m.stage) for m in matches)
     report["decided_by"] = dict(stages)
     report["transformer_share"] = round(stages["transformer"] / len(matches), 4) if matches else 0.0

@@ -13,25 +13,41 @@ from router.classify.centroids import (
 )
 from router.classify.classifier import TaskClassifier, build_transformer, load_transformer_centroids
 from router.classify.conversation import Embedding, Turns, user_turns
+from router.classify.language import reads_as_english
+from router.classify.multilingual import (
+    MULTILINGUAL,
+    PASSAGE_TASKS,
+    MultilingualStage,
+    build_multilingual_stage,
+    load_multilingual_stage,
+)
 from router.classify.quality_check import QualityCheck, record
+from router.classify.shapes import find_instruction
 
 __all__ = [
+    "MULTILINGUAL",
+    "PASSAGE_TASKS",
     "STATIC",
     "CentroidSet",
     "Embedding",
     "EncoderInfo",
     "FirstStage",
     "Manifest",
+    "MultilingualStage",
     "QualityCheck",
     "TaskClassifier",
     "Turns",
     "build_first_stage",
+    "build_multilingual_stage",
     "build_transformer",
     "current_version",
+    "find_instruction",
     "list_versions",
     "load_centroids",
     "load_first_stage",
+    "load_multilingual_stage",
     "load_transformer_centroids",
+    "reads_as_english",
     "record",
     "set_current",
     "user_turns",

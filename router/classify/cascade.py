@@ -49,13 +49,22 @@ class FirstStage:
     def decides(self, match: TaskMatch) -> bool:
         return match.confident and match.margin >= self.margin
 
-    def match(self, turns: Turns, context: ContextConfig) -> tuple[TaskMatch, Embedding] | None:
-        """The static match and what it embedded, or None when the transformer must decide."""
+    def match(
+        self, turns: Turns, context: ContextConfig, *, overloaded: bool = False
+    ) -> tuple[TaskMatch, Embedding] | None:
+        """The static match and what it embedded, or None when the transformer must decide.
+
+        ``overloaded`` (the next encoder's queue is long): the static match stands whatever
+        it is — a confident one routes to its task, an unsure one to the default route — so
+        the tail stays short; one that stands only for that is marked ``overload``.
+        """
         embedding = embed_turns_now(self.encoder, turns, context)
         (match,) = self.centroids.classify(embedding.vector[None, :])
-        if not self.decides(match):
-            return None
-        return replace(match, stage=STATIC), embedding
+        if self.decides(match):
+            return replace(match, stage=STATIC), embedding
+        if overloaded:
+            return replace(match, stage=STATIC, overload=True), embedding
+        return None
 
     def match_many(self, texts: Sequence[str]) -> list[TaskMatch | None]:
         """Batch form for single-message texts (evaluation): None where the transformer decides."""

@@ -12,7 +12,10 @@ import logging
 from router.classify.cascade import STATIC, FirstStage, OnCheck
 from router.classify.centroids import CentroidSet, load_centroids
 from router.classify.conversation import Embedding, Turns, embed_turns
+from router.classify.language import reads_as_english
+from router.classify.multilingual import MULTILINGUAL, PASSAGE_TASKS, MultilingualStage
 from router.classify.quality_check import check
+from router.classify.shapes import find_instruction
 from router.config import Config
 from router.encoders import EmbeddingMemo, Encoder, MicroBatcher, build_encoder, file_digest
 from router.errors import ArtifactError
@@ -74,11 +77,13 @@ class TaskClassifier:
         encoder: Encoder,
         centroids: CentroidSet,
         first_stage: FirstStage | None = None,
+        multilingual: MultilingualStage | None = None,
     ) -> None:
         self.config = config
         self.encoder = encoder
         self.centroids = centroids
         self.first_stage = first_stage
+        self.multilingual = multilingual
         calls = config.encoder.encoder_calls()
         self.batcher = MicroBatcher(encoder, config.encoder.micro_batch, calls)
         self.memo = EmbeddingMemo(config.encoder.memo_entries)
@@ -88,6 +93,8 @@ class TaskClassifier:
         """The centroid version that decided ``match``."""
         if match.stage == STATIC and self.first_stage is not None:
             return self.first_stage.centroids.version
+        if match.stage == MULTILINGUAL and self.multilingual is not None:
+            return self.multilingual.centroids.version
         return self.centroids.version
 
     async def embed(self, turns: Turns) -> Embedding:
@@ -98,14 +105,36 @@ class TaskClassifier:
 
     async def classify(self, turns: Turns) -> tuple[TaskMatch, EmbeddedText, Embedding | None]:
         """The task match, what was embedded, and the transformer's embedding (None when the
-        static first stage decided: it is computed later only if the cache needs it)."""
+        static or the multilingual stage decided: it is computed later only if the cache
+        needs it).
+
+        In order: English text may be decided by the static stage (all of it while the next
+        encoder's queue is long), except a passage-shaped prompt it would send to a task a
+        passage pulls towards; text the multilingual stage takes, and those passage-shaped
+        prompts, go there (their instruction may decide); the transformer decides the rest.
+        """
+        multilingual = self.multilingual
+        shape = find_instruction(turns.last) if multilingual is not None else None
+        english = reads_as_english(turns.last)
         stage = self.first_stage
-        if stage is not None and stage.fits(self.centroids.version):
-            decided = stage.match(turns, self.config.context)
-            if decided is not None:
+        readable = english or multilingual is None  # without it, the static stage as before
+        if stage is not None and stage.fits(self.centroids.version) and readable:
+            busy = self._overloaded(turns.last, english)
+            decided = stage.match(turns, self.config.context, overloaded=busy)
+            if decided is not None and not (shape and decided[0].task in PASSAGE_TASKS):
                 return decided[0], decided[1].text, None
+        if multilingual is not None and (shape or multilingual.takes(turns.last, english)):
+            match, embedded = await multilingual.match(turns, self.config.context, shape)
+            return match, embedded.text, None
         embedding = await self.embed(turns)
         return self.centroids.classify(embedding.vector)[0], embedding.text, embedding
+
+    def _overloaded(self, text: str, english: bool) -> bool:
+        """Whether the queue of the encoder that would decide ``text`` next is long."""
+        limit = self.config.encoder.cascade.overload_queue
+        ml = self.multilingual
+        batcher = ml.batcher if ml is not None and ml.takes(text, english) else self.batcher
+        return limit > 0 and batcher.waiting >= limit
 
     def reload(self, version: str | None = None) -> str:
         """Swap in another transformer centroid version; returns the version now live.

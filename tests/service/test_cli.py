@@ -54,6 +54,31 @@ def test_route_prints_the_decision() -> None:
     assert human.stdout.startswith("task: creative")
 
 
+def test_eval_reports_slices_per_language_and_shape_and_the_chat_sink(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    rows = [
+        {"text": "写一首关于秋天的诗", "task": "creative", "lang": "zh", "shape": "plain"},
+        {"text": "Сколько будет 15% от 840?", "task": "math", "lang": "ru", "shape": "plain"},
+        {"text": "Write a haiku about autumn rain", "task": "creative", "lang": "en"},
+    ]
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
+    done = semroute("eval", "--data", str(data), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["decided_by"].get("multilingual", 0) >= 2
+    assert set(report["routed"]) == {"accuracy", "default_share", "chat_sink"}
+    assert report["slices"]["language:other"]["n"] == 2
+    assert report["slices"]["lang:en"]["n"] == 1
+    assert report["slices"]["shape:plain"]["n"] == 2
+
+
+def test_route_says_which_encoder_decided_another_language() -> None:
+    done = semroute("route", "Напиши стихотворение о весне", "--json")
+    assert done.returncode == 0, done.stderr
+    decision = json.loads(done.stdout)
+    assert (decision["task"], decision["decided_by"]) == ("creative", "multilingual")
+
+
 def test_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[routing]\ndefault_route = 3\n")

