@@ -267,6 +267,16 @@ def _default_cache_thresholds() -> dict[BudgetTier, float]:
     }
 
 
+# With ``verify = false`` nothing but the cosine decides: it must be as strict as it was before
+# there was a verifier (README "Cache safety": cosine alone is never a safe cache at 0.85).
+UNVERIFIED_MINIMUM = {
+    BudgetTier.QUALITY: 0.96,
+    BudgetTier.BALANCED: 0.94,
+    BudgetTier.ECONOMY: 0.90,
+    BudgetTier.EXHAUSTED: 0.85,
+}
+
+
 class CacheConfig(_Model):
     """Semantic cache. Thresholds are cosine similarities per budget tier (never below
     ``floor``) that make a neighbour a candidate; a hit must also pass verification
@@ -298,4 +308,6 @@ class CacheConfig(_Model):
         base = self.thresholds.get(tier, _default_cache_thresholds()[tier])
         if task is not None and task in self.task_thresholds:
             base = max(base, self.task_thresholds[task])
+        if not self.verify:  # the retrieval cosine alone would decide: keep it strict
+            base = max(base, UNVERIFIED_MINIMUM[tier])
         return max(base, self.floor)

@@ -316,3 +316,15 @@ def test_plain_text_namespaces_do_not_change() -> None:
     # A prompt-cache mark on a text part changes nothing either.
     marked = Message("user", ({"type": "text", "text": "hi", "cache_control": {"type": "x"}},))
     assert _ns(Message("system", "s"), marked) == _ns(*short)
+
+
+def test_without_verification_the_cosine_stays_as_strict_as_before_the_verifier() -> None:
+    """The default thresholds only retrieve candidates for the verifier (0.85 / 0.80): with
+    ``verify = false`` the cosine alone decides, and must not serve "…today 0" for "…today 1"."""
+    from router.config import CacheConfig
+    from router.types import BudgetTier
+
+    verified, bare = CacheConfig(), CacheConfig(verify=False)
+    assert verified.threshold(BudgetTier.QUALITY, None) == 0.85
+    assert bare.threshold(BudgetTier.QUALITY, None) == 0.96
+    assert bare.threshold(BudgetTier.EXHAUSTED, None) == 0.85
