@@ -158,7 +158,7 @@ def _record(config: Any) -> int:
     )
     f1 = record(static, centroids, config.routing.centroids_dir / stage_version, "static")
     print(f"recorded static with {stage_version}: hold-out macro-F1 {f1:.4f}")
-    from router.encoders.multilingual import MultilingualEncoder
+    from router.encoders import MultilingualEncoder
 
     multilingual = MultilingualEncoder()
     ml_version = config.encoder.multilingual.centroid_version

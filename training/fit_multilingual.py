@@ -16,9 +16,9 @@ import argparse
 import json
 from pathlib import Path
 
-from router.classify.multilingual import MODEL_FILE
+from router.classify import MODEL_FILE
 from router.config import PROJECT_ROOT, EncoderConfig
-from router.encoders.multilingual import MultilingualEncoder
+from router.encoders import MultilingualEncoder
 from training.dataset import read_many
 from training.distill_static import TRAIN_FILES
 from training.train import TrainOptions, TrainResult, train

@@ -15,6 +15,7 @@ from router.classify.classifier import TaskClassifier, build_transformer, load_t
 from router.classify.conversation import Embedding, Turns, user_turns
 from router.classify.language import reads_as_english
 from router.classify.multilingual import (
+    MODEL_FILE,
     MULTILINGUAL,
     PASSAGE_TASKS,
     MultilingualStage,
@@ -25,6 +26,7 @@ from router.classify.quality_check import QualityCheck, record
 from router.classify.shapes import find_instruction
 
 __all__ = [
+    "MODEL_FILE",
     "MULTILINGUAL",
     "PASSAGE_TASKS",
     "STATIC",

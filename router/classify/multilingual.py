@@ -132,7 +132,7 @@ def load_multilingual_stage(config: Config, on_check: OnCheck | None = None) -> 
     Raises:
         ArtifactError: the package or the centroids do not load, or they fail the check.
     """
-    from router.encoders.multilingual import MultilingualEncoder
+    from router.encoders import MultilingualEncoder
 
     settings = config.encoder.multilingual
     encoder = MultilingualEncoder()

@@ -6,6 +6,7 @@ from router.encoders.base import Encoder, Vectors, bundled_model_path, encode_as
 from router.encoders.batching import MicroBatcher
 from router.encoders.factory import build_encoder
 from router.encoders.memo import EmbeddingMemo, memo_key
+from router.encoders.multilingual import MultilingualEncoder
 from router.encoders.onnx import OnnxEncoder
 from router.encoders.static import StaticEncoder, static_model_dir
 from router.encoders.static_model import SHIPPED_STATIC_DIR, file_digest, ship
@@ -16,6 +17,7 @@ __all__ = [
     "EmbeddingMemo",
     "Encoder",
     "MicroBatcher",
+    "MultilingualEncoder",
     "OnnxEncoder",
     "SentenceTransformerEncoder",
     "StaticEncoder",

@@ -27,7 +27,7 @@ from router.encoders.base import Vectors
 from router.encoders.batching import MicroBatcher
 from router.execution.deployments import build_providers
 from router.types import ChatRequest, Message
-from service.schemas import RouteResponse
+from service.route_schemas import RouteResponse
 from tests.conftest import write_test_centroids
 from tests.fakes import HashingEncoder
 
