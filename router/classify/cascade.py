@@ -12,21 +12,17 @@ static stage decided is embedded by the transformer later only if the cache is c
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 
-from router.classify.centroids import CentroidSet, load_centroids
+from router.classify.centroids import CentroidSet
 from router.classify.conversation import Embedding, Turns, embed_turns_now
-from router.classify.quality_check import QualityCheck, check
+from router.classify.quality_check import OnCheck, checked_centroids
 from router.config import Config, ContextConfig
 from router.encoders import Encoder
 from router.errors import ArtifactError
 from router.types import Stage, TaskMatch
-
-OnCheck = Callable[[QualityCheck], None]
 
 STATIC = Stage.STATIC
 log = logging.getLogger("semroute.encoder")
@@ -103,39 +99,16 @@ def load_first_stage(config: Config, on_check: OnCheck | None = None) -> FirstSt
 
     cascade = config.encoder.cascade
     encoder = StaticEncoder(config.encoder)
-    centroids = load_centroids(
+    centroids = checked_centroids(
+        encoder,
         config.routing.centroids_dir,
         cascade.centroid_version,
-        encoder_name=encoder.name,
-        dim=encoder.dim,
+        STATIC,
+        encoder.digest,
+        fitted_file="static_model.json",
+        fix="refit static centroids for this model (python -m training.distill_static "
+        "--skip-distill --out MODEL --centroids NEW) or use the shipped model",
+        blame=encoder.path,
+        on_check=on_check,
     )
-    version_dir = config.routing.centroids_dir / centroids.version
-    verdict = check(encoder, centroids, version_dir, STATIC, encoder.digest)
-    if on_check is not None:
-        on_check(verdict)
-    if not verdict.passed:
-        raise ArtifactError(
-            f"hold-out check failed: {verdict.describe()} — refit static centroids for this "
-            "model (python -m training.distill_static --skip-distill --out MODEL "
-            "--centroids NEW) or use the shipped model",
-            path=encoder.path,
-        )
-    fitted = _fitted_digest(version_dir)
-    if fitted is not None and fitted != encoder.digest:
-        log.warning(
-            "static model %s… is not the one %s was fitted on (%s…); hold-out check passed: %s",
-            encoder.digest[:12],
-            centroids.version,
-            fitted[:12],
-            verdict.describe(),
-        )
     return FirstStage(encoder, centroids, cascade.margin, cascade.transformer_version)
-
-
-def _fitted_digest(version_dir: Path) -> str | None:
-    """The static model digest a centroid version records (static_model.json), if any."""
-    try:
-        digest = json.loads((version_dir / "static_model.json").read_text()).get("sha256")
-    except (OSError, ValueError):
-        return None
-    return digest if isinstance(digest, str) else None

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from router.classify.cascade import STATIC, FirstStage, OnCheck
+from router.classify.cascade import STATIC, FirstStage
 from router.classify.centroids import CentroidSet, load_centroids
 from router.classify.conversation import Embedding, Turns, embed_turns
 from router.classify.language import reads_as_english
 from router.classify.multilingual import MULTILINGUAL, PASSAGE_TASKS, MultilingualStage
-from router.classify.quality_check import check
+from router.classify.quality_check import OnCheck, check
 from router.classify.shapes import find_instruction
 from router.config import Config
 from router.encoders import EmbeddingMemo, Encoder, MicroBatcher, build_encoder, file_digest

@@ -19,18 +19,15 @@ task a pasted passage pulls towards (summarize, extract, lookup).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Literal
 
-from router.classify.cascade import OnCheck
-from router.classify.centroids import CentroidSet, load_centroids
+from router.classify.centroids import CentroidSet
 from router.classify.conversation import Embedding, Turns, embed_turns
 from router.classify.language import reads_as_english
-from router.classify.quality_check import check
+from router.classify.quality_check import OnCheck, checked_centroids
 from router.classify.shapes import Shape, find_instruction
 from router.config import Config, ContextConfig
 from router.encoders import Encoder, MicroBatcher
@@ -136,40 +133,16 @@ def load_multilingual_stage(config: Config, on_check: OnCheck | None = None) -> 
 
     settings = config.encoder.multilingual
     encoder = MultilingualEncoder()
-    centroids = load_centroids(
+    centroids = checked_centroids(
+        encoder,
         config.routing.centroids_dir,
         settings.centroid_version,
-        encoder_name=encoder.name,
-        dim=encoder.dim,
+        MULTILINGUAL,
+        encoder.weights_digest(),
+        fitted_file=MODEL_FILE,
+        fix="refit the multilingual centroids here (python -m training.fit_multilingual "
+        "--version NEW)",
+        on_check=on_check,
     )
-    version_dir = config.routing.centroids_dir / centroids.version
-    digest = encoder.weights_digest()
-    verdict = check(encoder, centroids, version_dir, MULTILINGUAL, digest)
-    if on_check is not None:
-        on_check(verdict)
-    if not verdict.passed:
-        raise ArtifactError(
-            f"hold-out check failed: {verdict.describe()} — refit the multilingual "
-            "centroids here (python -m training.fit_multilingual --version NEW)",
-            path=version_dir,
-        )
-    fitted = _fitted_digest(version_dir)
-    if fitted is not None and fitted != digest:
-        log.warning(
-            "%s weights %s… are not the ones %s was fitted on (%s…); hold-out check passed",
-            encoder.name,
-            digest[:12],
-            centroids.version,
-            fitted[:12],
-        )
     batcher = MicroBatcher(encoder, config.encoder.micro_batch, 1)
     return MultilingualStage(encoder, centroids, settings.scope, batcher)
-
-
-def _fitted_digest(version_dir: Path) -> str | None:
-    """The weights digest a centroid version records (multilingual_model.json), if any."""
-    try:
-        digest = json.loads((version_dir / MODEL_FILE).read_text()).get("sha256")
-    except (OSError, ValueError):
-        return None
-    return digest if isinstance(digest, str) else None

@@ -16,11 +16,12 @@ import json
 import logging
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from router.classify.centroids import CentroidSet
+from router.classify.centroids import CentroidSet, load_centroids
 from router.config import PROJECT_ROOT
 from router.encoders import Encoder
 from router.errors import ArtifactError
@@ -56,6 +57,50 @@ class QualityCheck:
             f"{self.artifact} with {self.centroids}: hold-out macro-F1 {self.macro_f1:.4f} vs "
             f"{self.recorded:.4f} recorded ({verdict} {TOLERANCE})"
         )
+
+
+OnCheck = Callable[[QualityCheck], None]
+
+
+def checked_centroids(
+    encoder: Encoder,
+    centroids_dir: Path,
+    version: str,
+    artifact: str,
+    digest: str,
+    *,
+    fitted_file: str,
+    fix: str,
+    blame: Path | None = None,
+    on_check: OnCheck | None = None,
+) -> CentroidSet:
+    """Centroid ``version`` for ``encoder`` (its file's ``digest``), checked with it on the
+    hold-out: the encoder need not be byte for byte the one they were fitted on (the digest
+    ``fitted_file`` in the version records; logged when it differs), but it must route as well.
+
+    Raises:
+        ArtifactError: the centroids do not load, or together they fail the check (``fix``
+            says what to do; the error names ``blame``, default the centroid version).
+    """
+    centroids = load_centroids(centroids_dir, version, encoder_name=encoder.name, dim=encoder.dim)
+    version_dir = centroids_dir / centroids.version
+    verdict = check(encoder, centroids, version_dir, artifact, digest)
+    if on_check is not None:
+        on_check(verdict)
+    if not verdict.passed:
+        message = f"hold-out check failed: {verdict.describe()} — {fix}"
+        raise ArtifactError(message, path=blame or version_dir)
+    fitted = (_read_json(version_dir / fitted_file) or {}).get("sha256")
+    if isinstance(fitted, str) and fitted != digest:
+        log.warning(
+            "%s %s… is not the one %s was fitted on (%s…); hold-out check passed: %s",
+            artifact,
+            digest[:12],
+            centroids.version,
+            fitted[:12],
+            verdict.describe(),
+        )
+    return centroids
 
 
 def holdout_rows(path: Path = HOLDOUT) -> list[tuple[str, str]]:
