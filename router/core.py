@@ -269,6 +269,7 @@ class Router:
         await self.providers.aclose()
         await self.spending.aclose()
         await self.breakers.aclose()
+        self.classifier.close()
 
     def reload_centroids(self, version: str | None = None) -> str:
         """Swap in another centroid version (default: CURRENT); returns the version now live.

@@ -8,6 +8,7 @@ decide. The live transformer centroids can be swapped at run time (a promotion).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from router.classify.cascade import STATIC, FirstStage
 from router.classify.centroids import CentroidSet, load_centroids
@@ -108,33 +109,58 @@ class TaskClassifier:
         static or the multilingual stage decided: it is computed later only if the cache
         needs it).
 
-        In order: English text may be decided by the static stage (all of it while the next
-        encoder's queue is long), except a passage-shaped prompt it would send to a task a
-        passage pulls towards; text the multilingual stage takes, and those passage-shaped
-        prompts, go there (their instruction may decide); the transformer decides the rest.
+        In order: English text may be decided by the static stage, except a passage-shaped
+        prompt it would send to a task a passage pulls towards; text the multilingual stage
+        takes, and those passage-shaped prompts, go there (their instruction may decide); the
+        transformer decides the rest. While the queue of the encoder that would decide next
+        is long (overload), the static stage decides everything at once: English by its
+        match, other text — which it cannot read — by the default route (both marked
+        ``overload``), so the tail stays short instead of every request waiting longer.
         """
         multilingual = self.multilingual
         shape = find_instruction(turns.last) if multilingual is not None else None
         english = reads_as_english(turns.last)
-        stage = self.first_stage
-        readable = english or multilingual is None  # without it, the static stage as before
-        if stage is not None and stage.fits(self.centroids.version) and readable:
-            busy = self._overloaded(turns.last, english)
-            decided = stage.match(turns, self.config.context, overloaded=busy)
-            if decided is not None and not (shape and decided[0].task in PASSAGE_TASKS):
-                return decided[0], decided[1].text, None
+        static = self._static_decision(turns, english, passage=shape is not None)
+        if static is not None:
+            return static[0], static[1], None
         if multilingual is not None and (shape or multilingual.takes(turns.last, english)):
             match, embedded = await multilingual.match(turns, self.config.context, shape)
             return match, embedded.text, None
         embedding = await self.embed(turns)
         return self.centroids.classify(embedding.vector)[0], embedding.text, embedding
 
+    def _static_decision(
+        self, turns: Turns, english: bool, *, passage: bool
+    ) -> tuple[TaskMatch, EmbeddedText] | None:
+        """The static stage's match and what it embedded, where it decides (see ``classify``)."""
+        stage = self.first_stage
+        if stage is None or not stage.fits(self.centroids.version):
+            return None
+        readable = english or self.multilingual is None  # without it, static reads everything
+        busy = self._overloaded(turns.last, english)
+        if not (readable or busy):
+            return None
+        decided = stage.match(turns, self.config.context, overloaded=busy)
+        if decided is None or (not busy and passage and decided[0].task in PASSAGE_TASKS):
+            return None
+        match = decided[0] if readable else replace(decided[0], confident=False, overload=True)
+        return match, decided[1].text
+
     def _overloaded(self, text: str, english: bool) -> bool:
-        """Whether the queue of the encoder that would decide ``text`` next is long."""
-        limit = self.config.encoder.cascade.overload_queue
+        """Whether the encoder that would decide ``text`` next is overloaded: its queue is
+        long, or a text queued now would wait long."""
+        cascade = self.config.encoder.cascade
         ml = self.multilingual
         batcher = ml.batcher if ml is not None and ml.takes(text, english) else self.batcher
-        return limit > 0 and batcher.waiting >= limit
+        if cascade.overload_queue > 0 and batcher.waiting >= cascade.overload_queue:
+            return True
+        wait_ms = cascade.overload_wait_ms
+        return wait_ms > 0 and batcher.expected_wait_s() * 1e3 >= wait_ms
+
+    def close(self) -> None:
+        """Stop what runs beside the service (the multilingual encoder's worker processes)."""
+        if self.multilingual is not None:
+            self.multilingual.close()
 
     def reload(self, version: str | None = None) -> str:
         """Swap in another transformer centroid version; returns the version now live.

@@ -16,6 +16,7 @@ import re
 # odd "café" stay well below it).
 NON_ASCII_SHARE = 0.15
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_ASCII_LETTER = re.compile("[A-Za-z]")
 
 
 def _words(text: str) -> frozenset[str]:
@@ -48,16 +49,20 @@ _OTHER = _words(
 
 def reads_as_english(text: str) -> bool:
     """Whether the English encoders can read ``text`` (see the module docstring)."""
-    letters = 0
-    foreign = 0
-    for ch in text:
-        if ch.isalpha():
-            letters += 1
-            foreign += not ch.isascii()
-    if letters == 0:
-        return True
-    if foreign / letters > NON_ASCII_SHARE:
-        return False
+    if text.isascii():  # most requests: no per-character loop
+        if _ASCII_LETTER.search(text) is None:
+            return True
+    else:
+        letters = 0
+        foreign = 0
+        for ch in text:
+            if ch.isalpha():
+                letters += 1
+                foreign += not ch.isascii()
+        if letters == 0:
+            return True
+        if foreign / letters > NON_ASCII_SHARE:
+            return False
     english = other = 0
     for word in _WORD.findall(text.lower()):
         english += word in _ENGLISH

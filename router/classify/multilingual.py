@@ -30,7 +30,7 @@ from router.classify.language import reads_as_english
 from router.classify.quality_check import OnCheck, checked_centroids
 from router.classify.shapes import Shape, find_instruction
 from router.config import Config, ContextConfig
-from router.encoders import Encoder, MicroBatcher
+from router.encoders import Encoder, MicroBatcher, MultilingualEncoder, ProcessPoolEncoder
 from router.errors import ArtifactError
 from router.types import Stage, TaskMatch
 
@@ -73,6 +73,11 @@ class MultilingualStage:
             vectors = await self.batcher.encode(_fitted(self.encoder, [shape.instruction]))
             match = by_instruction(match, self.centroids.classify(vectors)[0], shape.instruction)
         return match, embedding
+
+    def close(self) -> None:
+        """Stop the encoder's worker processes, if it has any."""
+        if isinstance(self.encoder, ProcessPoolEncoder):
+            self.encoder.close()
 
     def match_many(self, texts: Sequence[str]) -> list[TaskMatch]:
         """Batch form of ``match`` for single-message texts (evaluation), shapes included."""
@@ -129,8 +134,6 @@ def load_multilingual_stage(config: Config, on_check: OnCheck | None = None) -> 
     Raises:
         ArtifactError: the package or the centroids do not load, or they fail the check.
     """
-    from router.encoders import MultilingualEncoder
-
     settings = config.encoder.multilingual
     encoder = MultilingualEncoder()
     centroids = checked_centroids(
@@ -144,5 +147,19 @@ def load_multilingual_stage(config: Config, on_check: OnCheck | None = None) -> 
         "--version NEW)",
         on_check=on_check,
     )
-    batcher = MicroBatcher(encoder, config.encoder.micro_batch, 1)
-    return MultilingualStage(encoder, centroids, settings.scope, batcher)
+    served = _served(encoder, settings.worker_processes())
+    lanes = served.processes if isinstance(served, ProcessPoolEncoder) else 1
+    batcher = MicroBatcher(served, config.encoder.micro_batch, lanes)
+    return MultilingualStage(served, centroids, settings.scope, batcher)
+
+
+def _served(encoder: MultilingualEncoder, processes: int) -> Encoder:
+    """What requests are embedded with: ``encoder``'s kind in ``processes`` worker processes,
+    or ``encoder`` itself (0, or workers that do not start: logged; slower under load)."""
+    if processes == 0:
+        return encoder
+    try:
+        return ProcessPoolEncoder(encoder, MultilingualEncoder, processes)
+    except ArtifactError as exc:
+        log.error("multilingual stage in this process: %s", exc)
+        return encoder

@@ -20,7 +20,8 @@ MAX_INSTRUCTION_CHARS = 240
 MIN_INSTRUCTION_CHARS = 8  # "Information:" or "Text:" is a label, not an instruction
 MIN_PASSAGE_CHARS = 200
 MAX_CODE_SYMBOL_SHARE = 0.04  # {}[]();=<>/\\|_`# per character: prose has almost none
-_CODE_SYMBOLS = frozenset("{}[]();=<>\\|_`#")
+_CODE_SYMBOLS = tuple("{}[]();=<>\\|_`#")
+_WIDE = re.compile("[\u2e80-\U0010ffff]")  # CJK and what follows it in Unicode
 _PARAGRAPHS = re.compile(r"\n\s*\n")
 # "Passage: …" / "Text:" style labels carry no intent.
 _LABEL = re.compile(r"^\W*(passage|text|article|context|document)\s*:\s*", re.IGNORECASE)
@@ -73,8 +74,10 @@ def _is_instruction(text: str) -> bool:
 
 def _width(text: str) -> int:
     """Length in Latin-character equivalents: a CJK character carries about three."""
-    return len(text) + 2 * sum(ord(ch) >= 0x2E80 for ch in text)
+    if text.isascii():  # on the request path: no per-character loop for most text
+        return len(text)
+    return len(text) + 2 * len(_WIDE.findall(text))
 
 
 def _code_share(text: str) -> float:
-    return sum(ch in _CODE_SYMBOLS for ch in text) / max(1, len(text))
+    return sum(map(text.count, _CODE_SYMBOLS)) / max(1, len(text))

@@ -23,10 +23,14 @@ class CascadeConfig(_Model):
     # The transformer centroid version they were fitted alongside; while another one is live
     # (a promotion), the static stage stands aside. None: no such check.
     transformer_version: str | None = "v2"
-    # Overload: while at least this many requests wait for the encoder that would decide next,
-    # the static stage decides every English request — confident: its task whatever the
-    # margin; unsure: the default route (counted: semroute_routing_overload). 0 = never.
+    # Overload: while at least ``overload_queue`` requests wait for the encoder that would
+    # decide next, or a text queued for it now would wait ``overload_wait_ms`` or more (at
+    # what a text has recently cost it), the static stage decides every request at once —
+    # English: its task when confident, whatever the margin, else the default route; other
+    # languages, which it cannot read: the default route (counted:
+    # semroute_routing_overload). 0 = never, for either.
     overload_queue: Annotated[int, Field(ge=0)] = 16
+    overload_wait_ms: Annotated[float, Field(ge=0)] = 50.0
 
 
 class MultilingualConfig(_Model):
@@ -38,6 +42,16 @@ class MultilingualConfig(_Model):
     enabled: bool = True
     scope: Literal["other_languages", "all"] = "all"
     centroid_version: str = "multilingual-v1"  # centroids fitted with the multilingual encoder
+    # Worker processes that run the encoder, a call each at a time (router/encoders/
+    # processes.py: in a thread, its forward pass waits on the busy event loop for the GIL).
+    # None: one per core beyond the event loop's, at least 1, at most 2; 0: in this process.
+    processes: Annotated[int, Field(ge=0, le=16)] | None = None
+
+    def worker_processes(self) -> int:
+        """How many worker processes run the multilingual encoder (0: in this process)."""
+        if self.processes is not None:
+            return self.processes
+        return max(1, min(2, (os.cpu_count() or 1) - 1))
 
 
 class EncoderConfig(_Model):

@@ -8,6 +8,7 @@ from router.encoders.factory import build_encoder
 from router.encoders.memo import EmbeddingMemo, memo_key
 from router.encoders.multilingual import MultilingualEncoder
 from router.encoders.onnx import OnnxEncoder
+from router.encoders.processes import ProcessPoolEncoder
 from router.encoders.static import StaticEncoder, static_model_dir
 from router.encoders.static_model import SHIPPED_STATIC_DIR, file_digest, ship
 from router.encoders.transformer import SentenceTransformerEncoder
@@ -19,6 +20,7 @@ __all__ = [
     "MicroBatcher",
     "MultilingualEncoder",
     "OnnxEncoder",
+    "ProcessPoolEncoder",
     "SentenceTransformerEncoder",
     "StaticEncoder",
     "Vectors",

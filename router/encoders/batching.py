@@ -5,11 +5,16 @@ nobody); requests that arrive while every lane is busy are gathered and go in th
 up to ``max_batch`` texts. ``lanes`` encoder calls may run at once, each in a worker thread:
 an encoder that keeps to one core per call (ONNX Runtime with one intra-op thread) then uses
 every core under load, while the event loop needs little of any.
+
+It also predicts how long a text queued now would take (``expected_wait_s``): the texts ahead
+of it, queued and in calls, at what a text has recently cost a call (its wall time, GIL waits
+included), over the lanes. The cascade sends requests elsewhere while that is long.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,6 +38,9 @@ class MicroBatcher:
         self._queue: list[_Job] = []
         self._running = 0  # lanes draining the queue
         self._tasks: set[asyncio.Task[None]] = set()
+        self._queued_texts = 0
+        self._in_calls = 0  # texts in encoder calls now
+        self._text_s = 0.0  # recent wall time of a call over its texts (moving average)
         self.batches = 0  # encoder calls made (for tests and metrics)
 
     @property
@@ -40,11 +48,17 @@ class MicroBatcher:
         """Requests queued for the encoder and not yet in a call (the overload signal)."""
         return len(self._queue)
 
+    def expected_wait_s(self) -> float:
+        """Seconds a text queued now would wait for the texts ahead of it, at the recent cost
+        a text; 0 when nothing is ahead (so an idle encoder is always tried)."""
+        return (self._queued_texts + self._in_calls) * self._text_s / self.lanes
+
     async def encode(self, texts: Sequence[str]) -> Vectors:
         """Embed ``texts`` (rows in order), sharing an encoder call with concurrent callers."""
         loop = asyncio.get_running_loop()
         job = _Job(list(texts), loop.create_future())
         self._queue.append(job)
+        self._queued_texts += len(job.texts)
         if self._running < self.lanes:
             self._running += 1
             task = loop.create_task(self._drain())
@@ -66,6 +80,7 @@ class MicroBatcher:
             job = self._queue.pop(0)
             taken.append(job)
             size += len(job.texts)
+        self._queued_texts -= size
         return taken
 
     async def _drain(self) -> None:
@@ -73,6 +88,8 @@ class MicroBatcher:
             while self._queue:
                 jobs = self._take()
                 texts = [t for job in jobs for t in job.texts]
+                self._in_calls += len(texts)
+                started = time.perf_counter()
                 try:
                     vectors = await anyio.to_thread.run_sync(self.encoder.encode, texts)
                 except Exception as exc:  # the encoder failed: every caller of this batch hears
@@ -80,6 +97,9 @@ class MicroBatcher:
                         if not job.done.done():
                             job.done.set_exception(exc)
                     continue
+                finally:
+                    self._in_calls -= len(texts)
+                self._observe((time.perf_counter() - started) / max(1, len(texts)))
                 self.batches += 1
                 bounds = np.cumsum([len(job.texts) for job in jobs])[:-1]
                 for job, part in zip(jobs, np.split(vectors, bounds), strict=True):
@@ -87,3 +107,6 @@ class MicroBatcher:
                         job.done.set_result(part)
         finally:
             self._running -= 1
+
+    def _observe(self, text_s: float) -> None:
+        self._text_s = text_s if self._text_s == 0 else 0.8 * self._text_s + 0.2 * text_s

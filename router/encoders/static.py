@@ -128,7 +128,7 @@ class StaticEncoder:
             if self._unk is not None:
                 ids = [t for t in ids if t != self._unk]
             if ids:
-                vectors[i] = self._table[ids].mean(axis=0)
+                vectors[i] = self._table[ids].sum(axis=0)  # the mean's direction: normalised below
         return normalise(vectors)
 
     def fit_window(self, text: str) -> tuple[str, bool]:

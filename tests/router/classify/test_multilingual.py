@@ -26,6 +26,7 @@ from router.core import Router
 from router.encoders.base import Vectors
 from router.encoders.batching import MicroBatcher
 from router.execution.deployments import build_providers
+from router.selection import DEFAULT_ROUTE
 from router.types import ChatRequest, Message
 from service.route_schemas import RouteResponse
 from tests.conftest import write_test_centroids
@@ -284,3 +285,31 @@ def test_the_shipped_stage_routes_other_languages(
 ) -> None:
     (match,) = shipped.match_many([text])
     assert match.task == task
+
+
+async def test_under_overload_text_the_static_stage_cannot_read_takes_the_default_route(
+    config: Config, tmp_path: Path
+) -> None:
+    cascade = config.encoder.cascade.model_copy(
+        update={"overload_queue": 0, "overload_wait_ms": 20.0}
+    )
+    busy = config.model_copy(
+        update={"encoder": config.encoder.model_copy(update={"cascade": cascade})}
+    )
+    slow = CountingEncoder(delay=0.05, dim=128, name="hashing-multilingual")
+    stage = _stage(tmp_path / "ml", "all")
+    stage = MultilingualStage(slow, stage.centroids, "all", MicroBatcher(slow))
+    r = _router(busy, stage, _static(tmp_path / "st", margin=0.0))  # decides all it reads
+    ask = req("escribe un poema sobre la lluvia de otoño, por favor")
+    first = await r.route(ask)  # idle: the multilingual stage decides (and is measured)
+    assert first.match is not None and (first.match.stage, first.match.overload) == (
+        MULTILINGUAL,
+        False,
+    )
+    burst = await asyncio.gather(*(r.route(ask) for _ in range(6)))
+    shed = [d for d in burst if d.match is not None and d.match.overload]
+    assert shed, "a text queued behind 50 ms calls waits longer than 20 ms: overload"
+    for d in shed:  # the static stage cannot read it: no task, the default route
+        assert d.match is not None and d.match.stage == STATIC and not d.match.confident
+        assert d.route == DEFAULT_ROUTE
+    assert slow.texts < 1 + 6  # the shed requests never reached the slow encoder

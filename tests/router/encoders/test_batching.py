@@ -125,3 +125,21 @@ async def test_lanes_split_a_burst_instead_of_one_taking_it_all() -> None:
     await asyncio.gather(*(batcher.encode([f"text {i}"]) for i in range(20)))
     assert sum(enc.sizes) == 20
     assert max(enc.sizes) <= 10  # half of the queue each, at most
+
+
+async def test_an_idle_encoder_predicts_no_wait() -> None:
+    batcher = MicroBatcher(SlowEncoder(), max_batch=64)
+    assert batcher.expected_wait_s() == 0.0  # nothing measured, nothing ahead
+    await batcher.encode(["one"])
+    assert batcher.expected_wait_s() == 0.0  # measured, but nothing is ahead
+
+
+async def test_the_predicted_wait_counts_the_texts_ahead_at_their_recent_cost() -> None:
+    batcher = MicroBatcher(SlowEncoder(), max_batch=64, lanes=1)
+    await batcher.encode(["a", "b"])  # ~20 ms for two texts: ~10 ms a text
+    calls = [asyncio.ensure_future(batcher.encode([f"t{i}"])) for i in range(5)]
+    await asyncio.sleep(0)  # the first is in a call, the other four are queued
+    waiting = batcher.expected_wait_s()
+    assert 5 * 0.008 <= waiting <= 5 * 0.1  # five texts ahead at ~10 ms (a busy box: more)
+    await asyncio.gather(*calls)
+    assert batcher.expected_wait_s() == 0.0
