@@ -78,21 +78,25 @@ class Connection:
         await self.writer.wait_closed()
 
 
-async def load(url: str, texts: list[str], concurrency: int) -> tuple[float, list[float]]:
+async def load(url: str, texts: list[str], concurrency: int) -> tuple[float, list[float], int]:
+    """Requests/s, latencies (ms), and how many decisions were made under overload."""
     queue: asyncio.Queue[str] = asyncio.Queue()
     for t in texts:
         queue.put_nowait(t)
     latencies: list[float] = []
+    overloaded = 0
     connections = [await Connection.open(url) for _ in range(concurrency)]
 
     async def worker(conn: Connection) -> None:
+        nonlocal overloaded
         while not queue.empty():
             text = queue.get_nowait()
             start = time.perf_counter()
             status, body = await conn.post("/v1/route", {"input": text})
+            latencies.append((time.perf_counter() - start) * 1e3)
             if status != 200:
                 raise RuntimeError(f"/v1/route answered {status}: {body[:200]!r}")
-            latencies.append((time.perf_counter() - start) * 1e3)
+            overloaded += b'"overload":true' in body
 
     try:
         started = time.perf_counter()
@@ -100,23 +104,26 @@ async def load(url: str, texts: list[str], concurrency: int) -> tuple[float, lis
         elapsed = time.perf_counter() - started
     finally:
         await asyncio.gather(*(c.aclose() for c in connections))
-    return len(texts) / elapsed, latencies
+    return len(texts) / elapsed, latencies, overloaded
 
 
 def measure(url: str, texts: list[str], c: int, runs: int, tag: str | None) -> dict[str, float]:
     """Medians over ``runs`` of one load run at concurrency ``c``. Each prompt gets ``tag`` and
     the run appended, so no text is ever sent twice; ``tag`` None sends the first text only."""
-    rates, p50, p99 = [], [], []
+    rates, p50, p99, shed = [], [], [], []
     for run in range(runs):
         batch = [f"{t} ({tag}.{c}.{run})" for t in texts] if tag else [texts[0]] * len(texts)
-        rate, lat = asyncio.run(load(url, batch, c))
+        rate, lat, overloaded = asyncio.run(load(url, batch, c))
         rates.append(rate)
         p50.append(percentile(lat, 50))
         p99.append(percentile(lat, 99))
+        shed.append(overloaded / len(batch))
     return {
         "requests_per_s": round(median(rates), 1),
         "p50_ms": round(median(p50), 2),
         "p99_ms": round(median(p99), 2),
+        # decided by the static stage only because the next encoder was busy (`overload`)
+        "overload_share": round(median(shed), 3),
     }
 
 

@@ -24,22 +24,30 @@ def _routing_latency(lines: list[str]) -> None:
         f"torch {r['machine']['torch']} ({r['machine']['torch_threads']} threads), "
         f"Python {r['machine']['python']}; measured {r['machine']['date']}.",
         "",
-        "| configuration | single route p50 | single route p99 | batch throughput |",
-        "|---|---|---|---|",
+        "| configuration | prompts | single route p50 | single route p99 | batch throughput |",
+        "|---|---|---|---|---|",
     ]
-    for name, row in r["rows"].items():
-        lines.append(
-            f"| {name} | {row['single_p50_ms']} ms | {row['single_p99_ms']} ms | "
-            f"{row['batch_prompts_per_s']} prompts/s |"
-        )
+    for name, per_set in r["rows"].items():
+        for prompts, row in per_set.items():
+            lines.append(
+                f"| {name} | {prompts.replace('_', ' ')} | {row['single_p50_ms']} ms | "
+                f"{row['single_p99_ms']} ms | {row['batch_prompts_per_s']} prompts/s |"
+            )
     lines += [
         "",
-        f"Medians over {r['runs']} runs of {r['queries']} real user prompts "
+        f"Medians over {r['runs']} runs of {_counts(r['queries'])} real user prompts "
         "(realistic held-out set, long ones included); one request at a time through "
         "`Router.route()` (embed + classify + select), embedding memo off except in the "
         "exact-repeat row; batch = the same prompts classified in one call.",
         "",
     ]
+
+
+def _counts(queries: object) -> str:
+    """``{"english": 200, "other_languages": 284}`` → "200 english and 284 other languages"."""
+    if not isinstance(queries, dict):
+        return str(queries)
+    return " and ".join(f"{n} {name.replace('_', ' ')}" for name, n in queries.items())
 
 
 def _service(lines: list[str]) -> None:
@@ -49,15 +57,18 @@ def _service(lines: list[str]) -> None:
             "## HTTP /v1/route (`python bench/http_route.py`)",
             "",
             "Distinct prompts (no repeats: the embedding memo never helps), default configuration"
-            " (static first stage, int8 transformer when unsure), semroute in its own process,"
+            " (static first stage, multilingual stage when unsure), semroute in its own process,"
             " loopback keep-alive load generator. mixed: every eval file, long real user prompts"
-            " included; short: the dev split's short templated prompts.",
+            " and the multilingual hold-out included; short: the dev split's short templated"
+            " prompts. overload: share of decisions the static stage made only because the next"
+            " encoder was busy (English: its match; other languages: the default route).",
             "",
-            "| prompts | concurrency | requests/s | p50 | p99 |",
-            "|---|---|---|---|---|",
+            "| prompts | concurrency | requests/s | p50 | p99 | overload |",
+            "|---|---|---|---|---|---|",
         ]
         lines += [
-            f"| {name} | {c[1:]} | {v['requests_per_s']} | {v['p50_ms']} ms | {v['p99_ms']} ms |"
+            f"| {name} | {c[1:]} | {v['requests_per_s']} | {v['p50_ms']} ms | {v['p99_ms']} ms"
+            f" | {v.get('overload_share', '—')} |"
             for name, per_c in h["results"].items()
             for c, v in per_c.items()
         ]

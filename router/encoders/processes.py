@@ -5,22 +5,25 @@ of the GIL and taking it back. In a worker thread beside a busy event loop every
 waits for the loop to hand the GIL over (up to the interpreter's 5 ms switch interval), so a
 call that costs a few milliseconds of CPU took about a second under 64 concurrent clients
 (bench/http_route.py), and that stage's requests made the whole tail. In a process of its own
-a call costs its CPU plus pickling the texts, and 512 floats a row back.
+a call costs its CPU plus ~1 ms of pickling and pipe (a process pool's manager threads cost
+twice that, measured).
 
-The workers are started with ``spawn`` (nothing of this process's threads or locks is copied)
-and each builds its own encoder with ``factory``; what needs no model (name, dimension, the
-window cut) is answered by ``local``, the in-process encoder of the same kind. A worker that
-dies breaks the pool: the next call starts new workers and tries once more.
+Each worker is a ``spawn``-ed process (nothing of this process's threads or locks is copied)
+that builds its own encoder with ``factory`` and answers one call at a time over a pipe; a
+caller (a micro-batcher lane, in a worker thread) borrows an idle one. What needs no model
+(name, dimension, the window cut) is answered by ``local``, the in-process encoder of the same
+kind. A worker that dies is replaced and the call tried once more on the new one.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import queue
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
+from typing import Any
 
 import numpy as np
 
@@ -30,23 +33,67 @@ from router.errors import ArtifactError
 log = logging.getLogger("semroute.encoder")
 START_TIMEOUT_S = 120.0  # a worker imports numpy and loads the weights: seconds, not minutes
 
-_worker: Encoder | None = None  # the encoder of this worker process
+
+def _serve(conn: Connection, factory: Callable[[], Encoder]) -> None:
+    """A worker's life: build the encoder, then answer ``texts`` with ``("ok", vectors)`` or
+    ``("error", message)`` until the pipe closes."""
+    try:
+        encoder = factory()
+    except Exception as exc:  # the parent hears why instead of a dead pipe
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("ok", None))
+    while True:
+        try:
+            texts = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            conn.send(("ok", encoder.encode(texts)))
+        except Exception as exc:
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
-def _start_worker(factory: Callable[[], Encoder]) -> None:
-    global _worker
-    _worker = factory()
+class _Worker:
+    def __init__(self, factory: Callable[[], Encoder], name: str) -> None:
+        """Start the process and wait until its encoder is loaded.
 
+        Raises:
+            ArtifactError: it did not start or could not load the encoder.
+        """
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process: Any = context.Process(
+            target=_serve, args=(child, factory), name=f"semroute {name}", daemon=True
+        )
+        self.process.start()
+        child.close()
+        try:
+            if not self.conn.poll(START_TIMEOUT_S):
+                raise ArtifactError(f"{name}: a worker process did not start")
+            self.answer(self.conn.recv(), name)
+        except (EOFError, OSError) as exc:
+            raise ArtifactError(f"{name}: a worker process died while starting") from exc
+        except ArtifactError:
+            self.stop()
+            raise
 
-def _encode_in_worker(texts: list[str]) -> Vectors:
-    if _worker is None:  # pragma: no cover - the initializer runs before any call
-        raise RuntimeError("encoder worker not started")
-    return _worker.encode(texts)
+    @staticmethod
+    def answer(reply: tuple[str, Any], name: str) -> Any:
+        kind, payload = reply
+        if kind == "error":
+            raise ArtifactError(f"{name} worker: {payload}")
+        return payload
+
+    def stop(self) -> None:
+        self.conn.close()
+        self.process.kill()
+        self.process.join(5)
 
 
 class ProcessPoolEncoder:
     """``processes`` workers, each with its own ``factory()`` encoder; ``encode`` blocks its
-    (worker) thread until one of them answers."""
+    (worker) thread until an idle worker has answered."""
 
     def __init__(self, local: Encoder, factory: Callable[[], Encoder], processes: int) -> None:
         """Start the workers and wait until each has loaded its encoder.
@@ -59,8 +106,16 @@ class ProcessPoolEncoder:
         self._local = local
         self._factory = factory
         self.processes = processes
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._all: list[_Worker] = []
         self._lock = threading.Lock()
-        self._pool = self._started()
+        self._closed = False
+        try:
+            for _ in range(processes):
+                self._add()
+        except ArtifactError:
+            self.close()
+            raise
 
     @property
     def name(self) -> str:
@@ -77,41 +132,57 @@ class ProcessPoolEncoder:
         """Embed ``texts`` in a worker process.
 
         Raises:
-            ArtifactError: the workers died and new ones do not start.
+            ArtifactError: the encoder failed, or its worker died and a new one does not start.
         """
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        pool = self._pool
+        worker = self._borrow()
         try:
-            return pool.submit(_encode_in_worker, list(texts)).result()
-        except BrokenProcessPool:
-            log.error("%s: a worker process died; starting new ones", self.name)
-            return self._restarted(pool).submit(_encode_in_worker, list(texts)).result()
+            return self._call(worker, list(texts))
+        except (EOFError, OSError):
+            log.error("%s: a worker process died; starting a new one", self.name)
+            self._drop(worker)
+            worker = self._borrow()  # none idle and one missing: its replacement
+            return self._call(worker, list(texts))
+        finally:
+            if worker in self._all:
+                self._idle.put(worker)
 
     def close(self) -> None:
-        """Stop the workers (calls still queued are cancelled)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the workers; later calls raise ArtifactError."""
+        with self._lock:
+            self._closed = True
+            workers, self._all = self._all, []
+        for worker in workers:
+            worker.stop()
 
-    def _restarted(self, broken: ProcessPoolExecutor) -> ProcessPoolExecutor:
-        with self._lock:  # calls that found it broken together start one new pool
-            if self._pool is broken:
-                broken.shutdown(wait=False, cancel_futures=True)
-                self._pool = self._started()
-            return self._pool
+    def _call(self, worker: _Worker, texts: list[str]) -> Vectors:
+        worker.conn.send(texts)
+        vectors: Vectors = worker.answer(worker.conn.recv(), self.name)
+        return vectors
 
-    def _started(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(
-            self.processes,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(self._factory,),
-        )
-        # A call a worker, at once: each loads its encoder now, not on a request's time.
-        warm = [pool.submit(_encode_in_worker, ["warm up"]) for _ in range(self.processes)]
-        try:
-            for future in warm:
-                future.result(timeout=START_TIMEOUT_S)
-        except Exception as exc:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise ArtifactError(f"{self.name}: worker processes did not start: {exc}") from exc
-        return pool
+    def _add(self) -> None:
+        worker = _Worker(self._factory, self.name)
+        self._all.append(worker)
+        self._idle.put(worker)
+
+    def _borrow(self) -> _Worker:
+        """An idle worker; where one has died, a new one started now (seconds)."""
+        while True:
+            with self._lock:
+                if self._closed:
+                    raise ArtifactError(f"{self.name}: the encoder's workers were stopped")
+                if len(self._all) < self.processes:
+                    worker = _Worker(self._factory, self.name)
+                    self._all.append(worker)
+                    return worker
+            try:  # a bounded wait: a worker that dies meanwhile is replaced above
+                return self._idle.get(timeout=0.5)
+            except queue.Empty:
+                continue
+
+    def _drop(self, worker: _Worker) -> None:
+        with self._lock:
+            if worker in self._all:
+                self._all.remove(worker)
+        worker.stop()

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from router.encoders import MultilingualEncoder, ProcessPoolEncoder
+from router.errors import ArtifactError
 
 TEXTS = ["Écris un poème sur la pluie", "写一首关于春天的诗", "sort a list in python", ""]
 
@@ -47,3 +48,14 @@ def test_a_dead_worker_is_replaced_and_the_call_answered(
         worker.join(5)
     vectors = pooled.encode(TEXTS[:2])  # the broken pool is noticed, replaced, and asked again
     assert np.allclose(vectors, local.encode(TEXTS[:2]), atol=1e-6)
+
+
+def test_a_closed_encoder_says_so(local: MultilingualEncoder) -> None:
+    before = set(multiprocessing.active_children())
+    encoder = ProcessPoolEncoder(local, MultilingualEncoder, 1)
+    started = set(multiprocessing.active_children()) - before
+    assert started, "the worker runs in a child process"
+    encoder.close()
+    with pytest.raises(ArtifactError, match="stopped"):
+        encoder.encode(["hello"])
+    assert not any(p.is_alive() for p in started)
