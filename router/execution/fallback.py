@@ -92,6 +92,7 @@ class FallbackChain:
         for i, candidate in enumerate(candidates):
             now = self._clock()
             walk.until = now + max(0.0, deadline - now) / (len(candidates) - i)
+            walk.last = i == len(candidates) - 1
             done = await self._candidate(request, candidate, call, walk)
             if done is not None:
                 return done
@@ -176,7 +177,7 @@ class FallbackChain:
             raise
         started = self._clock()
         try:
-            result = await self._call(request, candidate, dep, call, remaining)
+            result = await self._call(request, candidate, dep, call, remaining, walk.last)
         except e.ProviderError as exc:
             err = exc
         except BaseException:  # cancelled (client gone), or a bug: give everything back, go
@@ -208,14 +209,16 @@ class FallbackChain:
         dep: Deployment,
         call: CallFn[T],
         remaining: float,
+        last: bool,
     ) -> T:
-        """One call, bounded by ``remaining``. Raises: ProviderError (Timeout when it ran out)."""
+        """One call, bounded by ``remaining`` (and, unless it is the ``last`` candidate, by the
+        first-token timeout). Raises: ProviderError (Timeout when it ran out)."""
         upstream = UpstreamCall(
             request=request,
             model=candidate.model,
             upstream_model=dep.upstream,
             timeout_s=remaining,
-            first_token_timeout_s=self.config.execution.first_token_timeout_s,
+            first_token_timeout_s=None if last else self.config.execution.first_token_timeout_s,
         )
         try:
             with anyio.fail_after(remaining):

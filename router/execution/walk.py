@@ -23,6 +23,9 @@ class Admission(Protocol):
 class Walk:
     deadline: float
     until: float = 0.0  # the end of the current candidate's share of the deadline
+    # The current candidate is the chain's last: with nothing to fall over to, the first-token
+    # timeout would only turn a slow answer into a failure, so it waits for the deadline.
+    last: bool = False
     defer_verdict: bool = False  # streams: the breaker's verdict comes when the stream ends
     attempts: list[Attempt] = field(default_factory=list)
     auth_failed: set[str] = field(default_factory=set)
