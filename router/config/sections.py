@@ -59,6 +59,10 @@ class AuthConfig(_Model):
     keys: list[ClientKey] = Field(default_factory=list)
     admin_key_sha256: _SHA256 | None = None
 
+    def key_budgets(self) -> dict[str, float]:
+        """Key name → its own daily USD, for the keys that have one (``daily_usd``)."""
+        return {k.name: k.daily_usd for k in self.keys if k.daily_usd}
+
 
 class RoutingConfig(_Model):
     """``models``: the catalogue-wide model list, in preference order. A task without its own
