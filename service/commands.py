@@ -95,7 +95,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         if not check.passed:
             failed.append(check)
 
-    encoder = build_transformer(config, report)
+    encoder, _ = build_transformer(config, report)
     print(f"encoder: {encoder.name} ({config.encoder.backend}, {encoder.dim} dimensions) ready")
     cascade = config.encoder.cascade
     if not cascade.enabled or config.encoder.backend == "static":

@@ -67,7 +67,7 @@ def build_router(config: Config, metrics: Metrics | None = None) -> Router:
         ArtifactError: the model, the centroids or the verifier cannot be loaded.
     """
     on_check = None if metrics is None else metrics.observe_check
-    encoder = build_transformer(config, on_check)
+    encoder, centroids = build_transformer(config, on_check)  # centroids loaded once
     # Never raises: without it, the transformer decides.
     first_stage = build_first_stage(config, on_check)
     return Router.from_config(
@@ -78,6 +78,7 @@ def build_router(config: Config, metrics: Metrics | None = None) -> Router:
         breakers=build_breakers(config),
         first_stage=first_stage,
         multilingual=build_multilingual_stage(config, on_check),  # never raises either
+        centroids=centroids,
     )
 
 
