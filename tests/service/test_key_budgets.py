@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-import redis
 
 from router.budget import Spending
 from router.config import Config, load_config

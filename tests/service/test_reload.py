@@ -3,12 +3,19 @@ static first stage with them) and the breakers, whose state is the providers' he
 
 from __future__ import annotations
 
+import asyncio
+import os
+import threading
 from pathlib import Path
+
+import anyio
+import pytest
 
 from router import Router
 from router.cache import SemanticCache
 from router.classify import FirstStage, load_centroids
 from router.config import DEFAULT_CONFIG, Config, load_config
+from router.errors import ConfigError
 from router.execution import build_providers
 from service.reload import reload_config
 from service.state import ServiceState
@@ -34,12 +41,17 @@ def _state(tmp_path: Path, config: Config, text: str) -> ServiceState:
     return ServiceState(config=loaded, config_path=path, router=router)
 
 
+def _text(config: Config) -> str:
+    """The default semroute.toml on the test centroids."""
+    return DEFAULT_CONFIG.read_text().replace(
+        '# centroids_dir = "centroids"', f'centroids_dir = "{config.routing.centroids_dir}"'
+    )
+
+
 async def test_a_reload_keeps_the_first_stage_and_the_breakers(
     tmp_path: Path, config: Config
 ) -> None:
-    text = DEFAULT_CONFIG.read_text().replace(
-        '# centroids_dir = "centroids"', f'centroids_dir = "{config.routing.centroids_dir}"'
-    )
+    text = _text(config)
     state = _state(tmp_path, config, text)
     old = state.ready_router()
     assert state.config_path is not None
@@ -71,3 +83,46 @@ async def test_a_rebuilt_cache_gets_its_own_redis_sync(
     finally:
         if state.cache_sync is not None:
             await state.cache_sync.aclose()
+
+
+async def test_a_bad_file_leaves_the_running_config_live(tmp_path: Path, config: Config) -> None:
+    text = _text(config)
+    state = _state(tmp_path, config, text)
+    live, engine = state.config, state.ready_router()
+    assert state.config_path is not None
+    for bad, says in (
+        (text.replace("daily_usd = 0 ", "daily_usd = -5 ", 1), "[budget.daily_usd]"),
+        (text + "\n[budget\n", "not valid TOML"),
+    ):
+        state.config_path.write_text(bad)
+        with pytest.raises(ConfigError) as info:
+            await reload_config(state)
+        assert str(state.config_path) in str(info.value) and says in str(info.value)
+        assert state.config is live and state.ready_router() is engine
+    state.config_path.write_text(text.replace("daily_usd = 0 ", "daily_usd = 5 ", 1))
+    assert (await reload_config(state))["budget"] == "rebuilt"  # a good file still reloads
+    assert state.config.budget.daily_usd == 5.0 and state.ready_router() is not engine
+
+
+async def test_the_file_is_read_off_the_event_loop(tmp_path: Path, config: Config) -> None:
+    """semroute.toml as a FIFO: reading it waits until it is written. Meanwhile the event loop
+    goes on (it serves requests on the old router); on the loop, it would stand still."""
+    text = _text(config)
+    state = _state(tmp_path, config, text)
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    state.config_path = fifo
+    changed = text.replace("daily_usd = 0 ", "daily_usd = 5 ", 1)
+    unblock = threading.Timer(5.0, fifo.write_text, (changed,))  # frees a blocked loop
+    unblock.daemon = True
+    unblock.start()
+    reloading = asyncio.ensure_future(reload_config(state))
+    try:
+        for _ in range(5):
+            await asyncio.sleep(0.01)  # would run only once the blocking read is over
+        assert not reloading.done(), "the event loop stood still while the file was read"
+    finally:
+        unblock.cancel()  # the file is written below, once
+    await anyio.to_thread.run_sync(fifo.write_text, changed)
+    report = await asyncio.wait_for(reloading, 10)
+    assert report["budget"] == "rebuilt" and state.config.budget.daily_usd == 5.0
