@@ -1,12 +1,13 @@
 """Reloading semroute.toml in a running service, without a restart.
 
-The encoders stay (they are the slow part): the transformer and the cascade's static first
-stage. A new router is built from the new file — reusing the budget ledger, the cache and the
-breakers when their sections did not change (a new cache gets its own Redis sync) — and
-swapped in; what reads files (the config, the centroids, a new cache's verifier and snapshot)
-runs off the event loop, which serves requests on the old router meanwhile, and one reload
-runs at a time; what it replaced (the old provider clients, a rebuilt ledger's, breakers' or
-rate-limit store's connections) is closed after a grace period so in-flight calls can finish.
+The encoders stay (they are the slow part): the transformer, the cascade's static first
+stage and the multilingual stage. A new router is built from the new file — reusing the
+budget ledger, the cache and the breakers when what they are built from did not change (a new
+cache gets its own Redis sync) — and swapped in; what reads files (the config, the centroids,
+a new cache's verifier and snapshot) runs off the event loop, which serves requests on the old
+router meanwhile, and one reload runs at a time. What it replaced (the old provider clients, a
+rebuilt ledger's, breakers' or rate-limit store's connections) is closed after a grace period
+so in-flight calls can finish.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ class _Kept:
     @classmethod
     def between(cls, new: Config, old: Config) -> _Kept:
         same_redis = new.redis == old.redis
+        same_keys = new.auth.key_budgets() == old.auth.key_budgets()  # the keys' own budgets
         return cls(
-            budget=new.budget == old.budget and same_redis,
+            budget=new.budget == old.budget and same_keys and same_redis,
             cache=new.cache == old.cache and same_redis,
             breakers=new.execution.breaker == old.execution.breaker and same_redis,
         )
@@ -110,6 +112,7 @@ async def _rebuild(config: Config, old: Router, kept: _Kept) -> Router:
         cache=cache,
         breakers=old.breakers if kept.breakers else build_breakers(config),
         first_stage=old.first_stage,
+        multilingual=old.classifier.multilingual,
         centroids=centroids,
     )
 

@@ -1,5 +1,6 @@
 """POST /admin/reload keeps what its sections did not change: the encoders (the cascade's
-static first stage with them) and the breakers, whose state is the providers' health."""
+static first stage and the multilingual stage with them) and the breakers, whose state is the
+providers' health; it reads the file off the event loop and leaves a bad one unapplied."""
 
 from __future__ import annotations
 
@@ -13,13 +14,15 @@ import pytest
 
 from router import Router
 from router.cache import SemanticCache
-from router.classify import FirstStage, load_centroids
+from router.classify import FirstStage, MultilingualStage, load_centroids
 from router.config import DEFAULT_CONFIG, Config, load_config
+from router.encoders import MicroBatcher
 from router.errors import ConfigError
 from router.execution import build_providers
 from service.reload import reload_config
 from service.state import ServiceState
 from service.wiring import start_cache_sync
+from tests.conftest import write_test_centroids
 from tests.fakes import HashingEncoder
 
 
@@ -31,12 +34,17 @@ def _state(tmp_path: Path, config: Config, text: str) -> ServiceState:
     centroids = load_centroids(
         loaded.routing.centroids_dir, encoder_name=encoder.name, dim=encoder.dim
     )
+    ml = HashingEncoder(dim=128, name="hashing-multilingual")
+    ml_centroids = load_centroids(
+        write_test_centroids(tmp_path / "ml", ml), "v1", encoder_name=ml.name, dim=ml.dim
+    )
     router = Router.from_config(
         loaded,
         encoder,
         build_providers(loaded, environ={}),
         cache=SemanticCache(loaded.cache, encoder.dim),
         first_stage=FirstStage(encoder, centroids, margin=0.1),
+        multilingual=MultilingualStage(ml, ml_centroids, "all", MicroBatcher(ml)),  # type: ignore[arg-type]
     )
     return ServiceState(config=loaded, config_path=path, router=router)
 
@@ -60,6 +68,7 @@ async def test_a_reload_keeps_the_first_stage_and_the_breakers(
     new = state.ready_router()
     assert new is not old and report["budget"] == "rebuilt"
     assert new.first_stage is old.first_stage is not None  # the cascade stays on
+    assert new.classifier.multilingual is old.classifier.multilingual is not None  # and this
     assert new.breakers is old.breakers  # an open breaker stays open
 
 
@@ -126,3 +135,18 @@ async def test_the_file_is_read_off_the_event_loop(tmp_path: Path, config: Confi
     await anyio.to_thread.run_sync(fifo.write_text, changed)
     report = await asyncio.wait_for(reloading, 10)
     assert report["budget"] == "rebuilt" and state.config.budget.daily_usd == 5.0
+
+
+async def test_a_changed_key_budget_rebuilds_the_budget(tmp_path: Path, config: Config) -> None:
+    """A key's ``daily_usd`` is part of the budget: a reload that changes only it applies it."""
+    text = _text(config)
+    state = _state(tmp_path, config, text)
+    assert state.config_path is not None
+    key = f'\n[[auth.keys]]\nname = "batch"\nsha256 = "{"0" * 64}"\n'
+    state.config_path.write_text(text + key)
+    assert (await reload_config(state))["budget"] == "kept"  # a key without a budget of its own
+    assert state.ready_router().spending.key_limits == {}
+    state.config_path.write_text(text + key + "daily_usd = 2.5\n")
+    assert (await reload_config(state))["budget"] == "rebuilt"
+    assert state.ready_router().spending.scope("key:batch") == ("key:batch", 2_500_000)
+    assert (await reload_config(state))["budget"] == "kept"  # nothing changed
