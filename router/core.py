@@ -95,13 +95,17 @@ class Router:
         breakers: Breakers | None = None,
         first_stage: FirstStage | None = None,
         multilingual: MultilingualStage | None = None,
+        centroids: CentroidSet | None = None,
     ) -> Router:
-        """Load the configured centroid version for ``encoder``; providers from the config.
+        """Providers from the config; ``centroids`` already loaded for ``encoder`` (those
+        ``build_transformer`` checked the encoder with), else the configured version is loaded.
 
         Raises:
             ArtifactError: the centroids are missing, corrupt or built for another encoder.
         """
-        centroids = load_transformer_centroids(config, encoder, config.routing.centroid_version)
+        if centroids is None:
+            version = config.routing.centroid_version
+            centroids = load_transformer_centroids(config, encoder, version)
         return cls(
             config,
             encoder,

@@ -14,7 +14,8 @@ import anyio
 from router.errors import InvalidRequest, RouterError
 from router.types import Message, Priority
 from service.cli_common import config_of, config_path_of, encoder_of
-from service.commands import cmd_eval, cmd_eval_cache, cmd_eval_cost, cmd_prepare, cmd_train
+from service.commands import cmd_eval, cmd_eval_cache, cmd_eval_cost, cmd_train
+from service.prepare import cmd_prepare
 
 log = logging.getLogger("semroute.cli")
 

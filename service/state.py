@@ -33,6 +33,7 @@ class ServiceState:
     in_flight: int = 0
     draining: bool = False  # shutting down: /readyz is false, new requests get 503
     retiring: set[asyncio.Task[None]] = field(default_factory=set)  # closing what a reload replaced
+    reloading: asyncio.Lock = field(default_factory=asyncio.Lock)  # one config reload at a time
 
     def ready_router(self) -> Router:
         """Raises: NotReady while loading or after a failed load."""

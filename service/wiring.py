@@ -28,9 +28,16 @@ log = logging.getLogger("semroute.service")
 
 
 def build_spending(config: Config) -> Spending:
-    keys = {k.name: k.daily_usd for k in config.auth.keys if k.daily_usd}
+    """The day's budgets — global, per tenant and each client key's own (``daily_usd``) — on
+    one ledger: in process, or with ``[redis] url`` shared by every replica (``fail_mode``
+    says what happens while Redis is unreachable)."""
+    return Spending(config.budget, build_ledger(config), key_limits=config.auth.key_budgets())
+
+
+def build_ledger(config: Config) -> FailoverLedger | None:
+    """The Redis ledger behind its local stand-in; None without ``[redis] url`` (in memory)."""
     if config.redis.url is None:
-        return Spending(config.budget, key_limits=keys)
+        return None
     shared = RedisLedger(
         config.redis.address() or "",
         key_prefix=config.redis.key_prefix,
@@ -38,8 +45,7 @@ def build_spending(config: Config) -> Spending:
         hold_lease_s=config.budget.hold_lease_s,
     )
     fail_open = config.redis.fail_mode == "open"
-    ledger = FailoverLedger(shared, fail_open=fail_open, hold_lease_s=config.budget.hold_lease_s)
-    return Spending(config.budget, ledger)
+    return FailoverLedger(shared, fail_open=fail_open, hold_lease_s=config.budget.hold_lease_s)
 
 
 def build_cache(config: Config, dim: int) -> SemanticCache | None:
@@ -61,7 +67,7 @@ def build_router(config: Config, metrics: Metrics | None = None) -> Router:
         ArtifactError: the model, the centroids or the verifier cannot be loaded.
     """
     on_check = None if metrics is None else metrics.observe_check
-    encoder = build_transformer(config, on_check)
+    encoder, centroids = build_transformer(config, on_check)  # centroids loaded once
     # Never raises: without it, the transformer decides.
     first_stage = build_first_stage(config, on_check)
     return Router.from_config(
@@ -72,6 +78,7 @@ def build_router(config: Config, metrics: Metrics | None = None) -> Router:
         breakers=build_breakers(config),
         first_stage=first_stage,
         multilingual=build_multilingual_stage(config, on_check),  # never raises either
+        centroids=centroids,
     )
 
 

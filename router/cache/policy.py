@@ -11,7 +11,8 @@ from functools import partial
 import anyio
 
 from router.cache.answers import cacheable, to_entry
-from router.cache.semantic import Entry, SemanticCache, namespace
+from router.cache.namespaces import namespace
+from router.cache.semantic import Entry, SemanticCache
 from router.classify import user_turns
 from router.config import Config
 from router.encoders import Vectors

@@ -1,10 +1,7 @@
 """SemanticCache: answers near-duplicate requests from earlier answers — only when it is safe.
 
-Entries live in namespaces: tenant + a hash of everything that shapes an answer (system prompt,
-tools, response format, temperature bucket, other sampling parameters, earlier turns, images,
-documents, tool calls and results, a model the client named, and the tier of the model that
-answered). A hit therefore never crosses tenants, never changes
-parameters, and never serves a cheaper model's answer where a better tier was asked for.
+Entries live in namespaces (router/cache/namespaces.py), so a hit never crosses tenants, never
+changes parameters, and never serves a cheaper model's answer where a better tier was asked for.
 A nearest neighbour must clear the tier's cosine threshold *and* pass verification.
 TTL is absolute (a hit does not extend it); past ``max_entries`` the least recently used go.
 ``put_many`` inserts a batch with one index build per namespace (snapshot loads, benchmarks).
@@ -12,9 +9,7 @@ TTL is absolute (a hit does not extend it); past ``max_entries`` the least recen
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 import threading
 import time
 import uuid
@@ -25,11 +20,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from router.cache.beyond_text import beyond_text
 from router.cache.index import HnswParams, VectorIndex
 from router.config import CacheConfig
 from router.encoders import Vectors
-from router.types import ChatRequest, ModelTier
 
 NEIGHBOURS = 4
 
@@ -86,41 +79,6 @@ class Lookup:
     similarity: float  # best similarity seen in the namespace (0 when empty)
     refused: tuple[str, ...] = ()  # verification refusals, with reasons
     threshold: float = 0.0
-
-
-def temperature_bucket(t: float | None) -> str:
-    if t is None:
-        return "default"
-    return "0" if t == 0 else "low" if t <= 0.3 else "mid" if t <= 0.8 else "high"
-
-
-def namespace(request: ChatRequest, model_tier: ModelTier | str) -> str:
-    """tenant + hash of what shapes the answer besides the last user message's text (and the
-    client key's model allow-list, when it has one)."""
-    users = [i for i, m in enumerate(request.messages) if m.role == "user"]
-    history = request.messages[: users[-1]] if users else request.messages
-    shape = {
-        "system": [m.text() for m in history if m.role in ("system", "developer")],
-        "history": [[m.role, m.text()] for m in history if m.role not in ("system", "developer")],
-        "tools": request.tools,
-        "tool_choice": request.tool_choice,
-        "response_format": request.response_format,
-        "temperature": temperature_bucket(request.temperature),
-        "top_p": request.top_p,
-        "stop": request.stop,
-        "max_tokens": request.max_tokens,
-        "tier": str(model_tier),
-    }
-    if request.extra:  # seed, penalties, logit_bias …: only when given (older keys stay valid)
-        shape["extra"] = request.extra
-    if request.allowed_models is not None:  # a key's allow-list separates as strictly as a tenant
-        shape["allowed_models"] = sorted(request.allowed_models)
-    if beyond := beyond_text(request.messages, users[-1] if users else None):
-        shape["beyond_text"] = beyond  # images, documents, tool calls and results
-    if not request.model.startswith("auto"):  # a named model is answered by its own answers
-        shape["model"] = request.model
-    digest = hashlib.sha256(json.dumps(shape, sort_keys=True, default=str).encode()).hexdigest()
-    return f"{request.tenant}:{digest[:32]}"
 
 
 @dataclass(slots=True)
@@ -301,4 +259,4 @@ def new_entry_id() -> str:
     return uuid.uuid4().hex
 
 
-__all__ = ["Entry", "Lookup", "SemanticCache", "Verifier", "namespace", "new_entry_id"]
+__all__ = ["Entry", "Lookup", "SemanticCache", "Verifier", "new_entry_id"]

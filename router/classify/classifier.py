@@ -26,10 +26,14 @@ log = logging.getLogger("semroute.router")
 BUILT_LOCALLY = ("onnx", "onnx-int8")  # backends whose model file this machine builds
 
 
-def build_transformer(config: Config, on_check: OnCheck | None = None) -> Encoder:
-    """The configured encoder; an ONNX file built on this machine is checked on the hold-out
-    (classify/quality_check.py) with the centroids it serves. An int8 file that fails is
-    replaced by the float export, with an error logged: slower, never silently worse.
+def build_transformer(
+    config: Config, on_check: OnCheck | None = None
+) -> tuple[Encoder, CentroidSet | None]:
+    """The configured encoder, and its centroids when they were loaded here: an ONNX file
+    built on this machine is checked on the hold-out (classify/quality_check.py) with the
+    centroids it serves, which the router then takes (``Router.from_config(centroids=…)``)
+    instead of loading them again. An int8 file that fails is replaced by the float export,
+    with an error logged: slower, never silently worse.
 
     Raises:
         ArtifactError: the model (or its export) cannot be loaded, or the hold-out read.
@@ -37,23 +41,24 @@ def build_transformer(config: Config, on_check: OnCheck | None = None) -> Encode
     encoder = build_encoder(config.encoder)
     backend = config.encoder.backend
     if backend not in BUILT_LOCALLY:
-        return encoder
+        return encoder, None
     from router.encoders import OnnxEncoder
 
     if not isinstance(encoder, OnnxEncoder):
-        return encoder
+        return encoder, None
     try:
         centroids = load_transformer_centroids(config, encoder, config.routing.centroid_version)
     except ArtifactError:
-        return encoder  # no centroids to check against: loading them fails loudly later
+        return encoder, None  # no centroids to check against: loading them fails loudly later
     version_dir = config.routing.centroids_dir / centroids.version
     verdict = check(encoder, centroids, version_dir, backend, file_digest(encoder.path))
     if on_check is not None:
         on_check(verdict)
     if verdict.passed or backend != "onnx-int8":
-        return encoder
+        return encoder, centroids
     log.error("int8 model off: %s; serving the float ONNX export instead", verdict.describe())
-    return build_encoder(config.encoder.model_copy(update={"backend": "onnx"}))
+    # The same model (name and dimensions), so the same centroids serve it.
+    return build_encoder(config.encoder.model_copy(update={"backend": "onnx"})), centroids
 
 
 def load_transformer_centroids(

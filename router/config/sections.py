@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from router.types import BudgetTier, Capability, ModelTier, Priority, PriorityClass
 
@@ -58,6 +58,10 @@ class AuthConfig(_Model):
     enabled: bool = False
     keys: list[ClientKey] = Field(default_factory=list)
     admin_key_sha256: _SHA256 | None = None
+
+    def key_budgets(self) -> dict[str, float]:
+        """Key name → its own daily USD, for the keys that have one (``daily_usd``)."""
+        return {k.name: k.daily_usd for k in self.keys if k.daily_usd}
 
 
 class RoutingConfig(_Model):
@@ -153,53 +157,6 @@ class ProviderConfig(_Model):
     default_max_tokens: PositiveInt = 4096
     mock_latency_ms: Annotated[float, Field(ge=0)] = 0.0
     mock_script: list[str] = Field(default_factory=list)
-
-
-class RetryPolicy(_Model):
-    retries: Annotated[int, Field(ge=0, le=10)] = 0
-    backoff_s: Annotated[float, Field(ge=0)] = 0.5
-    max_wait_s: Annotated[float, Field(ge=0)] = 10.0  # a longer Retry-After → next candidate
-
-
-RETRYABLE_CODES = ("rate_limited", "timeout", "provider_unavailable", "bad_response", "auth_failed")
-
-
-def _default_retries() -> dict[str, RetryPolicy]:
-    return {
-        "rate_limited": RetryPolicy(retries=1, backoff_s=2.0),
-        "timeout": RetryPolicy(retries=0),  # a silent upstream is not asked twice
-        "provider_unavailable": RetryPolicy(retries=1),
-        "bad_response": RetryPolicy(retries=1),
-        "auth_failed": RetryPolicy(retries=0),
-    }
-
-
-class BreakerConfig(_Model):
-    failures: PositiveInt = 3
-    window_s: Annotated[float, Field(gt=0)] = 60.0
-    cooldown_s: Annotated[float, Field(gt=0)] = 30.0
-
-
-class ExecutionConfig(_Model):
-    # The whole fallback chain; each candidate gets an equal share of what is left of it.
-    deadline_s: Annotated[float, Field(gt=0)] = 60.0
-    first_token_timeout_s: Annotated[float, Field(gt=0)] = 15.0  # streams: to the first content
-    balancing: Literal["weighted", "round_robin", "least_latency"] = "weighted"
-    retry: dict[str, RetryPolicy] = Field(default_factory=_default_retries)
-    breaker: BreakerConfig = BreakerConfig()
-
-    @model_validator(mode="after")
-    def _known_codes(self) -> ExecutionConfig:
-        unknown = sorted(set(self.retry) - set(RETRYABLE_CODES))
-        if unknown:
-            raise ValueError(
-                f"execution.retry: unknown error class(es) {unknown}; "
-                f"expected {list(RETRYABLE_CODES)}"
-            )
-        return self
-
-    def policy(self, code: str) -> RetryPolicy:
-        return self.retry.get(code) or _default_retries().get(code) or RetryPolicy()
 
 
 class OutcomesConfig(_Model):

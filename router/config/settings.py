@@ -15,22 +15,19 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from router.config.api import ApiConfig, anthropic_cache_prices
 from router.config.encoder import CascadeConfig, ContextConfig, EncoderConfig
+from router.config.execution import RETRYABLE_CODES, BreakerConfig, ExecutionConfig, RetryPolicy
 from router.config.limits import LimitsConfig, RateLimit
 from router.config.lists import inherit_model_lists
 from router.config.sections import (
-    RETRYABLE_CODES,
     AuthConfig,
-    BreakerConfig,
     BudgetConfig,
     CacheConfig,
     ClientKey,
     DeploymentConfig,
-    ExecutionConfig,
     ModelConfig,
     OutcomesConfig,
     ProviderConfig,
     RedisConfig,
-    RetryPolicy,
     RoutingConfig,
     ServiceConfig,
     TaskConfig,

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from router import Router
+from router.classify.centroids import CentroidSet
 from router.classify.conversation import Turns, last_weight, user_turns
 from router.config.settings import Config, ContextConfig
-from router.errors import InvalidRequest, NoCandidate
+from router.errors import ArtifactError, InvalidRequest, NoCandidate
 from router.types import BudgetTier, ChatRequest, Message, Priority, Usage
+from tests.fakes import HashingEncoder
 
 
 def req(*texts: str, model: str = "auto", **kw: object) -> ChatRequest:
@@ -204,3 +208,15 @@ async def test_requests_with_images_are_neither_looked_up_nor_cached(
     assert again.decision.cache is not None and again.decision.cache.skipped
     assert (await r.complete(req("hi how are you, what is in this picture"))).cached is False
     assert len(cache) == 1  # text alone is cached as before
+
+
+def test_from_config_takes_centroids_already_loaded(
+    config: Config, encoder: HashingEncoder, centroids: CentroidSet, tmp_path: Path
+) -> None:
+    """``build_transformer`` loads the centroids to check its ONNX file: the router takes those
+    and reads none of its own (here there are none to read)."""
+    routing = config.routing.model_copy(update={"centroids_dir": tmp_path / "nothing-here"})
+    moved = config.model_copy(update={"routing": routing})
+    with pytest.raises(ArtifactError):
+        Router.from_config(moved, encoder)
+    assert Router.from_config(moved, encoder, centroids=centroids).centroids is centroids

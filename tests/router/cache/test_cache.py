@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from router.cache.index import VectorIndex
+from router.cache.namespaces import namespace
 from router.cache.persist import load_snapshot, save_snapshot
-from router.cache.semantic import Entry, SemanticCache, namespace
+from router.cache.semantic import Entry, SemanticCache
 from router.config.settings import CacheConfig
 from router.types import ChatRequest, Message, ModelTier
 from tests.clock import Clock

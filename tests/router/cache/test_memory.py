@@ -8,8 +8,9 @@ from dataclasses import replace
 import pytest
 
 from router import Router
+from router.cache.namespaces import namespace
 from router.cache.policy import INLINE_ENTRIES, CacheMemory
-from router.cache.semantic import SemanticCache, namespace, new_entry_id
+from router.cache.semantic import SemanticCache, new_entry_id
 from router.config.settings import CacheConfig, Config
 from router.execution.deployments import build_providers
 from router.types import ChatRequest, Message

@@ -144,10 +144,13 @@ def test_an_int8_export_quantised_as_without_vnni_passes_the_check(tmp_path: Pat
     quantize_int8(folder / "model.onnx", folder / live.path.name, "avx2")
     encoder_config = config.encoder.model_copy(update={"onnx_cache": tmp_path / "onnx"})
     seen: list[QualityCheck] = []
-    encoder = build_transformer(config.model_copy(update={"encoder": encoder_config}), seen.append)
+    encoder, centroids = build_transformer(
+        config.model_copy(update={"encoder": encoder_config}), seen.append
+    )
     assert isinstance(encoder, OnnxEncoder) and encoder.path == folder / live.path.name
     (check,) = seen
     assert check.passed and check.recorded is not None, check.describe()
+    assert centroids is not None and centroids.version == check.centroids  # for the router
 
 
 def test_an_int8_export_that_fails_the_check_is_replaced_by_the_float_one(tmp_path: Path) -> None:
@@ -159,9 +162,12 @@ def test_an_int8_export_that_fails_the_check_is_replaced_by_the_float_one(tmp_pa
     _quantize_badly(folder / "model.onnx", folder / live.path.name)
     encoder_config = config.encoder.model_copy(update={"onnx_cache": tmp_path / "onnx"})
     seen: list[QualityCheck] = []
-    encoder = build_transformer(config.model_copy(update={"encoder": encoder_config}), seen.append)
+    encoder, centroids = build_transformer(
+        config.model_copy(update={"encoder": encoder_config}), seen.append
+    )
     assert [c.passed for c in seen] == [False], seen[0].describe()
     assert isinstance(encoder, OnnxEncoder) and encoder.path == folder / "model.onnx"
+    assert centroids is not None and centroids.version == seen[0].centroids  # the same model
 
 
 def _quantize_badly(source: Path, target: Path) -> None:
