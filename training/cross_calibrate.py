@@ -11,7 +11,7 @@ budget on *every* family.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,14 +84,18 @@ def choose_rules(
     sets: Sequence[tuple[Floats, Floats, Mask, Mask]],
     budget: float,
     at_most: tuple[float, float] = (1.0, 1.0),
+    retrieve: float | None = None,
 ) -> tuple[float, float, float]:
     """(retrieve, decide, mean hit rate) whose false-hit rate is within ``budget`` on every
     set (each: cosine, probability, guards pass, duplicate): of the rules within
     ``HIT_SLACK`` of the most hits, the one with the highest retrieval cosine — every
     candidate it lets through costs a model call, so a looser one must earn its cost. No
-    threshold exceeds ``at_most`` (the stricter tier's), so tiers only loosen downwards."""
+    threshold exceeds ``at_most`` (the stricter tier's), so tiers only loosen downwards.
+    ``retrieve`` given: that cosine only (the service's configured one), the probability
+    chosen."""
     feasible = []
-    for r in RETRIEVE_GRID[at_most[0] >= RETRIEVE_GRID]:
+    grid = RETRIEVE_GRID[at_most[0] >= RETRIEVE_GRID] if retrieve is None else [retrieve]
+    for r in grid:
         for d in DECIDE_GRID[at_most[1] >= DECIDE_GRID]:
             rates = [_rates((s >= r) & (p >= d) & g, y) for s, p, g, y in sets]
             if max(f for _, f in rates) <= budget:
@@ -103,13 +107,19 @@ def choose_rules(
 
 
 def tier_rules(
-    sets: Sequence[Scored], probs: Sequence[Floats], guard: str, budgets: dict[str, float]
+    sets: Sequence[Scored],
+    probs: Sequence[Floats],
+    guard: str,
+    budgets: dict[str, float],
+    retrieve: Mapping[str, float] | None = None,
 ) -> tuple[dict[str, dict[str, float]], dict[str, Any], float]:
-    """(rules per tier, validation rates per tier and family, summed mean hit rate)."""
+    """(rules per tier, validation rates per tier and family, summed mean hit rate);
+    ``retrieve``: each tier's fixed retrieval cosine (default: chosen too)."""
     rows = [(s.sims, p, s.guards[guard], s.duplicate) for s, p in zip(sets, probs, strict=True)]
     tiers, metrics, total, bound = {}, {}, 0.0, (1.0, 1.0)
     for tier, budget in budgets.items():  # strictest first
-        r, d, hit = choose_rules(rows, budget, bound)
+        fixed = None if retrieve is None else retrieve[tier]
+        r, d, hit = choose_rules(rows, budget, bound, fixed)
         bound = (r, d)
         tiers[tier] = {"retrieve": r, "decide": d}
         total += hit
@@ -131,12 +141,16 @@ def _round(pair: tuple[float, float]) -> tuple[float, float]:
 
 
 def calibrate(
-    scored: Sequence[Scored], budgets: dict[str, float], log: Callable[[str], None] = print
+    scored: Sequence[Scored],
+    budgets: dict[str, float],
+    log: Callable[[str], None] = print,
+    retrieve: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
-    """The manifest's decision part: combination, guards and per-tier rules."""
+    """The manifest's decision part: combination, guards and per-tier rules (``retrieve``:
+    the retrieval cosine per tier is fixed, only the decision probability is chosen)."""
     coef = fit_combination(scored)
     probs = [combine(coef, s.logits, s.sims, s.overlap) for s in scored]
-    options = {g: tier_rules(scored, probs, g, budgets) for g in GUARDS}
+    options = {g: tier_rules(scored, probs, g, budgets, retrieve) for g in GUARDS}
     for g, (tiers, _, total) in options.items():
         log(f"guards {g}: mean hit summed over tiers {total:.3f}, {tiers}")
     guard = max(options, key=lambda g: options[g][2])

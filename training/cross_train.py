@@ -23,7 +23,6 @@ from router.encoders import bundled_model_path
 
 log = logging.getLogger("semroute.cross_train")
 
-MAX_TOKENS = 64  # both prompts together; the verifier reads the same window at run time
 OPSET = 17
 
 
@@ -40,6 +39,8 @@ class TrainSettings:
     seed: int = 0
     threads: int = 1  # the 2 cores are shared: a second thread mostly waits for the first
     layers: int = 4  # of MiniLM's 6: a third less compute per pair, trained and served
+    # both prompts together; the manifest records it and the verifier reads the same window
+    max_tokens: int = 64
 
 
 def _batches(
@@ -83,7 +84,9 @@ def pair_model(layers: int) -> tuple[Any, Any]:
     return PairModel(), tokenizer
 
 
-def _step_cost(model: Any, tokenizer: Any, batch: list[tuple[str, str, float]]) -> Any:
+def _step_cost(
+    model: Any, tokenizer: Any, batch: list[tuple[str, str, float]], max_tokens: int
+) -> Any:
     import torch
 
     enc = tokenizer(
@@ -91,7 +94,7 @@ def _step_cost(model: Any, tokenizer: Any, batch: list[tuple[str, str, float]]) 
         [c for _, c, _ in batch],
         padding=True,
         truncation="longest_first",
-        max_length=MAX_TOKENS,
+        max_length=max_tokens,
         return_tensors="pt",
     )
     logits = model(enc["input_ids"], enc["attention_mask"], enc["token_type_ids"]).squeeze(-1)
@@ -139,7 +142,7 @@ def train(
         warm = min(1.0, done / settings.warmup_share)
         for group, peak in zip(optimiser.param_groups, peaks, strict=True):
             group["lr"] = peak * min(warm, (1.0 - done) / (1 - settings.warmup_share))
-        loss = _step_cost(model, tokenizer, batch)
+        loss = _step_cost(model, tokenizer, batch, settings.max_tokens)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimiser.step()
@@ -166,8 +169,9 @@ def train(
         "pairs": len(pairs),
         **{
             k: getattr(settings, k)
-            for k in ("epochs", "batch_size", "learning_rate", "seed", "layers")
+            for k in ("epochs", "batch_size", "learning_rate", "seed", "layers", "threads")
         },
+        "max_tokens": settings.max_tokens,
     }
 
 

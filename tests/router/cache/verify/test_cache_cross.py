@@ -146,3 +146,20 @@ def test_config_retrieval_cosines_are_the_ones_the_model_was_calibrated_with() -
     config = CacheConfig()
     for tier in BudgetTier:
         assert config.threshold(tier, None) == rules[tier.value].retrieve
+
+
+def test_the_pair_window_is_the_one_the_model_was_trained_with(tmp_path: Path) -> None:
+    manifest = json.loads((BUNDLED_CROSS / MANIFEST_FILE).read_text())
+    assert CrossScorer().max_tokens == manifest["training"]["max_tokens"]
+    folder = tmp_path / "cross"
+    shutil.copytree(BUNDLED_CROSS, folder)
+    for bad in (0, "96", 100_000):
+        (folder / MANIFEST_FILE).write_text(
+            json.dumps({**manifest, "training": {"max_tokens": bad}})
+        )
+        with pytest.raises(ArtifactError, match="max_tokens"):
+            CrossScorer(folder)
+    (folder / MANIFEST_FILE).write_text(json.dumps({**manifest, "training": {"max_tokens": 32}}))
+    short = CrossScorer(folder)
+    long_pair = (" ".join(["word"] * 80), " ".join(["other"] * 80))
+    assert short.logit(*long_pair) != CrossScorer().logit(*long_pair)  # 32 tokens read, not 64
