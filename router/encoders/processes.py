@@ -143,7 +143,11 @@ class ProcessPoolEncoder:
             log.error("%s: a worker process died; starting a new one", self.name)
             self._drop(worker)
             worker = self._borrow()  # none idle and one missing: its replacement
-            return self._call(worker, list(texts))
+            try:
+                return self._call(worker, list(texts))
+            except (EOFError, OSError) as exc:
+                self._drop(worker)
+                raise ArtifactError(f"{self.name}: its worker processes keep dying") from exc
         finally:
             if worker in self._all:
                 self._idle.put(worker)
