@@ -118,7 +118,10 @@ def build_multilingual_stage(
     are logged (``on_check`` sees the check): every request then goes through the English
     stages, as before. ``workers`` False: the encoder in this process whatever
     ``[encoder.multilingual] processes`` says (a one-shot command has no event loop to spare
-    and would only pay the workers' start)."""
+    and would only pay the workers' start). The workers are ``spawn``-ed, which imports the
+    calling program's main module again: a script that builds the stage with workers must do
+    it under ``if __name__ == "__main__":`` (as the service and the CLI do); if a worker does
+    not start, the encoder runs in this process (logged)."""
     if not config.encoder.multilingual.enabled:
         return None
     try:
