@@ -48,6 +48,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=port,
             log_config=None,
             access_log=False,
+            loop=config.service.event_loop,
             timeout_graceful_shutdown=int(config.service.shutdown_grace_s),
         ),
         app.state.semroute,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from fastapi import Request
@@ -14,7 +15,7 @@ from router.config import ClientKey, Config
 from router.errors import Forbidden, InvalidRequest, LimitExceeded, Unauthenticated
 from router.types import ChatRequest, PriorityClass
 from service.observe import Observation
-from service.state import get_observation, get_state
+from service.state import ServiceState, get_observation, get_state
 
 PRIORITY_HEADER = "x-semroute-priority"
 ALL_PRIORITIES = tuple(PriorityClass)
@@ -58,11 +59,11 @@ class Caller:
         )
 
 
-def presented_key(request: Request) -> str | None:
-    auth = request.headers.get("authorization", "")
+def presented_key(headers: Mapping[str, str]) -> str | None:
+    auth = headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
         return auth[7:].strip() or None
-    return request.headers.get("x-api-key") or None
+    return headers.get("x-api-key") or None
 
 
 def find_key(config: Config, key: str) -> ClientKey | None:
@@ -74,9 +75,9 @@ def find_key(config: Config, key: str) -> ClientKey | None:
 
 
 def _priority(
-    request: Request, default: PriorityClass, allowed: tuple[PriorityClass, ...]
+    headers: Mapping[str, str], default: PriorityClass, allowed: tuple[PriorityClass, ...]
 ) -> PriorityClass:
-    raw = request.headers.get(PRIORITY_HEADER)
+    raw = headers.get(PRIORITY_HEADER)
     if raw is None:
         return default
     try:
@@ -93,13 +94,18 @@ def _priority(
 
 
 async def get_caller(request: Request) -> Caller:
-    """Raises: Unauthenticated (401), Forbidden (403), InvalidRequest (unknown priority).
+    """``caller_of`` as a dependency; ``async`` so that FastAPI runs it inline, not in a
+    worker thread."""
+    return caller_of(get_state(request).config, request.headers)
 
-    ``async`` so that FastAPI runs it inline, not in a worker thread."""
-    config = get_state(request).config
+
+def caller_of(config: Config, headers: Mapping[str, str]) -> Caller:
+    """Who sent a request with these headers (lower-case names).
+
+    Raises: Unauthenticated (401), Forbidden (403), InvalidRequest (unknown priority)."""
     if not config.auth.enabled:
-        return Caller(priority_class=_priority(request, PriorityClass.STANDARD, ALL_PRIORITIES))
-    key = presented_key(request)
+        return Caller(priority_class=_priority(headers, PriorityClass.STANDARD, ALL_PRIORITIES))
+    key = presented_key(headers)
     if key is None:
         raise Unauthenticated(
             "missing API key: send Authorization: Bearer <key> (or x-api-key: <key>)"
@@ -110,7 +116,7 @@ async def get_caller(request: Request) -> Caller:
     allowed = tuple(dict.fromkeys([entry.priority, *entry.allowed_priorities]))
     return Caller(
         tenant=entry.tenant,
-        priority_class=_priority(request, entry.priority, allowed),
+        priority_class=_priority(headers, entry.priority, allowed),
         key=entry.name,
         allowed_models=frozenset(entry.allowed_models) if entry.allowed_models else None,
         budget_scope=f"key:{entry.name}" if entry.daily_usd else None,
@@ -127,15 +133,21 @@ class Serving:
 
 
 async def get_serving(request: Request) -> Serving:
-    """One dependency instead of three (FastAPI's per-dependency bookkeeping is not free).
+    """``serving_of`` as a dependency (one instead of three: FastAPI's per-dependency
+    bookkeeping is not free)."""
+    return await serving_of(get_state(request), request.headers, get_observation(request))
 
-    Raises: NotReady (503) first, then as ``get_caller``, then LimitExceeded (429) when the
+
+async def serving_of(
+    state: ServiceState, headers: Mapping[str, str], observation: Observation
+) -> Serving:
+    """What a routing endpoint needs for a request with these headers.
+
+    Raises: NotReady (503) first, then as ``caller_of``, then LimitExceeded (429) when the
     caller's key or tenant has spent its requests or tokens of the minute ([limits]).
     """
-    state = get_state(request)
     engine = state.ready_router()
-    caller = await get_caller(request)
-    observation = get_observation(request)
+    caller = caller_of(state.config, headers)
     if state.limits is not None:
         key = key_named(state.config, caller.key)
         try:

@@ -210,6 +210,23 @@ def shaped(request: Request, response: JSONResponse) -> JSONResponse:
     return JSONResponse(body, response.status_code, headers=headers)
 
 
+def validation_error_response(exc: RequestValidationError) -> JSONResponse:
+    """A body that does not fit the route's schema: 400 naming the field."""
+    message, param = _validation_message(exc)
+    return error_response(400, message, code="invalid_request", param=param)
+
+
+def unparsed_body_response() -> JSONResponse:
+    """Bytes ``json.loads`` cannot take for another reason than the syntax (not UTF-8, …)."""
+    return error_response(400, _NOT_UTF8, code="invalid_request")
+
+
+def unexpected_error_response(exc: Exception) -> JSONResponse:
+    """A bug: logged with its trace, answered 500 without one."""
+    log.exception("unhandled error", exc_info=exc)
+    return error_response(500, "internal error", code="internal_error")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Every error leaves as an OpenAI-style JSON body (Anthropic-style on /v1/messages);
     nothing leaks a stack trace."""
@@ -221,17 +238,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        message, param = _validation_message(exc)
-        return shaped(request, error_response(400, message, code="invalid_request", param=param))
+        return shaped(request, validation_error_response(exc))
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException) -> JSONResponse:
         headers = dict(exc.headers) if exc.headers else None
         if exc.status_code == 400 and exc.detail == _UNPARSED:  # bytes that are not UTF-8 …
-            return shaped(request, error_response(400, _NOT_UTF8, code="invalid_request"))
+            return shaped(request, unparsed_body_response())
         return shaped(request, error_response(exc.status_code, str(exc.detail), headers=headers))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error", exc_info=exc)
-        return shaped(request, error_response(500, "internal error", code="internal_error"))
+        return shaped(request, unexpected_error_response(exc))

@@ -8,7 +8,10 @@ decide. The live transformer centroids can be swapped at run time (a promotion).
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import replace
+
+import anyio
 
 from router.classify.cascade import STATIC, FirstStage
 from router.classify.centroids import CentroidSet, load_centroids
@@ -128,21 +131,36 @@ class TaskClassifier:
         static = self._static_decision(turns, english, passage=shape is not None)
         if static is not None:
             return static[0], static[1], None
-        if multilingual is not None and (shape or multilingual.takes(turns.last, english)):
-            match, embedded = await multilingual.match(turns, self.config.context, shape)
-            return match, embedded.text, None
-        embedding = await self.embed(turns)
-        return self.centroids.classify(embedding.vector)[0], embedding.text, embedding
+        with anyio.move_on_after(self._max_wait_s()):
+            if multilingual is not None and (shape or multilingual.takes(turns.last, english)):
+                match, embedded = await multilingual.match(turns, self.config.context, shape)
+                return match, embedded.text, None
+            embedding = await self.embed(turns)
+            return self.centroids.classify(embedding.vector)[0], embedding.text, embedding
+        # Waited ``max_wait_ms`` for the encoder: the static stage decides, as under overload.
+        late = self._static_decision(turns, english, passage=False, busy=True)
+        assert late is not None  # a deadline is set only where the static stage can decide
+        return late[0], late[1], None
+
+    def _max_wait_s(self) -> float:
+        """How long a request may wait for its encoder: no limit without a static stage to
+        decide in its place, or with ``max_wait_ms`` 0."""
+        stage, wait_ms = self.first_stage, self.config.encoder.cascade.max_wait_ms
+        if stage is None or not stage.fits(self.centroids.version) or wait_ms <= 0:
+            return math.inf
+        return wait_ms / 1e3
 
     def _static_decision(
-        self, turns: Turns, english: bool, *, passage: bool
+        self, turns: Turns, english: bool, *, passage: bool, busy: bool | None = None
     ) -> tuple[TaskMatch, EmbeddedText] | None:
-        """The static stage's match and what it embedded, where it decides (see ``classify``)."""
+        """The static stage's match and what it embedded, where it decides (see ``classify``);
+        ``busy`` None: whether the next encoder is overloaded now."""
         stage = self.first_stage
         if stage is None or not stage.fits(self.centroids.version):
             return None
         readable = english or self.multilingual is None  # without it, static reads everything
-        busy = self._overloaded(turns.last, english)
+        if busy is None:
+            busy = self._overloaded(turns.last, english)
         if not (readable or busy):
             return None
         decided = stage.match(turns, self.config.context, overloaded=busy)

@@ -31,6 +31,11 @@ class CascadeConfig(_Model):
     # semroute_routing_overload). 0 = never, for either.
     overload_queue: Annotated[int, Field(ge=0)] = 16
     overload_wait_ms: Annotated[float, Field(ge=0)] = 50.0
+    # The longest a request waits for the encoder that decides it (its queue and its call);
+    # past it the static stage decides as under overload, and the encoder's answer, when it
+    # comes, is dropped (a long text behind which others queue, a worker starved of CPU).
+    # 0 = wait as long as it takes.
+    max_wait_ms: Annotated[float, Field(ge=0)] = 100.0
 
 
 class MultilingualConfig(_Model):

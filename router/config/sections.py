@@ -29,6 +29,11 @@ class ServiceConfig(_Model):
     max_concurrent: PositiveInt = 256  # in-flight requests; beyond → 429 + Retry-After
     shutdown_grace_s: Annotated[float, Field(ge=0)] = 30.0  # in-flight requests may finish
     log_prompts: bool = False  # put prompt text in the request log (off: only a hash)
+    # The event loop uvicorn serves on. "asyncio" (the standard library's) by default: at
+    # concurrency 64 uvloop was ~10 % faster at the median but served connections unevenly
+    # (p99 twice its p50; the first request of a new connection could wait seconds behind
+    # kept-alive ones), see bench/RESULTS.md ("HTTP /v1/route").
+    event_loop: Literal["asyncio", "uvloop"] = "asyncio"
 
 
 _SHA256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]

@@ -69,6 +69,7 @@ class MicroBatcher:
     def _take(self) -> list[_Job]:
         """The next batch: queued jobs in order, up to ``max_batch`` texts and this lane's share
         of the queue (lanes split a burst instead of one taking all of it)."""
+        self._drop_abandoned()
         taken: list[_Job] = []
         size = 0
         share = -(-len(self._queue) // self.lanes)
@@ -83,10 +84,19 @@ class MicroBatcher:
         self._queued_texts -= size
         return taken
 
+    def _drop_abandoned(self) -> None:
+        """Forget queued jobs nobody waits for any more (a caller past its deadline)."""
+        if any(job.done.done() for job in self._queue):
+            kept = [job for job in self._queue if not job.done.done()]
+            self._queued_texts = sum(len(job.texts) for job in kept)
+            self._queue = kept
+
     async def _drain(self) -> None:
         try:
             while self._queue:
                 jobs = self._take()
+                if not jobs:
+                    continue
                 texts = [t for job in jobs for t in job.texts]
                 self._in_calls += len(texts)
                 started = time.perf_counter()

@@ -1,17 +1,27 @@
-"""POST /v1/route: the routing decision without executing anything."""
+"""POST /v1/route: the routing decision without executing anything.
+
+Served by ``decide`` through service/direct.py (the hot path, without FastAPI's per-request
+machinery); the FastAPI route below documents it and serves it where that is not mounted."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from starlette.types import ASGIApp
 
-from service.context import Serving, get_serving
+from service.context import Serving, get_serving, serving_of
+from service.direct import DirectEndpoint
 from service.limits import check_limits
+from service.observe import Observation
 from service.route_schemas import RouteResponse
 from service.schemas import ErrorBody, RouteBody
+from service.state import ServiceState
 
 router = APIRouter(tags=["routing"])
+
+PATH = "/v1/route"
 
 _ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorBody, "description": "Malformed request, or no model can serve it"},
@@ -21,11 +31,15 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 }
 
 
-@router.post("/v1/route", response_model=RouteResponse, responses=_ERRORS)
+@router.post(PATH, response_model=RouteResponse, responses=_ERRORS)
 async def route(
     body: RouteBody, serving: Annotated[Serving, Depends(get_serving)]
 ) -> RouteResponse:
     """Classify the request and rank the models that should answer it."""
+    return await _decide(body, serving)
+
+
+async def _decide(body: RouteBody, serving: Serving) -> RouteResponse:
     engine, observation = serving.engine, serving.observation
     check_limits(body, engine.config.service)
     request = serving.caller.apply(body.to_request())
@@ -33,3 +47,12 @@ async def route(
     decision = await engine.route(request)
     observation.decided(decision)
     return RouteResponse.from_decision(decision)
+
+
+def direct(app: ASGIApp, state: ServiceState) -> DirectEndpoint:
+    """``route`` served by service/direct.py: the same steps, the caller read from the headers."""
+
+    async def prepare(headers: Mapping[str, str], observation: Observation) -> Serving:
+        return await serving_of(state, headers, observation)
+
+    return DirectEndpoint(app, state, PATH, RouteBody, prepare, _decide)

@@ -316,6 +316,45 @@ async def test_under_overload_text_the_static_stage_cannot_read_takes_the_defaul
     assert slow.texts < 1 + 6  # the shed requests never reached the slow encoder
 
 
+def _waiting_at_most(config: Config, max_wait_ms: float) -> Config:
+    """``config`` with only the encoder wait bound in the way (no queue or wait prediction)."""
+    cascade = config.encoder.cascade.model_copy(
+        update={"overload_queue": 0, "overload_wait_ms": 0.0, "max_wait_ms": max_wait_ms}
+    )
+    return config.model_copy(
+        update={"encoder": config.encoder.model_copy(update={"cascade": cascade})}
+    )
+
+
+async def test_a_request_waits_for_its_encoder_at_most_max_wait_ms(
+    config: Config, tmp_path: Path
+) -> None:
+    stuck = CountingEncoder(delay=1.0, dim=128, name="hashing-multilingual")  # a starved worker
+    centroids = _stage(tmp_path / "ml", "all").centroids
+    stage = MultilingualStage(stuck, centroids, "all", MicroBatcher(stuck))
+    never = _static(tmp_path / "st", margin=1.01)  # decides nothing unless overloaded
+    r = _router(_waiting_at_most(config, 30.0), stage, never)
+    started = time.perf_counter()
+    english, other = await asyncio.gather(
+        r.route(req("write a haiku poem about the sea")),
+        r.route(req("escribe un poema sobre la lluvia de otoño, por favor")),
+    )
+    assert time.perf_counter() - started < 0.6  # not the encoder's second
+    assert english.match is not None and english.match.stage == STATIC
+    assert english.match.overload and english.match.confident  # static reads English
+    assert other.match is not None and other.match.stage == STATIC and other.match.overload
+    assert other.route == DEFAULT_ROUTE  # it cannot read Spanish: the default route
+
+
+async def test_max_wait_ms_zero_waits_for_the_encoder(config: Config, tmp_path: Path) -> None:
+    slow = CountingEncoder(delay=0.2, dim=128, name="hashing-multilingual")
+    centroids = _stage(tmp_path / "ml", "all").centroids
+    stage = MultilingualStage(slow, centroids, "all", MicroBatcher(slow))
+    r = _router(_waiting_at_most(config, 0.0), stage, _static(tmp_path / "st", margin=1.01))
+    d = await r.route(req("escribe un poema sobre la lluvia de otoño, por favor"))
+    assert d.match is not None and (d.match.stage, d.match.overload) == (MULTILINGUAL, False)
+
+
 def test_the_service_runs_the_encoder_in_workers_and_one_shot_commands_here(
     shipped: MultilingualStage,
 ) -> None:

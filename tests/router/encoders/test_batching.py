@@ -143,3 +143,18 @@ async def test_the_predicted_wait_counts_the_texts_ahead_at_their_recent_cost() 
     assert 5 * 0.008 <= waiting <= 5 * 0.1  # five texts ahead at ~10 ms (a busy box: more)
     await asyncio.gather(*calls)
     assert batcher.expected_wait_s() == 0.0
+
+
+async def test_a_text_whose_caller_stopped_waiting_is_not_encoded() -> None:
+    enc = SlowEncoder()
+    batcher = MicroBatcher(enc, max_batch=64, lanes=1)
+    first = asyncio.ensure_future(batcher.encode(["in the call"]))
+    await asyncio.sleep(0)  # the lane takes it
+    gone = asyncio.ensure_future(batcher.encode(["abandoned"]))
+    kept = asyncio.ensure_future(batcher.encode(["still wanted"]))
+    await asyncio.sleep(0)
+    gone.cancel()  # its caller went past its deadline while it was queued
+    await asyncio.gather(first, kept)
+    assert gone.cancelled()
+    assert enc.sizes == [1, 1]  # "abandoned" never reached the encoder
+    assert batcher.expected_wait_s() == 0.0  # and is not counted as ahead of anyone

@@ -1,0 +1,109 @@
+"""service/direct.py: a hot-path endpoint served without FastAPI answers exactly what the
+FastAPI route would — the same statuses and error bodies for every kind of bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+from starlette.types import Receive, Scope, Send
+
+from router.config import load_config
+from router.errors import Unauthenticated
+from service.direct import DirectEndpoint
+from service.errors import install_error_handlers
+from service.observe import Observation
+from service.schemas import RouteBody
+from service.state import ServiceState
+
+CONFIG = load_config()
+
+
+class Echo(BaseModel):
+    text: str
+
+
+def _echo(body: RouteBody) -> Echo:
+    return Echo(text=body.input or "")
+
+
+def fastapi_app() -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+    app.state.semroute = ServiceState(config=CONFIG)
+
+    @app.post("/v1/route")
+    async def route(body: RouteBody) -> Echo:
+        return _echo(body)
+
+    return app
+
+
+async def _nothing_else(scope: Scope, receive: Receive, send: Send) -> None:
+    """The app behind the direct endpoint: only the lifespan may reach it."""
+    assert scope["type"] == "lifespan", f"{scope.get('path')} should have been served directly"
+    while (await receive())["type"] != "lifespan.shutdown":
+        await send({"type": "lifespan.startup.complete"})
+    await send({"type": "lifespan.shutdown.complete"})
+
+
+def direct_app(refuse: bool = False) -> DirectEndpoint:
+    async def prepare(headers: Mapping[str, str], observation: Observation) -> None:
+        if refuse:
+            raise Unauthenticated("missing API key")
+
+    async def handler(body: RouteBody, context: None) -> Echo:
+        return _echo(body)
+
+    return DirectEndpoint(
+        _nothing_else, ServiceState(config=CONFIG), "/v1/route", RouteBody, prepare, handler
+    )
+
+
+JSON = "application/json"
+BODIES: list[tuple[bytes, str | None]] = [
+    (b"", JSON),
+    (b'{"input": "hi"}', None),
+    (b'{"input": "hi"}', "text/plain"),
+    (b'{"input": "hi"}', "application/json; charset=utf-8"),
+    (b'{"input": "hi"}', "application/vnd.api+json"),
+    (b'{"input": ', JSON),
+    (b'{"input": "\xff\xfe"}', JSON),
+    (b"[1, 2]", JSON),
+    (b'"hello"', JSON),
+    (b"null", JSON),
+    (b'{"input": 5}', JSON),
+    (b'{"input": "a", "messages": [{"role": "user", "content": "b"}]}', JSON),
+    (b"{}", JSON),
+    (b'{"input": "\\ud800 x"}', JSON),
+    (b'{"input": "hi", "priority": "fastest"}', JSON),
+    (b'{"messages": [{"role": "robot", "content": "b"}]}', JSON),
+    (b'{"messages": []}', JSON),
+    (b'{"input": "hi", "tools": [{"type": "function"}]}', JSON),
+    (b'{"input": "hi", "max_tokens": "ten"}', JSON),
+    (b'{"input": "hi", "temperature": NaN}', JSON),
+    (b"[" * 100_000 + b"]" * 100_000, JSON),
+    (b'{"input": "route me"}', JSON),
+]
+
+
+@pytest.mark.parametrize(("raw", "content_type"), BODIES)
+def test_the_direct_endpoint_answers_what_fastapi_answers(
+    raw: bytes, content_type: str | None
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    with TestClient(fastapi_app()) as reference, TestClient(direct_app()) as direct:
+        want = reference.post("/v1/route", content=raw, headers=headers)
+        got = direct.post("/v1/route", content=raw, headers=headers)
+    assert (got.status_code, got.json()) == (want.status_code, want.json())
+    assert got.headers["content-type"] == "application/json"
+
+
+def test_who_is_asking_is_settled_before_the_body_is_read() -> None:
+    with TestClient(direct_app(refuse=True)) as client:
+        answer = client.post("/v1/route", content=b"not json", headers={"content-type": JSON})
+    assert answer.status_code == 401  # as FastAPI's dependencies run before body validation
+    assert answer.json()["error"]["type"] == "authentication_error"
