@@ -52,8 +52,9 @@ async def encode_async(encoder: Encoder, texts: Sequence[str]) -> Vectors:
 def normalise(vectors: npt.NDArray[Any]) -> Vectors:
     """Row-wise L2 normalisation to float32; zero rows stay zero."""
     arr = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(arr, axis=-1, keepdims=True)
-    out: Vectors = np.divide(arr, norms, out=np.zeros_like(arr), where=norms > 0)
+    norms = np.sqrt(np.einsum("...i,...i->...", arr, arr))[..., None]
+    norms[norms == 0] = 1.0  # a zero row divided by 1 stays zero
+    out: Vectors = arr / norms
     return out
 
 

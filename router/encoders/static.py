@@ -25,6 +25,7 @@ from router.encoders.static_model import (
     load_table,
     model_digest,
 )
+from router.encoders.wordpiece import AsciiWordPiece
 from router.errors import ArtifactError
 
 # A static model has no window, but a pasted book costs tokenisation time and drowns the
@@ -102,6 +103,7 @@ class StaticEncoder:
             self.digest = model_digest(path)
         self._tokenizer.no_truncation()
         self._tokenizer.no_padding()
+        self._wordpiece = AsciiWordPiece.of(self._tokenizer) if self._table is not None else None
         self._config = config
         self._dim = int(table.shape[1])
         self._name = static_name(config, self._dim)
@@ -121,15 +123,26 @@ class StaticEncoder:
         if self._table is None:
             out = self._model.encode(list(texts), max_length=None, show_progress_bar=False)
             return normalise(out)
-        encodings = self._tokenizer.encode_batch_fast(list(texts), add_special_tokens=False)
         vectors = np.zeros((len(texts), self._dim), dtype=np.float32)
-        for i, encoding in enumerate(encodings):
-            ids = encoding.ids
+        for i, ids in enumerate(self._token_ids(texts)):
             if self._unk is not None:
                 ids = [t for t in ids if t != self._unk]
             if ids:
                 vectors[i] = self._table[ids].sum(axis=0)  # the mean's direction: normalised below
         return normalise(vectors)
+
+    def _token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Each text's token ids: ASCII text by the Python WordPiece where the tokenizer is
+        BERT's (router/encoders/wordpiece.py), the rest by the library in one batch."""
+        fast = self._wordpiece
+        found = [fast.ids(t) if fast is not None else None for t in texts]
+        missing = [i for i, ids in enumerate(found) if ids is None]
+        if missing:
+            batch = [texts[i] for i in missing]
+            encodings = self._tokenizer.encode_batch_fast(batch, add_special_tokens=False)
+            for i, encoding in zip(missing, encodings, strict=True):
+                found[i] = encoding.ids
+        return [ids or [] for ids in found]
 
     def fit_window(self, text: str) -> tuple[str, bool]:
         config = self._config
