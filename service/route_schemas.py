@@ -32,7 +32,7 @@ class CacheOut(BaseModel):
     @classmethod
     def of(cls, info: CacheInfo) -> CacheOut:
         # Field by field: dataclasses.asdict deep-copies, which costs more than the rest.
-        return cls(
+        return cls.model_construct(
             hit=info.hit,
             similarity=info.similarity,
             threshold=info.threshold,
@@ -76,8 +76,10 @@ class RouteResponse(BaseModel):
 
     @classmethod
     def from_decision(cls, d: Decision) -> RouteResponse:
+        """Built without validation (``model_construct``): every field comes typed from the
+        decision, and this runs on every /v1/route request."""
         m, e = d.match, d.embedded
-        return cls(
+        return cls.model_construct(
             task=m.task if m else None,
             confident=m.confident if m else None,
             route=d.route,
@@ -87,10 +89,12 @@ class RouteResponse(BaseModel):
             decided_by=m.stage if m else None,
             overload=m.overload if m else False,
             candidates=[
-                CandidateOut(model=c.model, provider=c.provider, tier=c.tier.value, reason=c.reason)
+                CandidateOut.model_construct(
+                    model=c.model, provider=c.provider, tier=c.tier.value, reason=c.reason
+                )
                 for c in d.candidates
             ],
-            skipped=[SkippedOut(model=s.model, reason=s.reason) for s in d.skipped],
+            skipped=[SkippedOut.model_construct(model=s.model, reason=s.reason) for s in d.skipped],
             priority=d.priority.value,
             budget_tier=d.budget_tier.value,
             budget_remaining=d.budget_remaining,
