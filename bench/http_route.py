@@ -2,12 +2,15 @@
 
     .venv/bin/python bench/http_route.py [--requests 1000] [--runs 3] [--concurrency 1 16 64]
     .venv/bin/python bench/http_route.py --same-prompt   # service overhead only (memo hits)
+    .venv/bin/python bench/http_route.py --uvloop        # also serve on uvloop, same run
 
 semroute runs as its own process (uvicorn, embedded defaults, mock providers); a bounded
 asyncio load generator (one keep-alive HTTP/1.1 connection per worker, see ``Connection``)
 sends distinct real prompts (no repeats, so the exact-match memo does not flatter the numbers)
 at concurrency 1, 16 and 64, and stops by itself. Reports medians over runs of requests/s,
 p50 and p99. Writes bench/results/http_route.json.
+``--uvloop`` repeats the concurrency-64 runs with ``[service] event_loop = "uvloop"`` (rows
+"<set> · uvloop"), so the two event loops are compared in one run on one machine.
 ``--same-prompt`` sends one prompt again and again instead: after the first, every embedding
 is an exact-match memo hit, so what is left is the service's own per-request cost (HTTP, JSON,
 middleware, routing, logging, metrics); it prints its results and writes no file.
@@ -135,26 +138,31 @@ def main() -> None:
     parser.add_argument("--sets", nargs="+", default=list(PROMPT_SETS), choices=PROMPT_SETS)
     parser.add_argument("--same-prompt", action="store_true")
     parser.add_argument("--config", type=Path, help="semroute.toml (default: embedded; no file)")
+    parser.add_argument("--uvloop", action="store_true", help="also at c=64 on uvloop")
     args = parser.parse_args()
-    proc, url = start_semroute(args.config, keys=False)
     results: dict[str, dict[str, dict[str, float]]] = {}
-    try:
-        asyncio.run(load(url, [f"warm-up {t}" for t in prompts(50)], 4))
-        for name in args.sets:
-            base = prompts(args.requests, PROMPT_SETS[name])
-            for c in args.concurrency:
-                n = args.requests if c > 1 else max(100, args.requests // 4)
-                tag = None if args.same_prompt else name
-                row = measure(url, base[:n], c, args.runs, tag)
-                results.setdefault(name, {})[f"c{c}"] = row
-                print(f"{name}, concurrency {c}: {row}", flush=True)
-    finally:
-        proc.stop()
+    runs = [("", {}, args.concurrency)]
+    if args.uvloop:
+        runs.append((" · uvloop", {"SEMROUTE_SERVICE__EVENT_LOOP": "uvloop"}, [64]))
+    for suffix, overrides, levels in runs:
+        proc, url = start_semroute(args.config, keys=False, env_overrides=overrides)
+        try:
+            asyncio.run(load(url, [f"warm-up {t}" for t in prompts(50)], 4))
+            for name in args.sets:
+                base = prompts(args.requests, PROMPT_SETS[name])
+                for c in levels:
+                    n = args.requests if c > 1 else max(100, args.requests // 4)
+                    tag = None if args.same_prompt else name + suffix
+                    row = measure(url, base[:n], c, args.runs, tag)
+                    results.setdefault(name + suffix, {})[f"c{c}"] = row
+                    print(f"{name}{suffix}, concurrency {c}: {row}", flush=True)
+        finally:
+            proc.stop()
     out = {
         "machine": machine(),
         "requests": args.requests,
         "runs": args.runs,
-        "command": "python bench/http_route.py",
+        "command": "python bench/http_route.py" + (" --uvloop" if args.uvloop else ""),
         "prompt_sets": {n: list(PROMPT_SETS[n]) for n in args.sets},
         "results": results,
     }

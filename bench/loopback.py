@@ -113,9 +113,11 @@ def semroute_config(upstream_url: str, base: Path) -> Path:
     return path
 
 
-def start_semroute(config: Path | None, *, keys: bool = True) -> tuple[Process, str]:
+def start_semroute(
+    config: Path | None, *, keys: bool = True, env_overrides: dict[str, str] | None = None
+) -> tuple[Process, str]:
     """semroute in its own process; ``config`` None → the embedded default (mock mode when
-    ``keys`` is False)."""
+    ``keys`` is False); ``env_overrides``: SEMROUTE_* settings for this run."""
     port = free_port()
     env = {"OPENAI_API_KEY": "bench", "ANTHROPIC_API_KEY": "bench", "GROQ_API_KEY": "bench"}
     args = [
@@ -130,7 +132,7 @@ def start_semroute(config: Path | None, *, keys: bool = True) -> tuple[Process, 
     ]
     if config is not None:
         args += ["--config", str(config)]
-    proc = Process(args, env=env if keys else {k: "" for k in env})
+    proc = Process(args, env={**(env if keys else dict.fromkeys(env, "")), **(env_overrides or {})})
     url = f"http://127.0.0.1:{port}"
     wait_ready(url + "/readyz")
     return proc, url
