@@ -126,8 +126,10 @@ def create_app(
     app.include_router(metrics.router)
     app.include_router(admin.router)
     # Added last = outermost: every request gets an id, a log line and the caps first; the
-    # hot path (/v1/route) is answered inside them, without FastAPI's per-request machinery.
+    # hot paths (/v1/route, /v1/chat/completions) are answered inside them, without FastAPI's
+    # per-request machinery.
     app.add_middleware(route.direct, state=state)
+    app.add_middleware(chat.direct, state=state)
     app.add_middleware(BodyLimit, max_bytes=config.service.max_body_bytes)
     app.add_middleware(RequestContext, state=state)
     return app

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import Headers
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from router.errors import RouterError
@@ -34,8 +34,9 @@ from service.state import ServiceState
 
 # Before the body is read: who is asking, from the headers (may refuse: 401, 403, 429, 503).
 Prepare = Callable[[Mapping[str, str], Observation], Awaitable[Any]]
-# The endpoint: the validated body and what ``Prepare`` returned → the response model.
-Handler = Callable[[Any, Any], Awaitable[BaseModel]]
+# The endpoint: the validated body and what ``Prepare`` returned → a response model (sent as
+# JSON) or a Starlette response (a stream, a body with headers), sent as it is.
+Handler = Callable[[Any, Any], Awaitable[BaseModel | Response]]
 
 _NOT_JSON = "request body must be a JSON object (Content-Type: application/json)"
 
@@ -137,15 +138,17 @@ class DirectEndpoint:
             body = parse_body(self.model, raw, headers.get("content-type"))
             result = await self.handler(body, context)
         except BodyError as exc:
-            response = exc.response
+            response: Response = exc.response
         except RouterError as exc:
             observation.failed(exc)
             response = router_error_response(exc)
         except Exception as exc:  # a bug: the same 500 body as the app's last handler
             response = unexpected_error_response(exc)
         else:
-            await _send_json(send, 200, result.model_dump_json(by_alias=True).encode())
-            return
+            if isinstance(result, BaseModel):
+                await _send_json(send, 200, result.model_dump_json(by_alias=True).encode())
+                return
+            response = result
         await response(scope, receive, send)
 
 

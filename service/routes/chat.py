@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
+from starlette.responses import Response
+from starlette.types import ASGIApp
 
 from router.execution import StreamSession
 from router.types import ChatRequest
-from service.context import Serving, get_serving
+from service.context import Serving, get_serving, serving_of
+from service.direct import DirectEndpoint
 from service.keepalive import stream_response
 from service.limits import check_limits
 from service.replies import completion_body, info_headers, semroute_info
@@ -21,8 +25,11 @@ from service.schemas import (
     sse_event_schema,
 )
 from service.sse import error_event, sse
+from service.state import ServiceState
 
 router = APIRouter(tags=["chat"])
+
+PATH = "/v1/chat/completions"
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -40,7 +47,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 @router.post(
-    "/v1/chat/completions",
+    PATH,
     response_model=ChatCompletionResponse,
     responses=_RESPONSES,
     summary="OpenAI-compatible chat completions, routed",
@@ -50,6 +57,19 @@ async def chat_completions(
 ) -> Any:
     """Route the request (``model``: ``auto``, ``auto:<task>`` or a catalogue model) and
     execute it through the fallback chain."""
+    return await _complete(body, serving)
+
+
+def direct(app: ASGIApp, state: ServiceState) -> DirectEndpoint:
+    """``chat_completions`` served by service/direct.py (without FastAPI's per-request
+    machinery): the same steps, the caller read from the headers."""
+
+    return DirectEndpoint(
+        app, state, PATH, ChatCompletionBody, partial(serving_of, state), _complete
+    )
+
+
+async def _complete(body: ChatCompletionBody, serving: Serving) -> Response:
     engine, observation = serving.engine, serving.observation
     check_limits(body, engine.config.service)
     request = serving.caller.apply(body.to_request())
@@ -63,7 +83,7 @@ async def chat_completions(
     return JSONResponse(completion_body(answer, info), headers=info_headers(info))
 
 
-async def _stream(serving: Serving, request: ChatRequest, *, include_usage: bool) -> Any:
+async def _stream(serving: Serving, request: ChatRequest, *, include_usage: bool) -> Response:
     def body(session: StreamSession) -> AsyncGenerator[bytes]:
         return sse(session, serving.observation, include_usage=include_usage)
 

@@ -5,7 +5,7 @@ machinery); the FastAPI route below documents it and serves it where that is not
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
@@ -14,7 +14,6 @@ from starlette.types import ASGIApp
 from service.context import Serving, get_serving, serving_of
 from service.direct import DirectEndpoint
 from service.limits import check_limits
-from service.observe import Observation
 from service.route_schemas import RouteResponse
 from service.schemas import ErrorBody, RouteBody
 from service.state import ServiceState
@@ -52,7 +51,4 @@ async def _decide(body: RouteBody, serving: Serving) -> RouteResponse:
 def direct(app: ASGIApp, state: ServiceState) -> DirectEndpoint:
     """``route`` served by service/direct.py: the same steps, the caller read from the headers."""
 
-    async def prepare(headers: Mapping[str, str], observation: Observation) -> Serving:
-        return await serving_of(state, headers, observation)
-
-    return DirectEndpoint(app, state, PATH, RouteBody, prepare, _decide)
+    return DirectEndpoint(app, state, PATH, RouteBody, partial(serving_of, state), _decide)

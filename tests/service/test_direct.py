@@ -16,7 +16,7 @@ from router.errors import Unauthenticated
 from service.direct import DirectEndpoint
 from service.errors import install_error_handlers
 from service.observe import Observation
-from service.schemas import RouteBody
+from service.schemas import ChatCompletionBody, RouteBody
 from service.state import ServiceState
 
 CONFIG = load_config()
@@ -26,8 +26,10 @@ class Echo(BaseModel):
     text: str
 
 
-def _echo(body: RouteBody) -> Echo:
-    return Echo(text=body.input or "")
+def _echo(body: RouteBody | ChatCompletionBody) -> Echo:
+    if isinstance(body, RouteBody):
+        return Echo(text=body.input or "")
+    return Echo(text=body.messages[-1].to_message().text())
 
 
 def fastapi_app() -> FastAPI:
@@ -37,6 +39,10 @@ def fastapi_app() -> FastAPI:
 
     @app.post("/v1/route")
     async def route(body: RouteBody) -> Echo:
+        return _echo(body)
+
+    @app.post("/v1/chat/completions")
+    async def chat(body: ChatCompletionBody) -> Echo:
         return _echo(body)
 
     return app
@@ -55,12 +61,14 @@ def direct_app(refuse: bool = False) -> DirectEndpoint:
         if refuse:
             raise Unauthenticated("missing API key")
 
-    async def handler(body: RouteBody, context: None) -> Echo:
+    async def handler(body: RouteBody | ChatCompletionBody, context: None) -> Echo:
         return _echo(body)
 
-    return DirectEndpoint(
-        _nothing_else, ServiceState(config=CONFIG), "/v1/route", RouteBody, prepare, handler
+    state = ServiceState(config=CONFIG)
+    chat = DirectEndpoint(
+        _nothing_else, state, "/v1/chat/completions", ChatCompletionBody, prepare, handler
     )
+    return DirectEndpoint(chat, state, "/v1/route", RouteBody, prepare, handler)
 
 
 JSON = "application/json"
@@ -90,14 +98,28 @@ BODIES: list[tuple[bytes, str | None]] = [
 ]
 
 
-@pytest.mark.parametrize(("raw", "content_type"), BODIES)
+CHAT_BODIES: list[tuple[bytes, str | None]] = [
+    (b'{"messages": [{"role": "user", "content": "hi"}]}', JSON),
+    (b'{"messages": [{"role": "user", "content": [{"type": "text", "text": "hi"}]}]}', JSON),
+    (b'{"messages": [{"role": "user", "content": [{"type": "video"}]}]}', JSON),
+    (b'{"messages": [{"role": "user", "content": "hi"}], "n": 2}', JSON),
+    (b'{"messages": [{"role": "user", "content": "hi"}], "stream": "yes"}', JSON),
+    (b'{"messages": [{"role": "user"}]}', JSON),
+    (b'{"messages": "hi"}', JSON),
+    (b'{"input": "hi"}', JSON),
+    (b'{"messages": [{"role": "user", "content": "hi"}], "tool_choice": 5}', JSON),
+]
+CASES = [("/v1/route", *b) for b in BODIES] + [("/v1/chat/completions", *b) for b in CHAT_BODIES]
+
+
+@pytest.mark.parametrize(("path", "raw", "content_type"), CASES)
 def test_the_direct_endpoint_answers_what_fastapi_answers(
-    raw: bytes, content_type: str | None
+    path: str, raw: bytes, content_type: str | None
 ) -> None:
     headers = {"content-type": content_type} if content_type else {}
     with TestClient(fastapi_app()) as reference, TestClient(direct_app()) as direct:
-        want = reference.post("/v1/route", content=raw, headers=headers)
-        got = direct.post("/v1/route", content=raw, headers=headers)
+        want = reference.post(path, content=raw, headers=headers)
+        got = direct.post(path, content=raw, headers=headers)
     assert (got.status_code, got.json()) == (want.status_code, want.json())
     assert got.headers["content-type"] == "application/json"
 
