@@ -14,7 +14,7 @@ from router.config.settings import EncoderConfig
 from router.errors import InvalidRequest
 from tests.conftest import TASK_WORDS
 from tests.fakes import HashingEncoder
-from training.dataset import read_jsonl, read_many, split
+from training.dataset import read_jsonl, read_many, read_with, split, weighted_file
 from training.evaluate import evaluate_file
 from training.fit import calibrate_thresholds, kmeans_centroids
 from training.train import TrainOptions, train
@@ -152,3 +152,17 @@ def test_kmeans_centroids_are_unit_and_capped() -> None:
     c = kmeans_centroids(x, k=16, seed=0)
     assert len(c) == 3  # 12 rows / 4 rows per centroid
     assert np.allclose(np.linalg.norm(c, axis=1), 1.0, atol=1e-5)
+
+
+def test_an_added_file_keeps_its_rows_weights_times_its_own(tmp_path: Path) -> None:
+    base, extra = tmp_path / "base.jsonl", tmp_path / "extra.jsonl"
+    base.write_text(json.dumps({"text": "hi", "task": "chat"}) + "\n")
+    rows = [{"text": "2+2?", "task": "math"}, {"text": "7*6?", "task": "math", "weight": 0.5}]
+    extra.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert weighted_file(f"{extra}:0.5") == (extra, 0.5)
+    assert weighted_file(str(extra)) == (extra, 1.0)
+    with pytest.raises(InvalidRequest):
+        weighted_file(f"{extra}:0")
+    data = read_with([base], [(extra, 0.5)])
+    assert [e.weight for e in data.examples] == [1.0, 0.5, 0.25]
+    assert [f["path"] for f in data.files] == ["base.jsonl", "extra.jsonl"]
