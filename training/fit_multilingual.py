@@ -34,17 +34,25 @@ def fit_multilingual(
     k: int = 8,
     extra: Sequence[tuple[Path, float]] = (),
     seed: int = 0,
+    calibrate_extra: bool = True,
 ) -> TrainResult:
     """Fit centroid version ``version`` for the multilingual encoder (not promoted), from
-    ``MULTILINGUAL_FILES`` plus ``extra`` (each file with a weight for its rows).
+    ``MULTILINGUAL_FILES`` plus ``extra`` (each file with a weight for its rows); with
+    ``calibrate_extra`` false the thresholds are calibrated on the held-out rows of
+    ``MULTILINGUAL_FILES`` only.
 
     Raises:
         ArtifactError: the package is missing or the version exists already.
     """
     encoder = MultilingualEncoder()
     config = EncoderConfig(name=encoder.name, max_seq_tokens=512)
-    options = TrainOptions(k=k, version=version, promote=False, progress=False, seed=seed)
     data = read_with(MULTILINGUAL_FILES, extra)
+    base = read_with(MULTILINGUAL_FILES)
+    added = {e.source for e in data.examples[len(base.examples) :]}
+    skip = frozenset() if calibrate_extra else frozenset(added - {e.source for e in base.examples})
+    options = TrainOptions(
+        k=k, version=version, promote=False, progress=False, seed=seed, uncalibrated_sources=skip
+    )
     result = train(data, centroids_dir, encoder, config, options)
     model = {"name": encoder.name, "sha256": encoder.weights_digest()}
     (centroids_dir / result.manifest.version / MODEL_FILE).write_text(json.dumps(model, indent=2))
@@ -65,8 +73,15 @@ def main(argv: list[str] | None = None) -> int:
         help="another training file, its rows weighted (default 1)",
     )
     parser.add_argument("--seed", type=int, default=0, help="k-means / LVQ / split seed")
+    parser.add_argument(
+        "--fit-only",
+        action="store_true",
+        help="the --add files are fitted on but do not calibrate the thresholds",
+    )
     args = parser.parse_args(argv)
-    result = fit_multilingual(args.centroids_dir, args.version, args.k, args.add, args.seed)
+    result = fit_multilingual(
+        args.centroids_dir, args.version, args.k, args.add, args.seed, not args.fit_only
+    )
     val = result.metrics["validation"]
     print(
         f"wrote {args.centroids_dir / result.manifest.version} (held-out macro-F1 "
