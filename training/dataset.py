@@ -7,7 +7,7 @@ import json
 import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from router.errors import InvalidRequest
@@ -100,6 +100,31 @@ def read_many(paths: Iterable[Path], tasks: Sequence[str] = TASKS) -> Dataset:
     dataset = Dataset()
     for path in paths:
         read_jsonl(path, tasks, dataset)
+    return dataset
+
+
+def weighted_file(spec: str) -> tuple[Path, float]:
+    """``FILE`` or ``FILE:WEIGHT`` (a command-line ``--add``): the file and its weight."""
+    path, sep, weight = spec.rpartition(":")
+    if not sep or not weight.replace(".", "", 1).isdigit():
+        return Path(spec), 1.0
+    value = float(weight)
+    if value <= 0:
+        raise InvalidRequest(f"weight must be positive: {spec}", param="add")
+    return Path(path), value
+
+
+def read_with(
+    paths: Iterable[Path], extra: Iterable[tuple[Path, float]] = (), tasks: Sequence[str] = TASKS
+) -> Dataset:
+    """``read_many(paths)`` plus each ``(file, weight)`` of ``extra``, its rows' weights
+    multiplied by ``weight``."""
+    dataset = read_many(paths, tasks)
+    for path, weight in extra:
+        start = len(dataset.examples)
+        read_jsonl(path, tasks, dataset)
+        added = dataset.examples[start:]
+        dataset.examples[start:] = [replace(e, weight=e.weight * weight) for e in added]
     return dataset
 
 

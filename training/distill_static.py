@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from router.config import PROJECT_ROOT, EncoderConfig
 from router.encoders import SHIPPED_STATIC_DIR, StaticEncoder, bundled_model_path, ship
-from training.dataset import read_many
+from training.dataset import read_with, weighted_file
 from training.distill import distill
 from training.train import TrainOptions, TrainResult, train
 
@@ -43,9 +44,15 @@ TRAIN_FILES = tuple(
 
 
 def fit_centroids(
-    static_dir: Path, centroids_dir: Path, version: str = "static-v2", k: int = 8
+    static_dir: Path,
+    centroids_dir: Path,
+    version: str = "static-v2",
+    k: int = 8,
+    extra: Sequence[tuple[Path, float]] = (),
+    seed: int = 0,
 ) -> TrainResult:
-    """Fit centroid version ``version`` for the static model in ``static_dir`` (not promoted).
+    """Fit centroid version ``version`` for the static model in ``static_dir`` (not promoted),
+    from ``TRAIN_FILES`` plus ``extra`` (each file with a weight for its rows).
 
     ``static_model.json`` in the version records which static model (digest) it fits.
 
@@ -54,8 +61,8 @@ def fit_centroids(
     """
     config = EncoderConfig(backend="static", static_path=static_dir)
     encoder = StaticEncoder(config)
-    options = TrainOptions(k=k, version=version, promote=False, progress=False)
-    result = train(read_many(list(TRAIN_FILES)), centroids_dir, encoder, config, options)
+    options = TrainOptions(k=k, version=version, promote=False, progress=False, seed=seed)
+    result = train(read_with(TRAIN_FILES, extra), centroids_dir, encoder, config, options)
     fitted = {"path": _shown(static_dir), "sha256": encoder.digest}
     target = centroids_dir / result.manifest.version / "static_model.json"
     target.write_text(json.dumps(fitted, indent=2) + "\n")
@@ -84,6 +91,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--centroids", metavar="VERSION", help="then fit this centroid version")
     parser.add_argument("--centroids-dir", type=Path, default=PROJECT_ROOT / "centroids")
     parser.add_argument("--skip-distill", action="store_true", help="reuse the model in --out")
+    parser.add_argument(
+        "--add",
+        action="append",
+        default=[],
+        type=weighted_file,
+        metavar="FILE[:WEIGHT]",
+        help="with --centroids: another training file, its rows weighted (default 1)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="with --centroids: the fit's seed")
     args = parser.parse_args(argv)
     config = EncoderConfig()
     out: Path = args.out
@@ -95,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         shipped = ship(out, args.ship, provenance)
         print(f"shipped {args.ship} (sha256 {shipped['sha256'][:16]}…)")
     if args.centroids:
-        result = fit_centroids(args.ship or out, args.centroids_dir, args.centroids)
+        result = fit_centroids(
+            args.ship or out, args.centroids_dir, args.centroids, extra=args.add, seed=args.seed
+        )
         val = result.metrics["validation"]
         print(
             f"wrote {args.centroids_dir / result.manifest.version} (held-out macro-F1 "

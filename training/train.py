@@ -42,6 +42,10 @@ class TrainOptions:
     promote: bool = False
     version: str | None = None
     progress: bool = True
+    # Sources whose held-out rows do not calibrate the thresholds (they are still fitted on and
+    # scored): rows noisier than the project's own labels would otherwise raise every
+    # threshold until their precision met the target, and send clear requests to the default.
+    uncalibrated_sources: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +94,14 @@ def train(
         ks = dict.fromkeys(tasks, options.k)
     log.info("centroids per task: %s", ks)
     held = _fit(x_fit, y_fit, _weights(fit_rows), tasks, ks, options)
+    calibrating = [
+        i for i, e in enumerate(val_rows) if e.source not in options.uncalibrated_sources
+    ]
     thresholds = calibrate_thresholds(
-        held.task_scores(x_val), y_val, tasks, options.target_precision
+        held.task_scores(x_val[calibrating]),
+        [y_val[i] for i in calibrating],
+        tasks,
+        options.target_precision,
     )
     calibrated = CentroidSet(held.groups, thresholds)
     metrics: dict[str, Any] = {
@@ -193,4 +203,9 @@ def _provenance(data: Dataset, ks: dict[str, int], options: TrainOptions) -> dic
         "target_precision": options.target_precision,
         "lvq_epochs": options.lvq_epochs,
         "sources": dict(Counter(e.source for e in data.examples)),
+        **(
+            {"uncalibrated_sources": sorted(options.uncalibrated_sources)}
+            if options.uncalibrated_sources
+            else {}
+        ),
     }

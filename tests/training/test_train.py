@@ -14,10 +14,10 @@ from router.config.settings import EncoderConfig
 from router.errors import InvalidRequest
 from tests.conftest import TASK_WORDS
 from tests.fakes import HashingEncoder
-from training.dataset import read_jsonl, read_many, split
+from training.dataset import read_jsonl, read_many, read_with, split, weighted_file
 from training.evaluate import evaluate_file
 from training.fit import calibrate_thresholds, kmeans_centroids
-from training.train import TrainOptions, train
+from training.train import TrainOptions, TrainResult, train
 
 
 def synthetic_rows(n_per_task: int, seed: int) -> list[dict[str, str]]:
@@ -152,3 +152,52 @@ def test_kmeans_centroids_are_unit_and_capped() -> None:
     c = kmeans_centroids(x, k=16, seed=0)
     assert len(c) == 3  # 12 rows / 4 rows per centroid
     assert np.allclose(np.linalg.norm(c, axis=1), 1.0, atol=1e-5)
+
+
+def test_an_added_file_keeps_its_rows_weights_times_its_own(tmp_path: Path) -> None:
+    base, extra = tmp_path / "base.jsonl", tmp_path / "extra.jsonl"
+    base.write_text(json.dumps({"text": "hi", "task": "chat"}) + "\n")
+    rows = [{"text": "2+2?", "task": "math"}, {"text": "7*6?", "task": "math", "weight": 0.5}]
+    extra.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert weighted_file(f"{extra}:0.5") == (extra, 0.5)
+    assert weighted_file(str(extra)) == (extra, 1.0)
+    with pytest.raises(InvalidRequest):
+        weighted_file(f"{extra}:0")
+    data = read_with([base], [(extra, 0.5)])
+    assert [e.weight for e in data.examples] == [1.0, 0.5, 0.25]
+    assert [f["path"] for f in data.files] == ["base.jsonl", "extra.jsonl"]
+
+
+def test_uncalibrated_rows_are_fitted_on_but_leave_the_thresholds_alone(
+    tmp_path: Path, data: Path
+) -> None:
+    """Noisy rows (every label shuffled) from another source would raise the thresholds they
+    calibrate; marked uncalibrated, the thresholds are those of the clean rows' held-out part."""
+    rng = random.Random(3)
+    noisy = synthetic_rows(30, seed=2)
+    labels = [r["task"] for r in noisy]
+    rng.shuffle(labels)
+    noise = tmp_path / "noise.jsonl"
+    rows = [
+        r | {"task": t, "id": f"n{i}", "source": "noise"}
+        for i, (r, t) in enumerate(zip(noisy, labels, strict=True))
+    ]
+    write_jsonl(noise, rows)
+    enc = HashingEncoder()
+    options = TrainOptions(progress=False, uncalibrated_sources=frozenset({"noise"}))
+    marked = train(read_with([data], [(noise, 1.0)]), tmp_path / "a", enc, EncoderConfig(), options)
+    plain = train(
+        read_with([data], [(noise, 1.0)]),
+        tmp_path / "b",
+        enc,
+        EncoderConfig(),
+        TrainOptions(progress=False),
+    )
+    assert marked.manifest.training["uncalibrated_sources"] == ["noise"]
+    assert "uncalibrated_sources" not in plain.manifest.training
+    assert marked.manifest.training["counts"] == plain.manifest.training["counts"]
+
+    def mean(result: TrainResult) -> float:
+        return sum(t.threshold for t in result.manifest.tasks) / len(result.manifest.tasks)
+
+    assert mean(marked) <= mean(plain)
