@@ -69,7 +69,13 @@ def start_litellm(upstream_url: str, workdir: Path) -> tuple[Process, str]:
     if not litellm.exists():
         raise RuntimeError(f"{litellm} is missing")
     args = [str(litellm), "--config", str(config), "--host", "127.0.0.1", "--port", str(port)]
-    env = {"LITELLM_LOG": "ERROR", "LITELLM_TELEMETRY": "False", "NO_DOCS": "True"}
+    env = {
+        "LITELLM_LOG": "ERROR",
+        "LITELLM_TELEMETRY": "False",
+        "NO_DOCS": "True",
+        # Loopback only, like semroute in these benchmarks: no client keys on either side.
+        "LITELLM_DANGEROUSLY_PERMIT_WEAK_OR_UNSET_MASTER_KEY": "true",
+    }
     proc = Process(args, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
