@@ -21,6 +21,7 @@ import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 from common import RESULTS, ROOT, machine, median, percentile
@@ -87,6 +88,23 @@ def overheads(r: dict[str, dict[str, float]]) -> dict[str, float]:
     return out
 
 
+def _measure_litellm(
+    upstream_url: str, workdir: Path, args: argparse.Namespace, results: dict[str, Any]
+) -> str | None:
+    """LiteLLM's scenario at each concurrency into ``results``; why not, if it did not start."""
+    try:
+        litellm, litellm_url = start_litellm(upstream_url, workdir)
+    except RuntimeError as exc:
+        return f"litellm did not start: {exc}"
+    try:
+        for c in args.concurrency:
+            n = args.requests if c == 1 else args.requests * 2
+            results[f"c{c}"]["litellm"] = scenario(litellm_url, "bench", n, c, args.runs)
+    finally:
+        litellm.stop()
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
@@ -94,35 +112,34 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16])
     args = parser.parse_args()
     peer_note = ensure_installed()
+    results: dict[str, dict[str, dict[str, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         upstream, upstream_url = start_upstream(Path(tmp))
-        semroute, semroute_url = start_semroute(semroute_config(upstream_url, ROOT))
-        litellm, litellm_url = None, None
-        if peer_note is None:
-            try:
-                litellm, litellm_url = start_litellm(upstream_url, Path(tmp))
-            except RuntimeError as exc:
-                peer_note = f"litellm did not start: {exc}"
         try:
-            results: dict[str, dict[str, dict[str, float]]] = {}
-            for c in args.concurrency:
-                n = args.requests if c == 1 else args.requests * 2
-                r = results[f"c{c}"] = {
-                    "direct": scenario(upstream_url, "bench", n, c, args.runs),
-                    "semroute_fixed_model": scenario(semroute_url, "gpt-4o-mini", n, c, args.runs),
-                    "semroute_auto": scenario(semroute_url, "auto", n, c, args.runs),
-                    "semroute_auto_distinct": scenario(
-                        semroute_url, "auto", n, c, args.runs, distinct=True
-                    ),
-                }
-                if litellm_url is not None:
-                    r["litellm"] = scenario(litellm_url, "bench", n, c, args.runs)
-                r["overhead"] = overheads(r)
-                print(f"concurrency {c}: {json.dumps(r)}", flush=True)
+            semroute, semroute_url = start_semroute(semroute_config(upstream_url, ROOT))
+            try:
+                for c in args.concurrency:
+                    n = args.requests if c == 1 else args.requests * 2
+                    results[f"c{c}"] = {
+                        "direct": scenario(upstream_url, "bench", n, c, args.runs),
+                        "semroute_fixed_model": scenario(
+                            semroute_url, "gpt-4o-mini", n, c, args.runs
+                        ),
+                        "semroute_auto": scenario(semroute_url, "auto", n, c, args.runs),
+                        "semroute_auto_distinct": scenario(
+                            semroute_url, "auto", n, c, args.runs, distinct=True
+                        ),
+                    }
+            finally:
+                semroute.stop()
+            # LiteLLM alone beside the upstream (an idle proxy still runs its own tasks).
+            if peer_note is None:
+                peer_note = _measure_litellm(upstream_url, Path(tmp), args, results)
         finally:
-            for proc in (litellm, semroute, upstream):
-                if proc is not None:
-                    proc.stop()
+            upstream.stop()
+    for c, r in results.items():
+        r["overhead"] = overheads(r)
+        print(f"concurrency {c[1:]}: {json.dumps(r)}", flush=True)
     out = {
         "machine": machine(),
         "requests": args.requests,
