@@ -11,7 +11,7 @@ budget on *every* family.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,14 +112,17 @@ def tier_rules(
     guard: str,
     budgets: dict[str, float],
     retrieve: Mapping[str, float] | None = None,
+    report_only: Collection[str] = (),
 ) -> tuple[dict[str, dict[str, float]], dict[str, Any], float]:
     """(rules per tier, validation rates per tier and family, summed mean hit rate);
-    ``retrieve``: each tier's fixed retrieval cosine (default: chosen too)."""
+    ``retrieve``: each tier's fixed retrieval cosine (default: chosen too); families in
+    ``report_only`` are measured but do not bound the choice."""
     rows = [(s.sims, p, s.guards[guard], s.duplicate) for s, p in zip(sets, probs, strict=True)]
+    bounding = [row for s, row in zip(sets, rows, strict=True) if s.name not in report_only]
     tiers, metrics, total, bound = {}, {}, 0.0, (1.0, 1.0)
     for tier, budget in budgets.items():  # strictest first
         fixed = None if retrieve is None else retrieve[tier]
-        r, d, hit = choose_rules(rows, budget, bound, fixed)
+        r, d, hit = choose_rules(bounding, budget, bound, fixed)
         bound = (r, d)
         tiers[tier] = {"retrieve": r, "decide": d}
         total += hit
@@ -145,12 +148,14 @@ def calibrate(
     budgets: dict[str, float],
     log: Callable[[str], None] = print,
     retrieve: Mapping[str, float] | None = None,
+    report_only: Collection[str] = (),
 ) -> dict[str, Any]:
     """The manifest's decision part: combination, guards and per-tier rules (``retrieve``:
-    the retrieval cosine per tier is fixed, only the decision probability is chosen)."""
+    the retrieval cosine per tier is fixed, only the decision probability is chosen;
+    ``report_only``: families fitted and measured that do not bound the tiers' choice)."""
     coef = fit_combination(scored)
     probs = [combine(coef, s.logits, s.sims, s.overlap) for s in scored]
-    options = {g: tier_rules(scored, probs, g, budgets, retrieve) for g in GUARDS}
+    options = {g: tier_rules(scored, probs, g, budgets, retrieve, report_only) for g in GUARDS}
     for g, (tiers, _, total) in options.items():
         log(f"guards {g}: mean hit summed over tiers {total:.3f}, {tiers}")
     guard = max(options, key=lambda g: options[g][2])

@@ -71,3 +71,17 @@ def test_train_and_export_give_a_loadable_model(tmp_path: Path) -> None:
     scorer = CrossScorer(folder)
     assert np.isfinite(scorer.logit("how do I boil an egg", "how to boil an egg"))
     shutil.rmtree(folder)
+
+
+def test_a_report_only_family_is_measured_but_does_not_bound_the_tiers() -> None:
+    hard = _side("hard", 4)
+    hard = Scored("hard", hard.sims, -hard.logits, hard.guards, hard.duplicate, hard.overlap)
+    sides = [_side("a", 2), _side("b", 3), hard]  # "hard": the model has it backwards
+    bound = calibrate(sides, BUDGETS, log=lambda _: None)
+    free = calibrate(sides, BUDGETS, log=lambda _: None, report_only=["hard"])
+    assert "hard" in free["validation"]["quality"]
+    for tier, budget in BUDGETS.items():
+        assert bound["validation"][tier]["hard"]["false_hit_rate"] <= budget
+        assert free["validation"][tier]["a"]["false_hit_rate"] <= budget
+    economy = free["validation"]["economy"]["a"], bound["validation"]["economy"]["a"]
+    assert economy[0]["hit_rate"] > economy[1]["hit_rate"]
