@@ -63,8 +63,8 @@ class Metrics:
         )
         self.overload_decided = Counter(
             "semroute_routing_overload",
-            "Requests the static stage decided only because the transformer's queue was long "
-            "([encoder.cascade] overload_queue)",
+            "Requests the static stage decided only because the next encoder was busy: its queue "
+            "long, its predicted wait long, or the request past max_wait_ms ([encoder.cascade])",
             registry=r,
         )
         self.fallbacks = Counter(

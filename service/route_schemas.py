@@ -58,9 +58,9 @@ class RouteResponse(BaseModel):
     )
     overload: bool = Field(
         default=False,
-        description="The static stage decided only because the next encoder's queue was long "
-        "([encoder.cascade] overload_queue): a confident match to its task, an unsure one to "
-        "the default route",
+        description="The static stage decided only because the next encoder was busy (its "
+        "queue or predicted wait long, or the request waited [encoder.cascade] max_wait_ms): a "
+        "confident match to its task, an unsure one to the default route",
     )
     candidates: list[CandidateOut]
     skipped: list[SkippedOut]
