@@ -131,10 +131,27 @@ def split(
         (f"{row['category']}/{row['task']}", _group(row, raw))
         for row, raw in zip(sample, rows, strict=True)
     ]
+    return split_by(sample, items, holdout, seed)
+
+
+def split_by(
+    sample: Sequence[dict[str, Any]],
+    items: Sequence[tuple[str, str]],
+    holdout: float,
+    seed: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``sample`` split into (train, held out) by ``held_out`` over its (stratum, group)
+    items, one per row."""
     held = held_out(items, holdout, seed)
     train = [r for i, r in enumerate(sample) if i not in held]
     test = [r for i, r in enumerate(sample) if i in held]
     return train, test
+
+
+def read_raw(path: Path) -> list[dict[str, Any]]:
+    """The rows of a raw JSONL copy, blank lines skipped."""
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
 
 
 def write_jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
@@ -148,8 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--raw", type=Path, default=RAW)
     parser.add_argument("--out", type=Path, default=DATA)
     args = parser.parse_args(argv)
-    with args.raw.open(encoding="utf-8") as fh:
-        rows = [json.loads(line) for line in fh if line.strip()]
+    rows = read_raw(args.raw)
     sample = build(rows)
     train, test = split(sample, rows)
     write_jsonl(args.out / "dolly_sample.jsonl", sample)

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from training.dolly import held_out, write_jsonl
+from training.dolly import read_raw, split_by, write_jsonl
 
 DATA = Path(__file__).resolve().parent / "data"
 RAW = DATA / "raw" / "oasst_prompts.jsonl"
@@ -73,10 +72,7 @@ def split(
         (f"{row['lang']}/{row['task']}", _group(row, raw))
         for row, raw in zip(sample, rows, strict=True)
     ]
-    held = held_out(items, holdout, seed)
-    train = [r for i, r in enumerate(sample) if i not in held]
-    test = [r for i, r in enumerate(sample) if i in held]
-    return train, test
+    return split_by(sample, items, holdout, seed)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,8 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--raw", type=Path, default=RAW)
     parser.add_argument("--out", type=Path, default=DATA)
     args = parser.parse_args(argv)
-    with args.raw.open(encoding="utf-8") as fh:
-        rows = [json.loads(line) for line in fh if line.strip()]
+    rows = read_raw(args.raw)
     sample = build(rows)
     train, test = split(sample, rows)
     write_jsonl(args.out / "oasst_train.jsonl", train)
