@@ -48,10 +48,13 @@ def ensure_installed() -> str | None:
     marker = VENV / f".installed-{VERSION}"
     if marker.exists():
         return None
-    if not _python().exists():
-        venv.create(VENV, with_pip=True)
     install = [str(_python()), "-m", "pip", "install", "-q", f"litellm[proxy]=={VERSION}"]
-    done = subprocess.run(install, capture_output=True, text=True, timeout=900, check=False)
+    try:
+        if not _python().exists():
+            venv.create(VENV, with_pip=True)
+        done = subprocess.run(install, capture_output=True, text=True, timeout=900, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:  # no ensurepip, a hung registry
+        return f"litellm[proxy]=={VERSION} did not install: {exc}"
     if done.returncode != 0:
         return f"litellm[proxy]=={VERSION} did not install: {done.stderr.strip()[-300:]}"
     marker.touch()
