@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import random
@@ -114,12 +115,30 @@ def weighted_file(spec: str) -> tuple[Path, float]:
     return Path(path), value
 
 
+def add_file_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--add FILE[:WEIGHT]``, repeatable, parsed by ``weighted_file`` into ``args.add``."""
+    parser.add_argument(
+        "--add",
+        action="append",
+        default=[],
+        type=weighted_file,
+        metavar="FILE[:WEIGHT]",
+        help=help_text,
+    )
+
+
 def read_with(
     paths: Iterable[Path], extra: Iterable[tuple[Path, float]] = (), tasks: Sequence[str] = TASKS
 ) -> Dataset:
-    """``read_many(paths)`` plus each ``(file, weight)`` of ``extra``, its rows' weights
+    """``read_many(paths)`` plus each ``(file, weight)`` of ``extra`` (``add_weighted``)."""
+    return add_weighted(read_many(paths, tasks), extra, tasks)
+
+
+def add_weighted(
+    dataset: Dataset, extra: Iterable[tuple[Path, float]], tasks: Sequence[str] = TASKS
+) -> Dataset:
+    """``dataset`` with each ``(file, weight)`` of ``extra`` appended, its rows' weights
     multiplied by ``weight``."""
-    dataset = read_many(paths, tasks)
     for path, weight in extra:
         start = len(dataset.examples)
         read_jsonl(path, tasks, dataset)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from router.config import PROJECT_ROOT, EncoderConfig
 from router.encoders import SHIPPED_STATIC_DIR, StaticEncoder, bundled_model_path, ship
-from training.dataset import read_with, weighted_file
+from training.dataset import add_file_option, read_with
 from training.distill import distill
 from training.train import TrainOptions, TrainResult, train
 
@@ -91,13 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--centroids", metavar="VERSION", help="then fit this centroid version")
     parser.add_argument("--centroids-dir", type=Path, default=PROJECT_ROOT / "centroids")
     parser.add_argument("--skip-distill", action="store_true", help="reuse the model in --out")
-    parser.add_argument(
-        "--add",
-        action="append",
-        default=[],
-        type=weighted_file,
-        metavar="FILE[:WEIGHT]",
-        help="with --centroids: another training file, its rows weighted (default 1)",
+    add_file_option(
+        parser, "with --centroids: another training file, its rows weighted (default 1)"
     )
     parser.add_argument("--seed", type=int, default=0, help="with --centroids: the fit's seed")
     args = parser.parse_args(argv)

@@ -21,7 +21,7 @@ from pathlib import Path
 from router.classify import MODEL_FILE
 from router.config import PROJECT_ROOT, EncoderConfig
 from router.encoders import MultilingualEncoder
-from training.dataset import read_with, weighted_file
+from training.dataset import add_file_option, add_weighted, read_many
 from training.distill_static import TRAIN_FILES
 from training.train import TrainOptions, TrainResult, train
 
@@ -46,10 +46,12 @@ def fit_multilingual(
     """
     encoder = MultilingualEncoder()
     config = EncoderConfig(name=encoder.name, max_seq_tokens=512)
-    data = read_with(MULTILINGUAL_FILES, extra)
-    base = read_with(MULTILINGUAL_FILES)
-    added = {e.source for e in data.examples[len(base.examples) :]}
-    skip = frozenset() if calibrate_extra else frozenset(added - {e.source for e in base.examples})
+    data = read_many(MULTILINGUAL_FILES)
+    base_sources = {e.source for e in data.examples}
+    start = len(data.examples)
+    add_weighted(data, extra)
+    added = {e.source for e in data.examples[start:]}
+    skip = frozenset() if calibrate_extra else frozenset(added - base_sources)
     options = TrainOptions(
         k=k, version=version, promote=False, progress=False, seed=seed, uncalibrated_sources=skip
     )
@@ -64,14 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", default="multilingual-v1")
     parser.add_argument("--k", type=int, default=8)
     parser.add_argument("--centroids-dir", type=Path, default=PROJECT_ROOT / "centroids")
-    parser.add_argument(
-        "--add",
-        action="append",
-        default=[],
-        type=weighted_file,
-        metavar="FILE[:WEIGHT]",
-        help="another training file, its rows weighted (default 1)",
-    )
+    add_file_option(parser, "another training file, its rows weighted (default 1)")
     parser.add_argument("--seed", type=int, default=0, help="k-means / LVQ / split seed")
     parser.add_argument(
         "--fit-only",

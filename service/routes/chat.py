@@ -63,7 +63,6 @@ async def chat_completions(
 def direct(app: ASGIApp, state: ServiceState) -> DirectEndpoint:
     """``chat_completions`` served by service/direct.py (without FastAPI's per-request
     machinery): the same steps, the caller read from the headers."""
-
     return DirectEndpoint(
         app, state, PATH, ChatCompletionBody, partial(serving_of, state), _complete
     )

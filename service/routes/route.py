@@ -1,6 +1,6 @@
 """POST /v1/route: the routing decision without executing anything.
 
-Served by ``decide`` through service/direct.py (the hot path, without FastAPI's per-request
+Served by ``_decide`` through service/direct.py (the hot path, without FastAPI's per-request
 machinery); the FastAPI route below documents it and serves it where that is not mounted."""
 
 from __future__ import annotations
@@ -50,5 +50,4 @@ async def _decide(body: RouteBody, serving: Serving) -> RouteResponse:
 
 def direct(app: ASGIApp, state: ServiceState) -> DirectEndpoint:
     """``route`` served by service/direct.py: the same steps, the caller read from the headers."""
-
     return DirectEndpoint(app, state, PATH, RouteBody, partial(serving_of, state), _decide)
