@@ -169,3 +169,25 @@ def split(
     train = [e for e in examples if not side.get(e.group, False)]
     test = [e for e in examples if side.get(e.group, False)]
     return train, test
+
+
+def fold_of(examples: Sequence[Example], folds: int, seed: int) -> list[int]:
+    """The fold (0 … ``folds`` − 1) of each example, for cross-fitting: stratified by task
+    and grouped like ``split`` — every row of a ``group`` lands in the same fold, and each
+    group goes to the fold that holds the fewest rows of its task so far."""
+    rng = random.Random(seed)
+    assigned: dict[str, int] = {}
+    for task in sorted({e.task for e in examples}):
+        sizes = Counter(e.group for e in examples if e.task == task)
+        load = [0] * folds
+        for group, n in sizes.items():
+            if group in assigned:
+                load[assigned[group]] += n
+        groups = sorted(sizes.keys() - assigned.keys())
+        rng.shuffle(groups)
+        groups.sort(key=lambda g: -sizes[g])  # big groups first, ties in shuffled order
+        for group in groups:
+            fold = min(range(folds), key=lambda f: (load[f], rng.random()))
+            assigned[group] = fold
+            load[fold] += sizes[group]
+    return [assigned[e.group] for e in examples]

@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from router.classify import CentroidSet, EncoderInfo, Manifest
 from router.config import EncoderConfig
 from router.encoders import Encoder, Vectors
 from router.errors import InvalidRequest
-from training.dataset import TASKS, Dataset, Example, split
+from training.dataset import TASKS, Dataset, Example, fold_of, split
 from training.embed import embed_examples
 from training.evaluate import evaluate_matches
 from training.fit import (
@@ -46,6 +47,10 @@ class TrainOptions:
     # scored): rows noisier than the project's own labels would otherwise raise every
     # threshold until their precision met the target, and send clear requests to the default.
     uncalibrated_sources: frozenset[str] = frozenset()
+    # Thresholds from out-of-fold scores of every row (each fold scored by centroids fitted on
+    # the others, with the chosen k): five times the rows of one held-out split, so a seed
+    # moves them far less. 1 → calibrated on the held-out split alone.
+    calibration_folds: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,19 +99,24 @@ def train(
         ks = dict.fromkeys(tasks, options.k)
     log.info("centroids per task: %s", ks)
     held = _fit(x_fit, y_fit, _weights(fit_rows), tasks, ks, options)
-    calibrating = [
-        i for i, e in enumerate(val_rows) if e.source not in options.uncalibrated_sources
-    ]
+    labels = [e.task for e in data.examples]
+    if options.calibration_folds > 1:
+        scored = list(data.examples)
+        scores = _cross_fitted_scores(data, vectors, tasks, ks, options)
+    else:
+        scored, scores = val_rows, held.task_scores(x_val)
+    calibrating = [i for i, e in enumerate(scored) if e.source not in options.uncalibrated_sources]
     thresholds = calibrate_thresholds(
-        held.task_scores(x_val[calibrating]),
-        [y_val[i] for i in calibrating],
-        tasks,
-        options.target_precision,
+        scores[calibrating], [scored[i].task for i in calibrating], tasks, options.target_precision
     )
     calibrated = CentroidSet(held.groups, thresholds)
     metrics: dict[str, Any] = {
         "validation": evaluate_matches(y_val, calibrated.classify(x_val), tasks)
     }
+    if options.calibration_folds > 1:
+        metrics["cross_validation"] = evaluate_matches(
+            labels, calibrated.classify_scores(scores), tasks
+        )
     gate = None
     if live is not None:
         # Only rows the live version was not fitted on are fair: the trusted set, plus this
@@ -128,7 +138,6 @@ def train(
         shipped_like = _fit(vectors[keep], kept_labels, weights, tasks, ks, options)
         candidate = CentroidSet(shipped_like.groups, thresholds)
         gate = _gate(candidate, live, x_gate, y_gate, tasks, options, metrics)
-    labels = [e.task for e in data.examples]
     final = _fit(vectors, labels, _weights(data.examples), tasks, ks, options)
     manifest, promoted = publish(
         out,
@@ -177,6 +186,33 @@ def _gate(
     return gate
 
 
+def _cross_fitted_scores(
+    data: Dataset,
+    vectors: Vectors,
+    tasks: list[str],
+    ks: dict[str, int],
+    options: TrainOptions,
+) -> npt.NDArray[np.float32]:
+    """Each row's task scores from centroids fitted without its fold."""
+    fold = np.asarray(fold_of(data.examples, options.calibration_folds, options.seed))
+    labels = np.asarray([e.task for e in data.examples])
+    weights = _weights(data.examples)
+    scores = np.zeros((len(data.examples), len(tasks)), np.float32)
+    for f in range(options.calibration_folds):
+        out, keep = fold == f, fold != f
+        if not out.any():
+            continue
+        present = [t for t in tasks if (labels[keep] == t).any()]
+        fitted = _fit(vectors[keep], list(labels[keep]), weights[keep], present, ks, options)
+        fitted_scores = fitted.task_scores(vectors[out])
+        # A task with no rows left in the other folds scores nothing here.
+        columns = [fitted.tasks.index(t) if t in fitted.tasks else -1 for t in tasks]
+        scores[out] = np.where(
+            np.asarray(columns) >= 0, fitted_scores[:, np.maximum(columns, 0)], -1.0
+        )
+    return scores
+
+
 def _fit(
     x: Vectors,
     y: list[str],
@@ -202,6 +238,7 @@ def _provenance(data: Dataset, ks: dict[str, int], options: TrainOptions) -> dic
         "holdout": options.holdout,
         "target_precision": options.target_precision,
         "lvq_epochs": options.lvq_epochs,
+        "calibration_folds": options.calibration_folds,
         "sources": dict(Counter(e.source for e in data.examples)),
         **(
             {"uncalibrated_sources": sorted(options.uncalibrated_sources)}

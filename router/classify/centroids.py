@@ -120,6 +120,10 @@ class CentroidSet:
         """Classify each row; never raises for a well-shaped batch."""
         return [self._match(row) for row in self.task_scores(vectors)]
 
+    def classify_scores(self, scores: npt.NDArray[np.float32]) -> list[TaskMatch]:
+        """``classify`` for rows already scored per task (``task_scores``' columns)."""
+        return [self._match(row) for row in scores]
+
     def _match(self, row: npt.NDArray[np.float32]) -> TaskMatch:
         order = np.argsort(-row, kind="stable")
         best = int(order[0])

@@ -14,7 +14,7 @@ from router.config.settings import EncoderConfig
 from router.errors import InvalidRequest
 from tests.conftest import TASK_WORDS
 from tests.fakes import HashingEncoder
-from training.dataset import read_jsonl, read_many, read_with, split, weighted_file
+from training.dataset import fold_of, read_jsonl, read_many, read_with, split, weighted_file
 from training.evaluate import evaluate_file
 from training.fit import calibrate_thresholds, kmeans_centroids
 from training.train import TrainOptions, TrainResult, train
@@ -139,6 +139,39 @@ def test_split_keeps_groups_together_and_stratifies(tmp_path: Path) -> None:
     assert {e.task for e in test_rows} == {"code", "math"}
 
 
+def test_folds_keep_groups_together_and_balance_each_task(tmp_path: Path) -> None:
+    rows = [
+        {"text": f"t{i}", "task": "code" if i % 3 else "math", "topic": f"g{i // 3}"}
+        for i in range(150)
+    ]
+    ds = read_jsonl(write_jsonl(tmp_path / "g.jsonl", rows))  # type: ignore[arg-type]
+    folds = fold_of(ds.examples, 5, seed=0)
+    by_group: dict[str, set[int]] = {}
+    for e, f in zip(ds.examples, folds, strict=True):
+        by_group.setdefault(e.group, set()).add(f)
+    assert all(len(f) == 1 for f in by_group.values())
+    for task in ("code", "math"):
+        sizes = [
+            sum(1 for e, g in zip(ds.examples, folds, strict=True) if e.task == task and g == f)
+            for f in range(5)
+        ]
+        assert max(sizes) - min(sizes) <= 3, sizes  # one group of three rows at most apart
+    assert folds == fold_of(ds.examples, 5, seed=0) != fold_of(ds.examples, 5, seed=1)
+
+
+def test_cross_validation_is_reported_on_every_row(tmp_path: Path, data: Path) -> None:
+    result = train(
+        read_many([data]),
+        tmp_path / "c",
+        HashingEncoder(),
+        EncoderConfig(),
+        TrainOptions(progress=False),
+    )
+    assert result.metrics["cross_validation"]["n"] == 8 * 30
+    assert result.metrics["cross_validation"]["macro_f1"] > 0.8
+    assert result.manifest.training["calibration_folds"] == 5
+
+
 def test_calibration_reaches_target_precision() -> None:
     # Task 0 predictions: high scores are right, low ones wrong.
     scores = np.array([[0.9, 0.1], [0.8, 0.1], [0.7, 0.1], [0.3, 0.1], [0.2, 0.1]], np.float32)
@@ -184,15 +217,29 @@ def test_uncalibrated_rows_are_fitted_on_but_leave_the_thresholds_alone(
     ]
     write_jsonl(noise, rows)
     enc = HashingEncoder()
-    options = TrainOptions(progress=False, uncalibrated_sources=frozenset({"noise"}))
+    # On one held-out split (cross-fitted below): the noisy rows there raise the thresholds.
+    options = TrainOptions(
+        progress=False, uncalibrated_sources=frozenset({"noise"}), calibration_folds=1
+    )
     marked = train(read_with([data], [(noise, 1.0)]), tmp_path / "a", enc, EncoderConfig(), options)
     plain = train(
         read_with([data], [(noise, 1.0)]),
         tmp_path / "b",
         enc,
         EncoderConfig(),
-        TrainOptions(progress=False),
+        TrainOptions(progress=False, calibration_folds=1),
     )
+    crossed = [
+        train(
+            read_with([data], [(noise, 1.0)]),
+            tmp_path / f"c{marks}",
+            enc,
+            EncoderConfig(),
+            TrainOptions(progress=False, uncalibrated_sources=marks),
+        ).manifest
+        for marks in (frozenset({"noise"}), frozenset())
+    ]
+    assert [t.threshold for t in crossed[0].tasks] != [t.threshold for t in crossed[1].tasks]
     assert marked.manifest.training["uncalibrated_sources"] == ["noise"]
     assert "uncalibrated_sources" not in plain.manifest.training
     assert marked.manifest.training["counts"] == plain.manifest.training["counts"]
