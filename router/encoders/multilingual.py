@@ -14,7 +14,8 @@ outside the vocabulary, which the reference folds into one unknown piece (as the
 trained). Without ``sentencepiece`` installed, the port is used.
 
 The vectors live in their own 512-dimensional space: centroids fitted with this encoder
-(``multilingual-v1``, ``multilingual-v2``) record its name and the digest of the weights they were fitted on.
+(``multilingual-v1``, ``multilingual-v2``) record its name and the digest of the weights they
+were fitted on.
 """
 
 from __future__ import annotations
