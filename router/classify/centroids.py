@@ -118,7 +118,7 @@ class CentroidSet:
 
     def classify(self, vectors: Vectors) -> list[TaskMatch]:
         """Classify each row; never raises for a well-shaped batch."""
-        return [self._match(row) for row in self.task_scores(vectors)]
+        return self.classify_scores(self.task_scores(vectors))
 
     def classify_scores(self, scores: npt.NDArray[np.float32]) -> list[TaskMatch]:
         """``classify`` for rows already scored per task (``task_scores``' columns)."""
