@@ -53,8 +53,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         multilingual = build_multilingual_stage(config, report, workers=False)
         if multilingual is not None:
             print(
-                f"multilingual: {multilingual.encoder.name} with centroids "
-                f"{multilingual.centroids.version} (scope {multilingual.scope}) ready"
+                f"multilingual: {multilingual.encoder.name} ({multilingual.backend}) with "
+                f"centroids {multilingual.centroids.version} (scope {multilingual.scope}) ready"
             )
         elif not failed:
             print("multilingual: the stage does not load (see the error above)", file=sys.stderr)
@@ -74,6 +74,7 @@ FALLBACK = {
     "onnx-int8": "the float ONNX export instead of int8",
     "onnx": "nothing to fall back to",
     "multilingual": "multilingual stage off: the English encoders decide every request",
+    "multilingual-int8": "the multilingual encoder's float ONNX export instead of int8",
 }
 
 

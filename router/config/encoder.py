@@ -47,6 +47,10 @@ class MultilingualConfig(_Model):
     enabled: bool = True
     scope: Literal["other_languages", "all"] = "all"
     centroid_version: str = "multilingual-v2"  # centroids fitted with the multilingual encoder
+    # Its forward pass: the package's numpy (the reference the centroids are fitted with), the
+    # same graph in ONNX Runtime (same vectors), or that graph int8 (router/encoders/
+    # multilingual.py; checked on the hold-out with the centroids before it serves).
+    backend: Literal["numpy", "onnx", "onnx-int8"] = "onnx-int8"
     # Worker processes that run the encoder, a call each at a time (router/encoders/
     # processes.py: in a thread, its forward pass waits on the busy event loop for the GIL).
     # None: one per core beyond the event loop's, at least 1, at most 2; 0: in this process.

@@ -6,7 +6,7 @@ from router.encoders.base import Encoder, Vectors, bundled_model_path, encode_as
 from router.encoders.batching import MicroBatcher
 from router.encoders.factory import build_encoder
 from router.encoders.memo import EmbeddingMemo, memo_key
-from router.encoders.multilingual import MultilingualEncoder
+from router.encoders.multilingual import MultilingualBackend, MultilingualEncoder
 from router.encoders.onnx import OnnxEncoder
 from router.encoders.processes import ProcessPoolEncoder
 from router.encoders.static import StaticEncoder, static_model_dir
@@ -18,6 +18,7 @@ __all__ = [
     "EmbeddingMemo",
     "Encoder",
     "MicroBatcher",
+    "MultilingualBackend",
     "MultilingualEncoder",
     "OnnxEncoder",
     "ProcessPoolEncoder",

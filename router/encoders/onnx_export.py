@@ -1,7 +1,9 @@
-"""Exporting all-MiniLM-L6-v2 to ONNX (mean pooling inside the graph) and quantising it to
-int8, once, into ``[encoder] onnx_cache``; ``router.encoders.onnx`` serves the result.
+"""Exporting encoders to ONNX and quantising them to int8, once, into ``[encoder]
+onnx_cache``: all-MiniLM-L6-v2 (mean pooling inside the graph; ``router.encoders.onnx``
+serves it) by default, another model through its ``Exporter`` (the multilingual encoder:
+``router.encoders.multilingual_onnx``).
 
-torch and transformers are imported only here, only when an export is needed.
+torch and transformers are imported only here, only when MiniLM must be exported.
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ import importlib
 import json
 import logging
 import os
+import sys
 import time
 import uuid
 import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,8 +105,9 @@ def export_fp32(model_dir: Path, target: Path) -> None:
     write_atomically(target, write)
 
 
-def quantize_int8(source: Path, target: Path, isa: str) -> None:
-    """Dynamic int8 quantisation: per-channel s8 weights, u8 activations quantised at run time.
+def quantize_int8(source: Path, target: Path, isa: str, exclude: Sequence[str] = ()) -> None:
+    """Dynamic int8 quantisation: per-channel s8 weights, u8 activations quantised at run time;
+    the nodes named in ``exclude`` stay float.
 
     Raises:
         ArtifactError: onnxruntime's quantiser is missing.
@@ -118,12 +124,28 @@ def quantize_int8(source: Path, target: Path, isa: str) -> None:
             weight_type=quantization.QuantType.QInt8,
             per_channel=True,  # per-tensor scales cost ~0.15 cosine on this model
             reduce_range=isa != "vnni",
+            nodes_to_exclude=list(exclude),
         )
 
     write_atomically(target, write)
 
 
-def ensure_model(model_dir: Path, cache: Path, int8: bool, label: str) -> Path:
+@dataclass(frozen=True, slots=True)
+class Exporter:
+    """How a model's float ONNX file is written from its weights (default: MiniLM through
+    torch), the digest of those weights, and the nodes int8 quantisation must leave float."""
+
+    export: Callable[[Path, Path], None] = export_fp32
+    digest: Callable[[Path], str] = weights_digest
+    keep_float: tuple[str, ...] = ()
+
+
+MINILM = Exporter()
+
+
+def ensure_model(
+    model_dir: Path, cache: Path, int8: bool, label: str, exporter: Exporter = MINILM
+) -> Path:
     """The cached ONNX file for ``model_dir``, exported (and quantised) first if missing.
 
     Kept in ``cache/<label>-<weights digest>/``: other weights never reuse a stale export.
@@ -131,7 +153,7 @@ def ensure_model(model_dir: Path, cache: Path, int8: bool, label: str) -> Path:
     Raises:
         ArtifactError: export or quantisation failed, or the cache is not writable.
     """
-    folder = cache / f"{label}-{weights_digest(model_dir)}"
+    folder = cache / f"{label}-{exporter.digest(model_dir)}"
     fp32 = folder / "model.onnx"
     isa = cpu_isa()
     wanted = folder / f"model.int8-{isa}.onnx" if int8 else fp32
@@ -142,11 +164,11 @@ def ensure_model(model_dir: Path, cache: Path, int8: bool, label: str) -> Path:
         steps: dict[str, float] = {}
         if not fp32.is_file():
             start = time.perf_counter()
-            export_fp32(model_dir, fp32)
+            exporter.export(model_dir, fp32)
             steps["export_s"] = round(time.perf_counter() - start, 2)
         if int8:
             start = time.perf_counter()
-            quantize_int8(fp32, wanted, isa)
+            quantize_int8(fp32, wanted, isa, exporter.keep_float)
             steps["quantize_s"] = round(time.perf_counter() - start, 2)
         log.info("exported %s to ONNX: %s %s", model_dir, wanted, steps)
         _note(folder, wanted.name, steps)
@@ -158,8 +180,7 @@ def ensure_model(model_dir: Path, cache: Path, int8: bool, label: str) -> Path:
 
 
 def _note(folder: Path, file: str, steps: dict[str, float]) -> None:
-    import torch
-
+    torch = sys.modules.get("torch")  # the exporter's version, when torch exported it
     path = folder / "export.json"
     try:
         notes = json.loads(path.read_text()) if path.is_file() else {}
@@ -167,7 +188,7 @@ def _note(folder: Path, file: str, steps: dict[str, float]) -> None:
         notes = {}
     notes[file] = {
         **steps,
-        "torch": torch.__version__,
+        **({"torch": torch.__version__} if torch is not None else {}),
         "onnxruntime": import_onnxruntime("onnx").__version__,
         "opset": _OPSET,
     }

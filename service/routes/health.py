@@ -39,4 +39,6 @@ async def readyz(state: Annotated[ServiceState, Depends(state_dep)]) -> Any:
         "cascade": None if stage is None else stage.centroids.version,
         # The multilingual stage's centroids, or None: the English encoders decide everything.
         "multilingual": None if multilingual is None else multilingual.centroids.version,
+        # Its forward pass: onnx-int8, or onnx when the int8 file failed its check.
+        "multilingual_backend": None if multilingual is None else multilingual.backend,
     }
