@@ -31,6 +31,7 @@ EVAL_FILES = {
     "realistic_holdout": ROOT / "training/data/realistic_holdout.jsonl",
     "written_holdout": ROOT / "training/data/eval_written.jsonl",
     "multilingual_holdout": ROOT / "training/data/multilingual_holdout.jsonl",
+    "multilingual_chat_holdout": ROOT / "training/data/multilingual_chat_holdout.jsonl",
 }
 
 if str(ROOT) not in sys.path:

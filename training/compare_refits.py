@@ -46,6 +46,7 @@ EVAL_SETS = {
     "arena": DATA / "realistic_holdout.jsonl",
     "dolly": DATA / "dolly_holdout.jsonl",
     "multilingual": DATA / "multilingual_holdout.jsonl",
+    "ml_chat": DATA / "multilingual_chat_holdout.jsonl",
     "dev": PROJECT_ROOT.parent / "shared" / "data" / "routing" / "dev.jsonl",
     "written": DATA / "eval_written.jsonl",
 }
