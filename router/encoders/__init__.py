@@ -8,6 +8,7 @@ from router.encoders.factory import build_encoder
 from router.encoders.memo import EmbeddingMemo, memo_key
 from router.encoders.multilingual import MultilingualBackend, MultilingualEncoder
 from router.encoders.onnx import OnnxEncoder
+from router.encoders.onnx_export import cpu_session
 from router.encoders.processes import ProcessPoolEncoder
 from router.encoders.static import StaticEncoder, static_model_dir
 from router.encoders.static_model import SHIPPED_STATIC_DIR, file_digest, ship
@@ -27,6 +28,7 @@ __all__ = [
     "Vectors",
     "build_encoder",
     "bundled_model_path",
+    "cpu_session",
     "encode_async",
     "file_digest",
     "memo_key",

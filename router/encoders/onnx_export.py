@@ -55,6 +55,26 @@ def import_onnxruntime(backend: str) -> Any:
         raise ArtifactError(MISSING.format(backend=backend)) from exc
 
 
+def cpu_session(
+    ort: Any, path: Path, threads: int, label: str = "ONNX model", blame: Path | None = None
+) -> Any:
+    """An ONNX Runtime session for ``path`` on the CPU: every graph optimisation, ``threads``
+    intra-op threads, one inter-op thread.
+
+    Raises:
+        ArtifactError: the file does not load ("cannot load ``label``", naming ``blame``,
+            default ``path``).
+    """
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own unexported exception types
+        raise ArtifactError(f"cannot load {label}: {exc}", path=blame or path) from exc
+
+
 def export_fp32(model_dir: Path, target: Path) -> None:
     """Trace the transformer plus masked mean pooling to ONNX (dynamic batch and length).
 

@@ -32,6 +32,7 @@ from router.cache.verify.verifier import (
     load_verifier,
 )
 from router.config import CacheConfig
+from router.encoders import cpu_session
 from router.errors import ArtifactError
 
 BUNDLED_CROSS = Path(__file__).resolve().parent / "data" / "cross"
@@ -160,19 +161,12 @@ class CrossScorer:
             ort: Any = importlib.import_module("onnxruntime")
         except ImportError as exc:
             raise ArtifactError("the cache cross-encoder needs onnxruntime") from exc
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
+        label = "cache cross-encoder"
+        self._session = cpu_session(ort, self.folder / MODEL_FILE, threads, label, self.folder)
         try:
-            self._session = ort.InferenceSession(
-                str(self.folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
-            )
             self._tokenizer = Tokenizer.from_file(str(self.folder / TOKENIZER_FILE))
-        except Exception as exc:  # onnxruntime / tokenizers raise their own exception types
-            raise ArtifactError(
-                f"cannot load cache cross-encoder: {exc}", path=self.folder
-            ) from exc
+        except Exception as exc:  # tokenizers raises its own exception types
+            raise ArtifactError(f"cannot load {label}: {exc}", path=self.folder) from exc
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(self.max_tokens, strategy="longest_first")
 
