@@ -10,7 +10,8 @@ evaluation set is then routed as the service routes it — the configured static
 then the refit as the multilingual stage — and scored like ``semroute eval``. The table is
 the mean over the seeds of macro-F1 / routed accuracy per set, with the configured
 multilingual version (what ships) on the first row. Without ``--recipe``: the shipped
-recipe's real prompts (``REAL_PROMPTS``). One memo of vectors serves every fit and
+recipe's added files (``SHIPPED_EXTRA``); ``--ensemble`` (default: the shipped fit's) pools
+that many fits per refit. One memo of vectors serves every fit and
 evaluation, so a USE forward pass is paid once a text (~3 min for three seeds and two
 recipes on two cores).
 """
@@ -37,7 +38,7 @@ from router.encoders import Encoder, MicroBatcher, MultilingualEncoder
 from training.dataset import weighted_file
 from training.embed import MemoisedEncoder
 from training.evaluate import evaluate_file
-from training.fit_multilingual import REAL_PROMPTS, fit_multilingual
+from training.fit_multilingual import ENSEMBLE, SHIPPED_EXTRA, fit_multilingual
 
 DATA = PROJECT_ROOT / "training" / "data"
 # The hand-labelled sets nothing is fitted on, and the shared dev split where it is checked out.
@@ -126,10 +127,16 @@ def _mean(runs: Sequence[Scores], name: str, key: str) -> float:
     return statistics.fmean(r[name][key] for r in runs)
 
 
-def _fit(out: Path, version: str, files: Recipe, seed: int, encoder: Encoder) -> CentroidSet:
-    if not (out / version).exists():
-        fit_multilingual(out, version, extra=files, seed=seed, encoder=encoder)
-    return load_centroids(out, version, encoder_name=encoder.name, dim=encoder.dim)
+def _fitter(ensemble: int) -> Callable[[Path, str, Recipe, int, Encoder], CentroidSet]:
+    def fit(out: Path, version: str, files: Recipe, seed: int, encoder: Encoder) -> CentroidSet:
+        version = version if ensemble == 1 else f"{version}-e{ensemble}"
+        if not (out / version).exists():
+            fit_multilingual(
+                out, version, extra=files, seed=seed, encoder=encoder, ensemble=ensemble
+            )
+        return load_centroids(out, version, encoder_name=encoder.name, dim=encoder.dim)
+
+    return fit
 
 
 def _stages(config: Config) -> tuple[Stages, CentroidSet]:
@@ -158,17 +165,20 @@ def main(argv: list[str] | None = None) -> int:
         type=recipe_option,
         default=[],
         metavar="NAME=FILE[:WEIGHT],...",
-        help="files added to the training files (default: real=the shipped real prompts)",
+        help="files added to the training files (default: shipped=the shipped recipe's)",
     )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "var" / "refits")
+    parser.add_argument(
+        "--ensemble", type=int, default=ENSEMBLE, help="fits pooled per refit; 1: one fit"
+    )
     parser.add_argument("--json", action="store_true", help="every score, not the table")
     args = parser.parse_args(argv)
-    recipes = dict(args.recipe) or {"real": REAL_PROMPTS}
+    recipes = dict(args.recipe) or {"recipe": SHIPPED_EXTRA}
     sets = {name: path for name, path in EVAL_SETS.items() if path.exists()}
     stages, shipped = _stages(load_config())
     args.out.mkdir(parents=True, exist_ok=True)
-    results = compare(recipes, args.seeds, args.out, stages, sets, shipped, _fit)
+    results = compare(recipes, args.seeds, args.out, stages, sets, shipped, _fitter(args.ensemble))
     print(json.dumps(results) if args.json else table(results))
     return 0
 

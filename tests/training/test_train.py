@@ -106,6 +106,26 @@ def test_fixed_k(tmp_path: Path, data: Path) -> None:
     assert {t.centroids for t in r.manifest.tasks} == {3}
 
 
+def test_an_ensemble_pools_one_fit_per_seed(tmp_path: Path, data: Path) -> None:
+    """Each task's centroids are the union of the members' fits (seeds 0, 1, 2): the first
+    member's are one plain fit's, and the version records the pooling."""
+    enc = HashingEncoder()
+    rows = read_many([data])
+    one = train(rows, tmp_path / "one", enc, EncoderConfig(), TrainOptions(k=2, progress=False))
+    options = TrainOptions(k=2, progress=False, ensemble=3)
+    pooled = train(rows, tmp_path / "pooled", enc, EncoderConfig(), options)
+    assert {t.centroids for t in pooled.manifest.tasks} == {6}
+    assert pooled.manifest.training["ensemble"] == 3
+    single = load_centroids(
+        tmp_path / "one", one.manifest.version, encoder_name=enc.name, dim=enc.dim
+    )
+    union = load_centroids(
+        tmp_path / "pooled", pooled.manifest.version, encoder_name=enc.name, dim=enc.dim
+    )
+    for task in single.tasks:
+        np.testing.assert_allclose(union.groups[task][:2], single.groups[task], atol=1e-6)
+
+
 def test_evaluate_file_counts_labels_outside_the_taxonomy(tmp_path: Path, data: Path) -> None:
     enc = HashingEncoder()
     out = tmp_path / "centroids"
