@@ -101,9 +101,10 @@ TRAIN_DATA := training/data/public_train.jsonl training/data/seed_prompts.jsonl 
 train: $(VENV)/.runtime
 	$(VENV)/bin/semroute train --out centroids --promote --k 8 $(TRAIN_DATA:%=--data %)
 
-# The multilingual stage's centroids (USE v3): the files above plus multilingual_train.jsonl.
+# The multilingual stage's centroids (USE v3): the files above, multilingual_train.jsonl and
+# (fitted on, not calibrating) the real and chatbot-style prompts; three fits pooled.
 train-multilingual: $(VENV)/.runtime
-	$(PY) -m training.fit_multilingual --version multilingual-v2
+	$(PY) -m training.fit_multilingual --version multilingual-v3
 
 eval: $(VENV)/.runtime
 	$(VENV)/bin/semroute eval --data ../shared/data/routing/dev.jsonl

@@ -1,9 +1,9 @@
 """The multilingual stage: text the English encoders cannot read, and passage-shaped prompts.
 
 USE multilingual v3 (router/encoders/multilingual.py) classifies against its own centroids
-(``multilingual-v2``, fitted on the English training files, prompts written in twelve
-other languages and real prompts labelled by hand). Which text it takes
-(``[encoder.multilingual] scope``):
+(``multilingual-v3``, fitted on the English training files, prompts written in twelve
+other languages, real prompts labelled by hand and chatbot-style prompts in nineteen).
+Which text it takes (``[encoder.multilingual] scope``):
 
 - ``other_languages``: text that does not read as English (router/classify/language.py);
   English goes on through the static stage and the transformer as before.

@@ -46,7 +46,7 @@ class MultilingualConfig(_Model):
 
     enabled: bool = True
     scope: Literal["other_languages", "all"] = "all"
-    centroid_version: str = "multilingual-v2"  # centroids fitted with the multilingual encoder
+    centroid_version: str = "multilingual-v3"  # centroids fitted with the multilingual encoder
     # Its forward pass: the package's numpy (the reference the centroids are fitted with), the
     # same graph in ONNX Runtime (same vectors), or that graph int8 (router/encoders/
     # multilingual.py; checked on the hold-out with the centroids before it serves).

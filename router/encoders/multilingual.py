@@ -20,7 +20,7 @@ that graph dynamically quantised (~4x faster than numpy; cosine 0.996 to the ref
 average, so the stage's hold-out check measures it with the centroids before it serves).
 
 The vectors live in their own 512-dimensional space: centroids fitted with this encoder
-(``multilingual-v1``, ``multilingual-v2``) record its name and the digest of the weights they
+(``multilingual-v1`` … ``multilingual-v3``) record its name and the digest of the weights they
 were fitted on.
 """
 

@@ -15,8 +15,10 @@ import pytest
 
 from router.classify.cascade import build_first_stage, load_first_stage
 from router.classify.classifier import build_transformer
+from router.classify.multilingual import load_multilingual_stage
 from router.classify.quality_check import TOLERANCE, QualityCheck, holdout_rows, macro_f1
 from router.config.settings import PROJECT_ROOT, Config, load_config
+from router.encoders import MultilingualEncoder
 from router.encoders.onnx import OnnxEncoder
 from router.encoders.static_model import (
     SHIPPED_STATIC_DIR,
@@ -170,15 +172,40 @@ def test_an_int8_export_that_fails_the_check_is_replaced_by_the_float_one(tmp_pa
     assert centroids is not None and centroids.version == seen[0].centroids  # the same model
 
 
+def test_a_multilingual_int8_model_that_fails_the_check_is_replaced_by_the_float_one(
+    tmp_path: Path,
+) -> None:
+    config = load_config()
+    cache = tmp_path / "onnx"
+    MultilingualEncoder(backend="onnx-int8", onnx_cache=cache)  # builds both exports
+    (int8,) = cache.glob("*/model.int8-*.onnx")
+    _scramble_int8(int8)
+    encoder_config = config.encoder.model_copy(update={"onnx_cache": cache})
+    seen: list[QualityCheck] = []
+    stage = load_multilingual_stage(
+        config.model_copy(update={"encoder": encoder_config}), seen.append, workers=False
+    )
+    assert [(c.artifact, c.passed) for c in seen] == [
+        ("multilingual-int8", False),
+        ("multilingual", True),
+    ], [c.describe() for c in seen]
+    assert stage.backend == "onnx"
+    assert isinstance(stage.encoder, MultilingualEncoder) and stage.encoder.backend == "onnx"
+
+
 def _quantize_badly(source: Path, target: Path) -> None:
     """An int8 model whose weights went wrong (as int8 saturation on the wrong kernels would):
     every quantised weight matrix scrambled."""
-    import onnx
-    from onnx import numpy_helper
-
     from router.encoders.onnx_export import quantize_int8
 
     quantize_int8(source, target, "vnni")
+    _scramble_int8(target)
+
+
+def _scramble_int8(target: Path) -> None:
+    import onnx
+    from onnx import numpy_helper
+
     model = onnx.load(str(target))
     rng = np.random.default_rng(0)
     for init in model.graph.initializer:
@@ -202,6 +229,7 @@ def test_macro_f1_counts_the_default_route_as_a_miss() -> None:
         ("static-v2", {"static"}),
         ("multilingual-v1", {"multilingual"}),
         ("multilingual-v2", {"multilingual"}),
+        ("multilingual-v3", {"multilingual"}),
     ],
 )
 def test_the_shipped_centroids_record_figures_for_this_hold_out(

@@ -125,6 +125,28 @@ def test_multilingual_hold_out_every_language_and_shape(real_router: Router) -> 
         assert slices[f"shape:{shape}"]["accuracy"] >= 0.8, slices
 
 
+def test_chatbot_style_hold_out_in_nineteen_languages(real_router: Router) -> None:
+    """Chatbot-style prompts (typos, code-switching, pasted material, translate requests) in
+    19 languages by other writers than the training batch's, never trained on: every language
+    is routed, not sunk into chat or the default route."""
+    assert real_router.classifier.multilingual is not None
+    report = evaluate_file(
+        REPO / "training/data/multilingual_chat_holdout.jsonl",
+        real_router.encoder,
+        real_router.centroids,
+        real_router.first_stage,
+        real_router.classifier.multilingual,
+        progress=False,
+    )
+    slices = report["slices"]
+    assert report["macro_f1"] >= 0.80, report["per_task"]
+    assert slices["language:other"]["routed_accuracy"] >= 0.75, slices
+    assert report["routed"]["chat_sink"] <= 0.05
+    languages = {k: v for k, v in slices.items() if k.startswith("lang:")}
+    assert len(languages) == 19
+    assert all(v["accuracy"] >= 0.5 for v in languages.values()), languages
+
+
 @pytest.mark.parametrize(
     ("text", "task"),
     [
