@@ -86,6 +86,7 @@ BENCHES := route_latency http_route proxy_overhead messages_overhead rate_limits
 	truncation encoders peers chaos
 bench: $(VENV)/.dev prepare
 	for b in $(BENCHES); do (cd bench && ../$(PY) $$b.py) || exit 1; done
+	cd bench && ../$(PY) http_route.py --rate 400 800 --concurrency 64 --sets real --requests 2000
 	cd bench && ../$(PY) report.py
 
 # Fault injection on the default execution settings (bounded: 15 min at most; about 30 s):

@@ -3,6 +3,7 @@
     .venv/bin/python bench/http_route.py [--requests 1000] [--runs 3] [--concurrency 1 16 64]
     .venv/bin/python bench/http_route.py --same-prompt   # service overhead only (memo hits)
     .venv/bin/python bench/http_route.py --uvloop        # also serve on uvloop, same run
+    .venv/bin/python bench/http_route.py --rate 400 800 --concurrency 64 --sets real  # open loop
 
 semroute runs as its own process (uvicorn, embedded defaults, mock providers); a bounded
 asyncio load generator (one keep-alive HTTP/1.1 connection per worker, see ``Connection``)
@@ -11,6 +12,12 @@ at concurrency 1, 16 and 64, and stops by itself. Reports medians over runs of r
 p50 and p99. Writes bench/results/http_route.json.
 ``--uvloop`` repeats the concurrency-64 runs with ``[service] event_loop = "uvloop"`` (rows
 "<set> · uvloop"), so the two event loops are compared in one run on one machine.
+``--rate R`` paces requests instead (open loop, Poisson arrivals at R a second, at most
+``--concurrency`` in flight): a closed loop keeps every connection busy, so the service runs
+saturated and the encoders' queues sit at the overload threshold whatever their speed; at a
+given arrival rate the overload share and the tail say what traffic at that rate sees.
+Latency counts from each request's scheduled start (a request that waits for a free
+connection is late, not left out). Rows "<set> · R/s"; writes bench/results/http_route_rate.json.
 ``--same-prompt`` sends one prompt again and again instead: after the first, every embedding
 is an exact-match memo hit, so what is left is the service's own per-request cost (HTTP, JSON,
 middleware, routing, logging, metrics); it prints its results and writes no file.
@@ -20,7 +27,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
+import random
+import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,8 +41,14 @@ from loopback import start_semroute
 from training.dataset import read_jsonl
 
 # "mixed": every eval file (templated public prompts, written prompts, long real user prompts
-# from the arena hold-out); "short": the dev split alone (short templated public prompts).
-PROMPT_SETS = {"mixed": tuple(EVAL_FILES), "short": ("dev",)}
+# from the arena hold-out); "short": the dev split alone (short templated public prompts);
+# "real": chatbot-style prompts alone (the arena hold-out, long; both multilingual hold-outs).
+PROMPT_SETS = {
+    "mixed": tuple(EVAL_FILES),
+    "short": ("dev",),
+    "real": ("realistic_holdout", "multilingual_holdout", "multilingual_chat_holdout"),
+}
+DEFAULT_SETS = ("mixed", "short")
 
 
 def prompts(n: int, files: tuple[str, ...] = PROMPT_SETS["mixed"]) -> list[str]:
@@ -41,8 +57,13 @@ def prompts(n: int, files: tuple[str, ...] = PROMPT_SETS["mixed"]) -> list[str]:
         if EVAL_FILES[name].exists():
             texts += [e.text for e in read_jsonl(EVAL_FILES[name]).examples]
     unique = list(dict.fromkeys(texts))
-    # Distinct across runs too: a run number is appended to each prompt.
-    return (unique * (n // len(unique) + 1))[:n]
+    # More requests than prompts: later rounds are marked, so that no text repeats (the memo
+    # would answer it); distinct across runs too: a run number is appended to each prompt.
+    rounds = [
+        t if i < len(unique) else f"{t} [{i // len(unique)}]"
+        for i, t in enumerate(unique * (n // len(unique) + 1))
+    ]
+    return rounds[:n]
 
 
 class Connection:
@@ -110,14 +131,55 @@ async def load(url: str, texts: list[str], concurrency: int) -> tuple[float, lis
     return len(texts) / elapsed, latencies, overloaded
 
 
-def measure(url: str, texts: list[str], c: int, runs: int, tag: str | None) -> dict[str, float]:
-    """Medians over ``runs`` of one load run at concurrency ``c``. Each prompt gets ``tag`` and
-    the run appended, so no text is ever sent twice; ``tag`` None sends the first text only."""
+async def paced(
+    url: str, texts: list[str], concurrency: int, rate: float
+) -> tuple[float, list[float], int]:
+    """``load`` in an open loop: Poisson arrivals at ``rate`` a second, at most
+    ``concurrency`` in flight; each latency counts from the request's scheduled start."""
+    pool: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(concurrency):
+        pool.put_nowait(await Connection.open(url))
+    latencies: list[float] = []
+    overloaded = 0
+    gaps = random.Random(0)
+    start = time.perf_counter()
+    due = [start]
+    for _ in texts[1:]:
+        due.append(due[-1] + gaps.expovariate(rate))
+
+    async def one(text: str, at: float) -> None:
+        nonlocal overloaded
+        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+        conn = await pool.get()
+        try:
+            status, body = await conn.post("/v1/route", {"input": text})
+        finally:
+            pool.put_nowait(conn)
+        latencies.append((time.perf_counter() - at) * 1e3)
+        if status != 200:
+            raise RuntimeError(f"/v1/route answered {status}: {body[:200]!r}")
+        overloaded += b'"overload":true' in body
+
+    try:
+        await asyncio.gather(*(one(t, at) for t, at in zip(texts, due, strict=True)))
+        elapsed = time.perf_counter() - start
+    finally:
+        await asyncio.gather(*(pool.get_nowait().aclose() for _ in range(pool.qsize())))
+    return len(texts) / elapsed, latencies, overloaded
+
+
+def measure(
+    url: str, texts: list[str], c: int, runs: int, tag: str | None, rate: float | None = None
+) -> dict[str, float]:
+    """Medians over ``runs`` of one load run at concurrency ``c`` (paced at ``rate`` a second
+    when given). Each prompt gets ``tag`` and the run appended, so no text is ever sent twice;
+    ``tag`` None sends the first text only."""
     rates, p50, p99, shed = [], [], [], []
     for run in range(runs):
         batch = [f"{t} ({tag}.{c}.{run})" for t in texts] if tag else [texts[0]] * len(texts)
-        rate, lat, overloaded = asyncio.run(load(url, batch, c))
-        rates.append(rate)
+        sent = paced(url, batch, c, rate) if rate else load(url, batch, c)
+        rate_seen, lat, overloaded = asyncio.run(sent)
+        rates.append(rate_seen)
         p50.append(percentile(lat, 50))
         p99.append(percentile(lat, 99))
         shed.append(overloaded / len(batch))
@@ -135,10 +197,17 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
-    parser.add_argument("--sets", nargs="+", default=list(PROMPT_SETS), choices=PROMPT_SETS)
+    parser.add_argument("--sets", nargs="+", default=list(DEFAULT_SETS), choices=PROMPT_SETS)
     parser.add_argument("--same-prompt", action="store_true")
     parser.add_argument("--config", type=Path, help="semroute.toml (default: embedded; no file)")
     parser.add_argument("--uvloop", action="store_true", help="also at c=64 on uvloop")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        nargs="+",
+        default=[],
+        help="open loop: Poisson arrivals at each of these many requests a second",
+    )
     args = parser.parse_args()
     results: dict[str, dict[str, dict[str, float]]] = {}
     runs = [("", {}, args.concurrency)]
@@ -150,25 +219,27 @@ def main() -> None:
             asyncio.run(load(url, [f"warm-up {t}" for t in prompts(50)], 4))
             for name in args.sets:
                 base = prompts(args.requests, PROMPT_SETS[name])
-                for c in levels:
+                for c, rate in itertools.product(levels, args.rate or [None]):
                     n = args.requests if c > 1 else max(100, args.requests // 4)
                     tag = None if args.same_prompt else name + suffix
-                    row = measure(url, base[:n], c, args.runs, tag)
-                    results.setdefault(name + suffix, {})[f"c{c}"] = row
-                    print(f"{name}{suffix}, concurrency {c}: {row}", flush=True)
+                    row = measure(url, base[:n], c, args.runs, tag, rate)
+                    paced_at = f" · {rate:g}/s" if rate else ""
+                    results.setdefault(name + suffix + paced_at, {})[f"c{c}"] = row
+                    print(f"{name}{suffix}{paced_at}, concurrency {c}: {row}", flush=True)
         finally:
             proc.stop()
     out = {
         "machine": machine(),
         "requests": args.requests,
         "runs": args.runs,
-        "command": "python bench/http_route.py" + (" --uvloop" if args.uvloop else ""),
+        "command": " ".join(["python bench/http_route.py", *sys.argv[1:]]),
         "prompt_sets": {n: list(PROMPT_SETS[n]) for n in args.sets},
         "results": results,
     }
     RESULTS.mkdir(exist_ok=True)
     if not args.same_prompt and args.config is None:
-        (RESULTS / "http_route.json").write_text(json.dumps(out, indent=2) + "\n")
+        name = "http_route_rate.json" if args.rate else "http_route.json"
+        (RESULTS / name).write_text(json.dumps(out, indent=2) + "\n")
 
 
 if __name__ == "__main__":

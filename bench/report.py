@@ -59,19 +59,30 @@ def _service(lines: list[str]) -> None:
             "Distinct prompts (no repeats: the embedding memo never helps), default configuration"
             " (static first stage, multilingual stage when unsure), semroute in its own process,"
             " loopback keep-alive load generator. mixed: every eval file, long real user prompts"
-            " and the multilingual hold-out included; short: the dev split's short templated"
-            " prompts. overload: share of decisions the static stage made only because the next"
+            " and the multilingual hold-outs included; short: the dev split's short templated"
+            " prompts; real: chatbot-style prompts alone (the arena and both multilingual"
+            " hold-outs). overload: share of decisions the static stage made only because the next"
             " encoder was busy (English: its match; other languages: the default route).",
             "",
             "| prompts | concurrency | requests/s | p50 | p99 | overload |",
             "|---|---|---|---|---|---|",
         ]
+        paced = _load("http_route_rate")
         lines += [
             f"| {name} | {c[1:]} | {v['requests_per_s']} | {v['p50_ms']} ms | {v['p99_ms']} ms"
             f" | {v.get('overload_share', '—')} |"
-            for name, per_c in h["results"].items()
+            for result in (h, *([paced] if paced else []))
+            for name, per_c in result["results"].items()
             for c, v in per_c.items()
         ]
+        if paced:
+            lines += [
+                "",
+                "Rows with a rate (`" + paced["command"] + "`): an open loop, Poisson arrivals at"
+                " that rate, at most that many in flight, latency from each request's scheduled"
+                " start; without one, a closed loop: every connection sends again as soon as it"
+                " is answered, so the service runs saturated and sheds by design.",
+            ]
         lines.append("")
     p = _load("proxy_overhead")
     if p:
