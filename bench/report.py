@@ -50,6 +50,12 @@ def _counts(queries: object) -> str:
     return " and ".join(f"{n} {name.replace('_', ' ')}" for name, n in queries.items())
 
 
+def _where(result: dict[str, Any]) -> str:
+    """"AMD EPYC, 2 cores, 2026-12-03 10:46 UTC": the machine and date of one result file."""
+    m = result["machine"]
+    return f"{m['cpu']}, {m['cores']} cores, {m.get('date', 'date unknown')}"
+
+
 def _service(lines: list[str]) -> None:
     h = _load("http_route")
     if h:
@@ -78,10 +84,11 @@ def _service(lines: list[str]) -> None:
         if paced:
             lines += [
                 "",
-                "Rows with a rate (`" + paced["command"] + "`): an open loop, Poisson arrivals at"
-                " that rate, at most that many in flight, latency from each request's scheduled"
-                " start; without one, a closed loop: every connection sends again as soon as it"
-                " is answered, so the service runs saturated and sheds by design.",
+                "Rows with a rate (`" + paced["command"] + "`; " + _where(paced) + "): an open"
+                " loop, Poisson arrivals at that rate, at most that many in flight, latency from"
+                " each request's scheduled start; the others (" + _where(h) + ") a closed loop:"
+                " every connection sends again as soon as it is answered, so the service runs"
+                " saturated and sheds by design.",
             ]
         lines.append("")
     p = _load("proxy_overhead")
