@@ -51,7 +51,7 @@ def _counts(queries: object) -> str:
 
 
 def _where(result: dict[str, Any]) -> str:
-    """"AMD EPYC, 2 cores, 2026-12-03 10:46 UTC": the machine and date of one result file."""
+    """The machine and date of one result file ("AMD EPYC, 2 cores, 2026-12-03 10:46 UTC")."""
     m = result["machine"]
     return f"{m['cpu']}, {m['cores']} cores, {m.get('date', 'date unknown')}"
 
