@@ -51,9 +51,13 @@ LICENCES = {
     "stsb": "stsb_train_dev.jsonl: STS Benchmark; scores CC BY-SA 4.0, duplicate = score >= 4",
     "generated": "training.cache_pairs from training/data prompts (licences in its README)",
     "pawsx": f"training/data/raw/pawsx_de.jsonl: {PAWSX_LICENCE}",
+    "written": "training/data/cache_pairs_written.jsonl: Apache-2.0 (written for semroute)",
 }
+WRITTEN = PROJECT_ROOT / "training" / "data" / "cache_pairs_written.jsonl"
 VALIDATION_SHARE = 0.2
-WINDOWED = ("pawsx",)  # families fitted only on pairs that fit the window whole
+WINDOWED = ("pawsx", "written")  # families fitted only on pairs that fit the window whole
+# Families whose duplicates are fitted both ways round (real rewordings: the scarce kind).
+BOTH_WAYS = ("stsb", "pawsx", "written")
 LANGCACHE_REPEAT = 2  # the smallest family, and the one closest to cache traffic
 # Highest false-hit rate a tier may show on the validation side of *every* fit family: those of
 # training.fit_verifier, a quarter / under a third of the targets (quality ≤ 1 %, economy ≤ 5 %),
@@ -89,7 +93,8 @@ def families(
 ) -> dict[str, dict[str, list[Row]]]:
     """{family: {"fit": rows, "validation": rows}}; ``mined`` negatives join the generated
     family (they come from the same prompts), split the same way; ``extra`` names the
-    optional real-pair families to add ("pawsx": PAWS-X German, split by sentence group)."""
+    optional families to add ("pawsx": PAWS-X German, split by sentence group; "written":
+    rewordings and near misses written for the project, split by cached prompt)."""
     lang = data_dir / "langcache_example_llm.jsonl"
     stsb = data_dir / "stsb_train_dev.jsonl"
     generated = [(r["a"], r["b"], r["duplicate"]) for r in generate(source_prompts(), seed)]
@@ -106,6 +111,8 @@ def families(
     }
     if "pawsx" in extra:
         out["pawsx"] = pawsx_family(VALIDATION_SHARE, PAWSX_RAW)
+    if "written" in extra:
+        out["written"] = {s: _rows(WRITTEN, _on_side(s)) for s in ("fit", "validation")}
     return out
 
 
@@ -138,7 +145,7 @@ def training_pairs(
             label = 1.0 if dup else 0.0
             if name == "stsb" and scores and (a, b) in scores:
                 label = stsb_label(scores[(a, b)])
-            both = name == "langcache" or (name in ("stsb", "pawsx") and label >= 0.5)
+            both = name == "langcache" or (name in BOTH_WAYS and label >= 0.5)
             if both:
                 out += [(a, b, label), (b, a, label)]
             else:
@@ -254,7 +261,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--skip-train", action="store_true", help="recalibrate the shipped model")
     parser.add_argument(
-        "--family", action="append", default=[], choices=["pawsx"], help="add a real-pair family"
+        "--family",
+        action="append",
+        default=[],
+        choices=["pawsx", "written"],
+        help="add a pair family (pawsx: PAWS-X German; written: cache_pairs_written.jsonl)",
     )
     parser.add_argument(
         "--report-only",
