@@ -58,7 +58,9 @@ VALIDATION_SHARE = 0.2
 WINDOWED = ("pawsx", "written")  # families fitted only on pairs that fit the window whole
 # Families whose duplicates are fitted both ways round (real rewordings: the scarce kind).
 BOTH_WAYS = ("stsb", "pawsx", "written")
-LANGCACHE_REPEAT = 2  # the smallest family, and the one closest to cache traffic
+# Times a family's fit rows are repeated: langcache, the smallest family and the one closest to
+# cache traffic; more with ``--repeat FAMILY=N``.
+REPEAT = {"langcache": 2}
 # Highest false-hit rate a tier may show on the validation side of *every* fit family: those of
 # training.fit_verifier, a quarter / under a third of the targets (quality ≤ 1 %, economy ≤ 5 %),
 # because pairs nobody fitted on are harder. At half the targets (0.5 / 1 / 2.5 / 4 %) the
@@ -133,14 +135,17 @@ def training_pairs(
     seed: int,
     scores: dict[tuple[str, str], float] | None = None,
     mined: Sequence[tuple[str, str]] = (),
+    repeat: dict[str, int] | None = None,
 ) -> list[tuple[str, str, float]]:
-    """(query, cached, label): generated pairs with either prompt first; langcache, STS-B's
-    likely duplicates and the mined negatives both ways round (the relation is symmetric, and
-    real paraphrases are the scarce kind); STS-B labels soft from its score where known."""
+    """(query, cached, label): generated pairs with either prompt first; langcache, the real
+    families' duplicates and the mined negatives both ways round (the relation is symmetric,
+    and real paraphrases are the scarce kind); STS-B labels soft from its score where known;
+    each family's rows ``repeat`` times (default ``REPEAT``)."""
     rng = random.Random(seed)
+    repeat = REPEAT if repeat is None else repeat
     out = []
     for name, split in fams.items():
-        rows = split["fit"] * (LANGCACHE_REPEAT if name == "langcache" else 1)
+        rows = split["fit"] * repeat.get(name, 1)
         for a, b, dup in rows:
             label = 1.0 if dup else 0.0
             if name == "stsb" and scores and (a, b) in scores:
@@ -203,7 +208,8 @@ def fit(args: argparse.Namespace) -> dict[str, Any]:
         fit_side = [(a, b) for a, b in mined if _hash_side(a) == "fit"]
         fitted = {n: {**s, "fit": in_window(s["fit"], args.max_tokens)} for n, s in fams.items()}
         fitted = {n: fitted[n] if n in WINDOWED else fams[n] for n in fams}
-        pairs = training_pairs(fitted, args.seed, stsb_scores(args.data_dir), fit_side)
+        repeat = {**REPEAT, **dict(args.repeat)}
+        pairs = training_pairs(fitted, args.seed, stsb_scores(args.data_dir), fit_side, repeat)
         args.out.mkdir(parents=True, exist_ok=True)
         settings = TrainSettings(
             budget_s=args.budget_s,
@@ -233,11 +239,19 @@ def fit(args: argparse.Namespace) -> dict[str, Any]:
         "provenance": {
             "fit_on": LICENCES,
             "pairs": counts,
+            "repeat": {**REPEAT, **dict(args.repeat)},
             "tier_false_hit_budgets": TIER_BUDGETS,
             "budget_not_bound_by": list(args.report_only),
             "not_used": "qqp_tune and mqp_tune (their terms allow measuring only)",
         },
     }
+
+
+def _repeat_option(spec: str) -> tuple[str, int]:
+    name, sep, times = spec.partition("=")
+    if not sep or not times.isdigit() or int(times) < 1:
+        raise argparse.ArgumentTypeError(f"expected FAMILY=N (N ≥ 1): {spec!r}")
+    return name, int(times)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -266,6 +280,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[],
         choices=["pawsx", "written"],
         help="add a pair family (pawsx: PAWS-X German; written: cache_pairs_written.jsonl)",
+    )
+    parser.add_argument(
+        "--repeat",
+        action="append",
+        default=[],
+        type=_repeat_option,
+        metavar="FAMILY=N",
+        help=f"fit a family's rows N times (default {REPEAT})",
     )
     parser.add_argument(
         "--report-only",

@@ -70,6 +70,15 @@ def test_split_is_by_source_prompt() -> None:
     assert {frozenset((q, c)) for q, c, _ in pairs} == {frozenset("ab"), frozenset("cd")}
 
 
+def test_a_written_familys_duplicates_go_both_ways_and_repeat_as_asked() -> None:
+    fams = {"written": {"fit": [("a", "b", True), ("c", "d", False)], "validation": []}}
+    once = training_pairs(fams, seed=0, repeat={})
+    assert sorted((q, c, y) for q, c, y in once if y == 1.0) == [("a", "b", 1.0), ("b", "a", 1.0)]
+    assert len([p for p in once if p[2] == 0.0]) == 1  # a near miss: one way, either prompt first
+    thrice = training_pairs(fams, seed=0, repeat={"written": 3})
+    assert len(thrice) == 3 * len(once)
+
+
 def test_choose_rules_keeps_every_set_within_budget() -> None:
     rng = np.random.default_rng(0)
     sets = []
