@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,14 @@ from tests.conftest import REPO, SHARED
 from training.evaluate import evaluate_file
 
 pytestmark = pytest.mark.slow
+
+
+def served(router: Router, path: Path) -> dict[str, Any]:
+    """``semroute eval``'s report of ``path`` routed as ``router`` serves."""
+    multilingual = router.classifier.multilingual
+    return evaluate_file(
+        path, router.encoder, router.centroids, router.first_stage, multilingual, progress=False
+    )
 
 
 def ask(*turns: str) -> ChatRequest:
@@ -77,28 +86,14 @@ async def test_a_pasted_document_with_the_instruction_at_the_end(real_router: Ro
 
 @pytest.mark.skipif(not (SHARED / "routing/dev.jsonl").exists(), reason="shared data absent")
 def test_dev_split_macro_f1(real_router: Router) -> None:
-    report = evaluate_file(
-        SHARED / "routing/dev.jsonl",
-        real_router.encoder,
-        real_router.centroids,
-        real_router.first_stage,
-        real_router.classifier.multilingual,
-        progress=False,
-    )
+    report = served(real_router, SHARED / "routing/dev.jsonl")
     assert report["n"] == 573
     assert report["macro_f1"] >= 0.85, report["per_task"]
 
 
 def test_held_out_written_prompts_macro_f1(real_router: Router) -> None:
     path: Path = REPO / "training/data/eval_written.jsonl"
-    report = evaluate_file(
-        path,
-        real_router.encoder,
-        real_router.centroids,
-        real_router.first_stage,
-        real_router.classifier.multilingual,
-        progress=False,
-    )
+    report = served(real_router, path)
     assert report["macro_f1"] >= 0.82, report["per_task"]
     assert report["per_task"]["chat"]["recall"] >= 0.9
 
@@ -107,14 +102,7 @@ def test_multilingual_hold_out_every_language_and_shape(real_router: Router) -> 
     """Hand-labelled prompts in 13 languages and passage shapes, never trained on: other
     languages route about as well as English, and nothing sinks into chat."""
     assert real_router.classifier.multilingual is not None
-    report = evaluate_file(
-        REPO / "training/data/multilingual_holdout.jsonl",
-        real_router.encoder,
-        real_router.centroids,
-        real_router.first_stage,
-        real_router.classifier.multilingual,
-        progress=False,
-    )
+    report = served(real_router, REPO / "training/data/multilingual_holdout.jsonl")
     slices = report["slices"]
     other, english = slices["language:other"], slices["language:english"]
     assert report["macro_f1"] >= 0.85, report["per_task"]
@@ -130,14 +118,7 @@ def test_chatbot_style_hold_out_in_nineteen_languages(real_router: Router) -> No
     19 languages by other writers than the training batch's, never trained on: every language
     is routed, not sunk into chat or the default route."""
     assert real_router.classifier.multilingual is not None
-    report = evaluate_file(
-        REPO / "training/data/multilingual_chat_holdout.jsonl",
-        real_router.encoder,
-        real_router.centroids,
-        real_router.first_stage,
-        real_router.classifier.multilingual,
-        progress=False,
-    )
+    report = served(real_router, REPO / "training/data/multilingual_chat_holdout.jsonl")
     slices = report["slices"]
     assert report["macro_f1"] >= 0.80, report["per_task"]
     assert slices["language:other"]["routed_accuracy"] >= 0.75, slices
