@@ -317,6 +317,26 @@ POSITIVES: dict[str, Mutation] = {
 }
 
 
+CONTRASTS = ("antonym", "negation", "numbers", "swap", "direction")
+
+
+def contrasts(rows: Sequence[tuple[str, str, bool]], seed: int = 0) -> list[tuple[str, str, bool]]:
+    """A near miss beside each duplicate: its reworded side with an opposite word, a negation,
+    a number or a direction changed (the first that applies, in a random order), so that a
+    model taught to look past the words does not look past "not" too."""
+    rng = random.Random(seed)
+    out = []
+    for a, b, duplicate in rows:
+        if not duplicate:
+            continue
+        for kind in rng.sample(CONTRASTS, len(CONTRASTS)):
+            new = NEGATIVES[kind](b, rng)
+            if new and new.strip() != b.strip():
+                out.append((a, new, False))
+                break
+    return out
+
+
 def source_prompts(data_dir: Path | None = None) -> list[str]:
     """Short, distinct prompts from the repository's licence-clean routing files, then the
     multilingual seeds, each ``MULTILINGUAL_ROUNDS`` times."""

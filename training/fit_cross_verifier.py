@@ -30,7 +30,7 @@ from router.cache import BUNDLED_CROSS, MODEL_FILE, CrossScorer
 from router.config import PROJECT_ROOT, load_config
 from router.encoders import Encoder, build_encoder
 from router.types import BudgetTier
-from training.cache_pairs import generate, side, source_prompts
+from training.cache_pairs import contrasts, generate, side, source_prompts
 from training.cross_calibrate import Scored, calibrate, score_family
 from training.cross_pairs import mined_negatives, stsb_label
 from training.cross_train import TrainSettings, train
@@ -96,7 +96,8 @@ def families(
     """{family: {"fit": rows, "validation": rows}}; ``mined`` negatives join the generated
     family (they come from the same prompts), split the same way; ``extra`` names the
     optional families to add ("pawsx": PAWS-X German, split by sentence group; "written":
-    rewordings and near misses written for the project, split by cached prompt)."""
+    rewordings and near misses written for the project, split by cached prompt; its fit side
+    also gets a contrast of each duplicate, ``cache_pairs.contrasts``)."""
     lang = data_dir / "langcache_example_llm.jsonl"
     stsb = data_dir / "stsb_train_dev.jsonl"
     generated = [(r["a"], r["b"], r["duplicate"]) for r in generate(source_prompts(), seed)]
@@ -114,7 +115,9 @@ def families(
     if "pawsx" in extra:
         out["pawsx"] = pawsx_family(VALIDATION_SHARE, PAWSX_RAW)
     if "written" in extra:
-        out["written"] = {s: _rows(WRITTEN, _on_side(s)) for s in ("fit", "validation")}
+        written = {s: _rows(WRITTEN, _on_side(s)) for s in ("fit", "validation")}
+        written["fit"] += contrasts(written["fit"], seed)
+        out["written"] = written
     return out
 
 

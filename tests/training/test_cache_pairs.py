@@ -9,6 +9,7 @@ import numpy as np
 
 from training.cache_pairs import (
     add_scope,
+    contrasts,
     generate,
     negate,
     paraphrase,
@@ -77,6 +78,16 @@ def test_a_written_familys_duplicates_go_both_ways_and_repeat_as_asked() -> None
     assert len([p for p in once if p[2] == 0.0]) == 1  # a near miss: one way, either prompt first
     thrice = training_pairs(fams, seed=0, repeat={"written": 3})
     assert len(thrice) == 3 * len(once)
+
+
+def test_each_duplicate_gets_a_contrast_and_near_misses_none() -> None:
+    rows = [
+        ("Can I eat before surgery?", "Is eating allowed before my operation?", True),
+        ("How do I boil 2 eggs?", "What's the way to boil two eggs", False),
+    ]
+    (made,) = contrasts(rows, seed=0)
+    assert made[0] == rows[0][0] and made[2] is False
+    assert made[1] != rows[0][1]
 
 
 def test_choose_rules_keeps_every_set_within_budget() -> None:
