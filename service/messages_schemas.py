@@ -7,11 +7,20 @@ extra keys (``cache_control``, ``citations`` …) so that they reach an Anthropi
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
-from service.validation import reject_invalid_unicode
+from router.errors import InvalidRequest
+from service.validation import check_tool_choice_has_tools, reject_invalid_unicode
 
 Text = Annotated[str, Field(max_length=10_000_000)]
 # Anthropic's API takes JSON numbers and booleans only: "5" is not a max_tokens, "yes" no stream.
@@ -41,6 +50,54 @@ class AnthropicMessage(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Literal["user", "assistant"]
     content: Text | list[Block]
+
+
+def _blocks(message: AnthropicMessage, kind: str) -> list[Block]:
+    return (
+        [b for b in message.content if b.type == kind] if isinstance(message.content, list) else []
+    )
+
+
+def check_tool_results(messages: list[AnthropicMessage]) -> list[AnthropicMessage]:
+    """The conversation rule of Anthropic's API: the tool_use blocks of an assistant message are
+    answered by tool_result blocks in the user message right after it, and a tool_result block
+    answers a tool_use of the message before it.
+
+    Raises:
+        InvalidRequest: naming the message where an answer is missing or answers nothing.
+    """
+    waiting: list[str] = []  # the tool_use ids of the message before
+    asked = 0
+    for i, message in enumerate(messages):
+        if message.role == "assistant":
+            if waiting:
+                _unanswered(asked, waiting, f"messages.{i} is an assistant message")
+            waiting = [b.id for b in _blocks(message, "tool_use") if b.id]
+            asked = i
+            continue
+        answered = [b.tool_use_id for b in _blocks(message, "tool_result") if b.tool_use_id]
+        if unexpected := [x for x in answered if x not in waiting]:
+            raise InvalidRequest(
+                f"messages.{i}: unexpected tool_use_id in tool_result blocks: "
+                f"{', '.join(unexpected)}; each tool_result block must answer a tool_use block "
+                "of the message before it",
+                param=f"messages.{i}",
+            )
+        if missing := [x for x in waiting if x not in answered]:
+            _unanswered(asked, missing, f"messages.{i} has none for them")
+        waiting = []
+    if waiting:
+        _unanswered(asked, waiting, "no message follows it")
+    return messages
+
+
+def _unanswered(asked: int, ids: list[str], instead: str) -> NoReturn:
+    raise InvalidRequest(
+        f"messages.{asked}: tool_use ids were found without tool_result blocks immediately "
+        f"after: {', '.join(ids)}; each tool_use block must have a tool_result block in the next "
+        f"message ({instead})",
+        param=f"messages.{asked}",
+    )
 
 
 class SystemBlock(BaseModel):
@@ -129,12 +186,20 @@ class MessagesBody(BaseModel):
     cache_control: dict[str, Any] | None = None  # automatic caching of the last cacheable block
     service_tier: Literal["auto", "standard_only"] | None = None
 
+    _tool_results = field_validator("messages")(check_tool_results)
+
     @model_validator(mode="before")
     @classmethod
     def _valid_unicode(cls, data: Any) -> Any:
         """Raises: InvalidRequest (400, naming the field) on a lone surrogate anywhere."""
         reject_invalid_unicode(data)
         return data
+
+    @model_validator(mode="after")
+    def _tool_choice_needs_tools(self) -> MessagesBody:
+        """Raises: InvalidRequest (400) for a tool_choice without tools."""
+        check_tool_choice_has_tools(self.tool_choice, self.tools)
+        return self
 
 
 class CountTokensBody(MessagesBody):

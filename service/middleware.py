@@ -15,13 +15,22 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import wire_error_body
-from service.observe import log_request, outcome_record
+from service.observe import log_request, observe_refusal, outcome_record
 from service.record import RequestRecord
 from service.state import ServiceState
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _OUTCOME_PATHS = ("/v1/chat/completions", "/v1/messages", "/v1/route")  # feedback records itself
 _EXEMPT = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/admin")
+# The ``status`` label of a 4xx answered without a RouterError (those are counted with their
+# code where they are handled): the code its body carries (service/errors.py, limits.py), or
+# for a route that does not exist (whose body has none) a name for its status.
+_REFUSAL_CODES = {
+    400: "invalid_request",  # malformed JSON, not UTF-8, the body does not fit the schema
+    404: "not_found",  # no such route
+    405: "method_not_allowed",
+    413: "request_too_large",
+}
 
 
 async def send_error(
@@ -67,6 +76,7 @@ class RequestContext:
             return
         if not exempt and state.in_flight >= config.max_concurrent:
             state.metrics.rejected.labels("concurrency").inc()
+            observe_refusal(state.metrics, scope["path"], "too_many_requests")
             extra["retry-after"] = "1"
             await send_error(
                 send,
@@ -100,6 +110,12 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 limit.deadline = math.inf
                 info.status = message["status"]
+                if 400 <= info.status < 500 and not info.counted:  # refused before any handler
+                    info.error = info.error or _REFUSAL_CODES.get(
+                        info.status, f"http_{info.status}"
+                    )
+                    info.counted = True
+                    observe_refusal(state.metrics, info.endpoint, info.error)
                 extra = [(b"x-request-id", info.request_id.encode())]
                 if info.limits is not None:  # [limits]: the x-ratelimit-* headers
                     extra += [(k.encode(), v.encode()) for k, v in info.limits.headers.items()]

@@ -82,8 +82,13 @@ def observe_answer(metrics: Metrics, endpoint: str, answer: Answer[Completion]) 
     metrics.cost_by(answer.provider, answer.model).inc(answer.cost_usd)
 
 
+def observe_refusal(metrics: Metrics, endpoint: str, code: str) -> None:
+    """Count a request that failed before any decision, by its error code."""
+    metrics.requests_by(endpoint_label(endpoint), "-", "-", "-", code).inc()
+
+
 def observe_error(metrics: Metrics, endpoint: str, exc: RouterError) -> None:
-    metrics.requests_by(endpoint_label(endpoint), "-", "-", "-", exc.code).inc()
+    observe_refusal(metrics, endpoint, exc.code)
     attempts = exc.attempts if isinstance(exc, ProviderError | AllCandidatesFailed) else ()
     for attempt in attempts:
         if attempt.outcome is not AttemptOutcome.OK:
@@ -176,6 +181,7 @@ class Observation:
         """Record the answer, final: after a stream, the session's answer once closed."""
         self.record.answer = answer
         self.record.tokens = 0 if answer.cached else answer.usage.total_tokens  # for [limits]
+        self.record.counted = True
         observe_answer(self.metrics, self.record.endpoint, answer)
 
     def first_byte(self) -> None:
@@ -184,6 +190,7 @@ class Observation:
     def failed(self, exc: RouterError) -> None:
         observe_error(self.metrics, self.record.endpoint, exc)
         self.record.error = exc.code
+        self.record.counted = True
 
 
 def outcome_record(

@@ -18,9 +18,12 @@ from router.errors import InvalidRequest
 from router.types import ChatRequest, Message, Priority
 from service.passthrough import PassthroughFields
 from service.validation import (
+    ImageURL,
     ToolCall,
     check_response_format,
     check_tool_choice,
+    check_tool_choice_has_tools,
+    check_tool_turns,
     check_tools,
     reject_invalid_unicode,
 )
@@ -32,6 +35,13 @@ class ContentPart(BaseModel):
     model_config = ConfigDict(extra="allow")
     type: str
     text: str | None = None
+    image_url: ImageURL | None = None
+
+    @model_validator(mode="after")
+    def _image_has_a_url(self) -> ContentPart:
+        if self.type == "image_url" and self.image_url is None:
+            raise ValueError('an image_url part needs "image_url": {"url": ...}')
+        return self
 
 
 class ChatMessage(BaseModel):
@@ -95,6 +105,12 @@ class ChatFields(PassthroughFields):
     _tool_choice = field_validator("tool_choice")(check_tool_choice)
     _response_format = field_validator("response_format")(check_response_format)
 
+    @model_validator(mode="after")
+    def _tool_choice_needs_tools(self) -> ChatFields:
+        """Raises: InvalidRequest (400, param ``tool_choice``) for a tool_choice without tools."""
+        check_tool_choice_has_tools(self.tool_choice, self.tools)
+        return self
+
     def _request(self, messages: tuple[Message, ...]) -> ChatRequest:
         stop = (self.stop,) if isinstance(self.stop, str) else self.stop
         return ChatRequest(
@@ -117,9 +133,11 @@ class ChatFields(PassthroughFields):
         )
 
 
-def _require_text(messages: tuple[Message, ...]) -> tuple[Message, ...]:
+def _require_text(messages: tuple[Message, ...], param: str = "messages") -> tuple[Message, ...]:
+    """Raises: InvalidRequest naming ``param`` when no message has text or an image."""
     if not any(m.text().strip() or m.has_image() for m in messages):
-        raise InvalidRequest("the request has no text to route: every message is empty", "messages")
+        what = "the input is empty" if param == "input" else "every message is empty"
+        raise InvalidRequest(f"the request has no text to route: {what}", param)
     return messages
 
 
@@ -128,6 +146,8 @@ class RouteBody(ChatFields):
 
     input: str | None = Field(default=None, description="Plain text to route (instead of messages)")
     messages: list[ChatMessage] | None = Field(default=None, min_length=1)
+
+    _tool_turns = field_validator("messages")(check_tool_turns)
 
     @model_validator(mode="after")
     def _one_of(self) -> RouteBody:
@@ -139,8 +159,8 @@ class RouteBody(ChatFields):
         """Raises: InvalidRequest when there is no text to route."""
         if self.input is not None:
             messages: tuple[Message, ...] = (Message(role="user", content=self.input),)
-        else:
-            messages = tuple(m.to_message() for m in self.messages or ())
+            return self._request(_require_text(messages, "input"))
+        messages = tuple(m.to_message() for m in self.messages or ())
         return self._request(_require_text(messages))
 
 
@@ -150,6 +170,8 @@ class ChatCompletionBody(ChatFields):
     messages: list[ChatMessage] = Field(min_length=1)
     n: StrictInt | None = Field(default=None, ge=1, le=1, description="One choice only")
     stream_options: dict[str, Any] | None = None
+
+    _tool_turns = field_validator("messages")(check_tool_turns)
 
     def to_request(self) -> ChatRequest:
         """Raises: InvalidRequest when there is no text in any message."""

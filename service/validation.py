@@ -1,14 +1,20 @@
 """Strict checks of request bodies that the field types alone do not express: text that is not
-valid Unicode (lone surrogates), tool definitions and assistant tool calls. Each failure is a
-400 naming the offending field, before anything is routed or sent upstream."""
+valid Unicode (lone surrogates), tool definitions, assistant tool calls (JSON arguments, each
+answered by tool messages), tool_choice only beside tools, image URLs. Each failure is a 400
+naming the offending field, before anything is routed or sent upstream.
+
+A check pydantic can place (one field's value) raises ValueError, and the error names the
+field pydantic was at; a check across fields or messages raises InvalidRequest with the
+``param`` it blames (pydantic passes it through to the error handlers)."""
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
-from typing import Any, Literal
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, NoReturn, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from router.errors import InvalidRequest
 
@@ -36,12 +42,44 @@ def reject_invalid_unicode(value: Any, path: str = "") -> None:
             reject_invalid_unicode(item, f"{path}.{i}")
 
 
+# What json.loads returned → its JSON name, for "expected an object, got a JSON array".
+_JSON_KINDS: dict[type, str] = {
+    list: "array",
+    str: "string",
+    int: "number",
+    float: "number",
+    bool: "boolean",
+    type(None): "null",
+}
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
 class FunctionCall(BaseModel):
     """``tool_calls[].function`` of an assistant message: a name and JSON-encoded arguments."""
 
     model_config = ConfigDict(extra="ignore", strict=True)
     name: str = Field(min_length=1, max_length=128)
     arguments: str = "{}"
+
+    @field_validator("arguments")
+    @classmethod
+    def _json_object(cls, arguments: str) -> str:
+        """Raises: ValueError unless ``arguments`` is a JSON-encoded object. An empty string
+        stands for no arguments (a streamed call without any leaves it so; upstream adapters
+        read it as ``{}``)."""
+        if not arguments:
+            return arguments
+        try:
+            parsed = json.loads(arguments, parse_constant=_no_constant)
+        except (ValueError, RecursionError):
+            raise ValueError('not valid JSON: expected a JSON-encoded object, e.g. "{}"') from None
+        if not isinstance(parsed, dict):
+            kind = _JSON_KINDS.get(type(parsed), "value")
+            raise ValueError(f"expected a JSON-encoded object, got a JSON {kind}")
+        return arguments
 
 
 class ToolCall(BaseModel):
@@ -51,6 +89,85 @@ class ToolCall(BaseModel):
     id: str = Field(min_length=1, max_length=256)
     type: Literal["function"] = "function"
     function: FunctionCall
+
+
+class ImageURL(BaseModel):
+    """``image_url`` of an ``image_url`` content part: ``{"url": ..., "detail": ...}`` (the bare
+    URL string some clients send is read as ``{"url": ...}``)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    url: str = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_url(cls, data: Any) -> Any:
+        return {"url": data} if isinstance(data, str) else data
+
+
+class ToolTurn(Protocol):
+    """What ``check_tool_turns`` reads of a chat message."""
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def tool_calls(self) -> Sequence[ToolCall] | None: ...
+
+    @property
+    def tool_call_id(self) -> str | None: ...
+
+
+Turn = TypeVar("Turn", bound=ToolTurn)
+
+
+def check_tool_turns(messages: Sequence[Turn] | None) -> Sequence[Turn] | None:
+    """The conversation rule of OpenAI's API: an assistant message with ``tool_calls`` is
+    followed by tool messages answering each of its ids, and a tool message answers a call of
+    the assistant message before it.
+
+    Raises:
+        InvalidRequest: naming the assistant message whose calls are not all answered, or the
+            tool message that answers none.
+    """
+    waiting: dict[str, None] = {}  # the ids not answered yet, in the order they were called
+    asked = 0
+    for i, message in enumerate(messages or ()):
+        if message.role == "tool":
+            answers = message.tool_call_id
+            if answers is None or answers not in waiting:
+                raise InvalidRequest(
+                    f"messages.{i}: a tool message must answer a tool call of the assistant "
+                    f"message before it, and no call waits for tool_call_id {answers!r}",
+                    param=f"messages.{i}",
+                )
+            del waiting[answers]
+            continue
+        if waiting:
+            _unanswered(asked, waiting, f"messages.{i} is a {message.role} message")
+        if message.role == "assistant" and message.tool_calls:
+            waiting = dict.fromkeys(call.id for call in message.tool_calls)
+            asked = i
+    if waiting:
+        _unanswered(asked, waiting, "the conversation ends first")
+    return messages
+
+
+def _unanswered(asked: int, waiting: Mapping[str, None], instead: str) -> NoReturn:
+    raise InvalidRequest(
+        f"messages.{asked}: an assistant message with tool_calls must be followed by tool "
+        f"messages answering each tool_call_id; not answered: {', '.join(waiting)} ({instead})",
+        param=f"messages.{asked}",
+    )
+
+
+def check_tool_choice_has_tools(choice: object, tools: Sequence[object] | None) -> None:
+    """Raises: InvalidRequest when ``tool_choice`` is given without any tools (OpenAI and
+    Anthropic refuse it, even ``"none"`` or ``"auto"``)."""
+    if choice is not None and not tools:
+        raise InvalidRequest(
+            "tool_choice: only allowed when tools are given (send tools, or leave tool_choice out)",
+            param="tool_choice",
+        )
 
 
 def check_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:

@@ -93,9 +93,15 @@ BODIES: list[tuple[bytes, str | None]] = [
     (b'{"input": "hi", "tools": [{"type": "function"}]}', JSON),
     (b'{"input": "hi", "max_tokens": "ten"}', JSON),
     (b'{"input": "hi", "temperature": NaN}', JSON),
+    (b'{"input": "hi", "tool_choice": "auto"}', JSON),
     (b"[" * 100_000 + b"]" * 100_000, JSON),
     (b'{"input": "route me"}', JSON),
 ]
+_CALLED = (
+    b'{"role": "user", "content": "weather?"}, {"role": "assistant", "tool_calls": [{"id": "c1",'
+    b' "type": "function", "function": {"name": "f", "arguments": "%s"}}]}'
+)
+BAD_ARGS = _CALLED % b"{not json"
 
 
 CHAT_BODIES: list[tuple[bytes, str | None]] = [
@@ -108,6 +114,13 @@ CHAT_BODIES: list[tuple[bytes, str | None]] = [
     (b'{"messages": "hi"}', JSON),
     (b'{"input": "hi"}', JSON),
     (b'{"messages": [{"role": "user", "content": "hi"}], "tool_choice": 5}', JSON),
+    (b'{"messages": [{"role": "user", "content": "hi"}], "tool_choice": "required"}', JSON),
+    (b'{"messages": [%s, {"role": "user", "content": "hi"}]}' % (_CALLED % b"{}"), JSON),
+    (
+        b'{"messages": [%s, {"role": "tool", "tool_call_id": "c1", "content": "x"}]}' % BAD_ARGS,
+        JSON,
+    ),
+    (b'{"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": 5}]}]}', JSON),
 ]
 CASES = [("/v1/route", *b) for b in BODIES] + [("/v1/chat/completions", *b) for b in CHAT_BODIES]
 

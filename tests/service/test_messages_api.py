@@ -210,6 +210,22 @@ def test_mid_stream_cut_is_an_error_event_not_a_finished_message(stack: ApiStack
             pass
 
 
+def result(tool_use_id: str) -> dict[str, Any]:
+    """A user turn with the tool_result of ``tool_use_id``."""
+    block = {"type": "tool_result", "tool_use_id": tool_use_id, "content": "sunny"}
+    return {"role": "user", "content": [block]}
+
+
+# A question and the assistant turn that calls get_weather (id toolu_1).
+CALLED: list[Any] = [
+    *user("what is the weather in Paris"),
+    {
+        "role": "assistant",
+        "content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}],
+    },
+]
+
+
 def anthropic_error(resp: httpx.Response, status: int, kind: str) -> str:
     assert resp.status_code == status, resp.text
     body = resp.json()
@@ -249,6 +265,27 @@ def anthropic_error(resp: httpx.Response, status: int, kind: str) -> str:
         ),
         ({"model": "auto", "max_tokens": 10**9, "messages": user("hi")}, "max_tokens"),
         ("not json", "JSON"),
+        *[
+            ({"model": "auto", "max_tokens": 5, "messages": user("hi"), "tool_choice": c}, "tools")
+            for c in ({"type": "auto"}, {"type": "any"}, {"type": "tool", "name": "get_weather"})
+        ],
+        (
+            {"model": "auto", "max_tokens": 5, "messages": [*CALLED, *user("and tomorrow?")]},
+            "messages.1: tool_use ids were found without tool_result blocks",
+        ),
+        ({"model": "auto", "max_tokens": 5, "messages": CALLED}, "toolu_1"),  # nothing follows
+        (
+            {"model": "auto", "max_tokens": 5, "messages": [*CALLED, *CALLED]},
+            "messages.1: tool_use ids",  # an assistant turn follows, not the tool_result
+        ),
+        (
+            {"model": "auto", "max_tokens": 5, "messages": [*CALLED[:1], result("toolu_9")]},
+            "messages.1: unexpected tool_use_id",  # answers no tool_use
+        ),
+        (
+            {"model": "auto", "max_tokens": 5, "messages": [*CALLED, result("toolu_9")]},
+            "messages.2: unexpected tool_use_id",
+        ),
     ],
 )
 def test_bad_input_is_an_anthropic_400(stack: ApiStack, body: Any, needle: str) -> None:
@@ -272,6 +309,25 @@ def test_invalid_unicode_and_non_boolean_stream_are_an_anthropic_400(
     headers = {"content-type": "application/json"}
     resp = httpx.post(stack.url + "/v1/messages", content=raw, headers=headers)
     assert needle in anthropic_error(resp, 400, "invalid_request_error")
+
+
+def test_tool_use_without_its_tool_result_through_the_anthropic_client(stack: ApiStack) -> None:
+    client = stack.anthropic()
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        client.messages.create(
+            model="auto", max_tokens=5, tools=[WEATHER], messages=[*CALLED, *user("and now?")]
+        )
+    assert refused.value.body["error"]["type"] == "invalid_request_error"  # type: ignore[index]
+    assert "toolu_1" in refused.value.message
+    with pytest.raises(anthropic.BadRequestError) as no_tools:
+        client.messages.create(
+            model="auto", max_tokens=5, tool_choice={"type": "any"}, messages=user("hi")
+        )
+    assert "tool_choice" in no_tools.value.message
+    answered = client.messages.create(
+        model="auto", max_tokens=5, tools=[WEATHER], messages=[*CALLED, result("toolu_1")]
+    )
+    assert answered.content  # the same turn with its tool_result passes
 
 
 def test_sdk_errors_have_anthropic_types(stack: ApiStack) -> None:

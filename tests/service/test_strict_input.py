@@ -1,6 +1,8 @@
 """Bad input is a clear 400 (never a 500, never sent upstream): invalid Unicode, non-boolean
 ``stream``, tool definitions without a name or with a schema that is not an object, malformed
-assistant tool calls; and error bodies (BudgetUnavailable → 503) never show where the
+assistant tool calls (arguments that are not a JSON object, calls no tool message answers),
+tool_choice without tools, image URLs that are not strings; every such 4xx is counted in
+``semroute_requests_total``; and error bodies (BudgetUnavailable → 503) never show where the
 infrastructure lives."""
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+import openai
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from router import errors as e
 from router.config.settings import Config
@@ -157,6 +161,207 @@ def test_malformed_assistant_tool_calls_are_a_400(client: TestClient, calls: Any
 def test_malformed_messages_are_a_400(client: TestClient, message: dict[str, Any]) -> None:
     resp = post(client, "/v1/chat/completions", {"messages": [*ASK, message, *ASK]})
     assert assert_openai_error(resp, 400)["param"].startswith("messages.1")
+
+
+def sdk(client: TestClient) -> openai.OpenAI:
+    """The official client, over the in-process app."""
+    return openai.OpenAI(base_url="http://testserver/v1", api_key="unused", http_client=client)
+
+
+def called(*ids: str, arguments: str = "{}") -> dict[str, Any]:
+    """An assistant message that calls get_weather once per id."""
+    calls = [
+        {"id": i, "type": "function", "function": {"name": "get_weather", "arguments": arguments}}
+        for i in ids
+    ]
+    return {"role": "assistant", "content": None, "tool_calls": calls}
+
+
+def answer(call_id: str) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": call_id, "content": "sunny"}
+
+
+WEATHER_ASK = {"role": "user", "content": "what is the weather in Paris"}
+THANKS = {"role": "user", "content": "thanks, and tomorrow?"}
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/route"])
+@pytest.mark.parametrize(
+    ("tools", "choice"),
+    [
+        (None, "required"),
+        (None, {"type": "function", "function": {"name": "get_weather"}}),
+        (None, "none"),  # OpenAI refuses any tool_choice without tools, even none / auto
+        (None, "auto"),
+        ([], "required"),
+    ],
+)
+def test_tool_choice_without_tools_is_a_400_naming_tool_choice(
+    client: TestClient, path: str, tools: list[Any] | None, choice: Any
+) -> None:
+    body: dict[str, Any] = {"model": "auto", "messages": ASK, "tool_choice": choice}
+    if tools is not None:
+        body["tools"] = tools
+    err = assert_openai_error(post(client, path, body), 400, "invalid_request")
+    assert err["param"] == "tool_choice"
+    assert "tools" in err["message"]
+
+
+def test_tool_choice_without_tools_through_the_openai_client(client: TestClient) -> None:
+    with pytest.raises(openai.BadRequestError) as refused:
+        sdk(client).chat.completions.create(
+            model="auto",
+            messages=ASK,
+            tool_choice="required",  # type: ignore[arg-type]
+        )
+    assert refused.value.status_code == 400 and refused.value.param == "tool_choice"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"tools": [WEATHER], "tool_choice": "required"},
+        {"tools": [WEATHER], "tool_choice": {"type": "function", "function": {"name": "f"}}},
+        {"tools": [WEATHER], "tool_choice": "none"},
+        {"tool_choice": None},  # null is no tool_choice
+    ],
+)
+def test_tool_choice_with_tools_or_null_passes(client: TestClient, body: dict[str, Any]) -> None:
+    resp = chat(client, **body)
+    assert resp.status_code == 200, resp.text
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/route"])
+@pytest.mark.parametrize(
+    "arguments", ["{not json", '{"city": "Paris"', "[1, 2]", "5", '"Paris"', "null", '{"t": NaN}']
+)
+def test_tool_call_arguments_that_are_not_a_json_object_are_a_400(
+    client: TestClient, path: str, arguments: str
+) -> None:
+    messages = [WEATHER_ASK, called("c1", arguments=arguments), answer("c1"), THANKS]
+    err = assert_openai_error(post(client, path, {"messages": messages}), 400, "invalid_request")
+    assert err["param"] == "messages.1.tool_calls.0.function.arguments"
+    assert "JSON" in err["message"]
+
+
+@pytest.mark.parametrize("arguments", ['{"city": "Paris"}', "{}", ""])
+def test_tool_call_arguments_that_are_an_object_pass(client: TestClient, arguments: str) -> None:
+    messages = [WEATHER_ASK, called("c1", arguments=arguments), answer("c1"), THANKS]
+    resp = post(client, "/v1/chat/completions", {"messages": messages, "tools": [WEATHER]})
+    assert resp.status_code == 200, resp.text
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/route"])
+@pytest.mark.parametrize(
+    ("part", "param"),
+    [
+        ({"type": "image_url", "image_url": {"url": 5}}, "messages.0.content.1.image_url.url"),
+        ({"type": "image_url", "image_url": {"url": None}}, "messages.0.content.1.image_url.url"),
+        ({"type": "image_url", "image_url": {"url": ""}}, "messages.0.content.1.image_url.url"),
+        ({"type": "image_url", "image_url": {}}, "messages.0.content.1.image_url.url"),
+        ({"type": "image_url", "image_url": 5}, "messages.0.content.1.image_url"),
+        ({"type": "image_url"}, "messages.0.content.1"),
+    ],
+)
+def test_an_image_url_that_is_not_a_string_is_a_400(
+    client: TestClient, path: str, part: dict[str, Any], param: str
+) -> None:
+    content = [{"type": "text", "text": "what is in this picture"}, part]
+    body = {"messages": [{"role": "user", "content": content}]}
+    err = assert_openai_error(post(client, path, body), 400, "invalid_request")
+    assert err["param"] == param
+
+
+@pytest.mark.parametrize(
+    "image_url", [{"url": "https://example.com/cat.jpg", "detail": "low"}, "https://x.org/a.png"]
+)
+def test_an_image_url_part_with_a_url_passes(client: TestClient, image_url: Any) -> None:
+    content = [{"type": "text", "text": "what is in this picture"}]
+    content.append({"type": "image_url", "image_url": image_url})
+    resp = post(client, "/v1/route", {"messages": [{"role": "user", "content": content}]})
+    assert resp.status_code == 200, resp.text
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/route"])
+@pytest.mark.parametrize(
+    ("messages", "param", "needle"),
+    [
+        ([WEATHER_ASK, called("c1"), THANKS], "messages.1", "c1"),  # a user turn instead
+        ([WEATHER_ASK, called("c1", "c2"), answer("c1"), THANKS], "messages.1", "c2"),
+        ([WEATHER_ASK, called("c1"), {"role": "assistant", "content": "hm"}], "messages.1", "c1"),
+        ([WEATHER_ASK, called("c1")], "messages.1", "c1"),  # the conversation ends
+        ([WEATHER_ASK, called("c1"), answer("c9"), THANKS], "messages.2", "c9"),
+        ([WEATHER_ASK, called("c1"), answer("c1"), answer("c1"), THANKS], "messages.3", "c1"),
+        ([WEATHER_ASK, answer("c1"), THANKS], "messages.1", "c1"),  # answers no call
+    ],
+)
+def test_tool_calls_not_answered_by_tool_messages_are_a_400(
+    client: TestClient, path: str, messages: list[dict[str, Any]], param: str, needle: str
+) -> None:
+    resp = post(client, path, {"messages": messages})
+    err = assert_openai_error(resp, 400, "invalid_request")
+    assert err["param"] == param
+    assert needle in err["message"] and "tool" in err["message"]
+
+
+def test_unanswered_tool_calls_through_the_openai_client(client: TestClient) -> None:
+    with pytest.raises(openai.BadRequestError) as refused:
+        sdk(client).chat.completions.create(
+            model="auto",
+            messages=[WEATHER_ASK, called("call_1"), THANKS],  # type: ignore[list-item]
+        )
+    assert refused.value.param == "messages.1" and "call_1" in refused.value.message
+
+
+def test_tool_calls_answered_in_any_order_pass(client: TestClient) -> None:
+    messages = [WEATHER_ASK, called("c1", "c2"), answer("c2"), answer("c1"), THANKS]
+    resp = post(client, "/v1/chat/completions", {"messages": messages, "tools": [WEATHER]})
+    assert resp.status_code == 200, resp.text
+
+
+@pytest.mark.parametrize("text", ["", "   \n"])
+def test_empty_route_input_is_a_400_naming_input(client: TestClient, text: str) -> None:
+    err = assert_openai_error(post(client, "/v1/route", {"input": text}), 400, "invalid_request")
+    assert err["param"] == "input" and "input" in err["message"]
+
+
+def requests_by_status(client: TestClient) -> dict[str, float]:
+    counts: dict[str, float] = {}
+    for family in text_string_to_metric_families(client.get("/metrics").text):
+        for sample in family.samples:
+            if sample.name == "semroute_requests_total":
+                status = sample.labels["status"]
+                counts[status] = counts.get(status, 0) + sample.value
+    return counts
+
+
+def test_every_refused_request_is_counted_by_its_error_code(
+    client: TestClient, config: Config
+) -> None:
+    json_type = {"content-type": "application/json"}
+    refused = [
+        lambda: client.post("/v1/chat/completions", content=b"{not json", headers=json_type),
+        lambda: client.post("/v1/route", content=b"{not json", headers=json_type),
+        lambda: client.post("/v1/messages", content=b"{not json", headers=json_type),
+        lambda: client.post("/v1/chat/completions", content=b"\xff", headers=json_type),
+        lambda: client.post("/v1/chat/completions", content=b"", headers=json_type),
+        lambda: client.post("/v1/route", content=b'{"input": "hi"}'),  # no Content-Type
+        lambda: chat(client, temperature=9),
+        lambda: chat(client, stream="yes"),
+        lambda: chat(client, tool_choice="required"),
+        lambda: post(client, "/v1/route", {"input": ""}),
+        lambda: post(client, "/v1/route", {"input": "bad \ud800"}),
+        lambda: client.post("/v1/messages", json={"model": "auto", "messages": ASK}),
+        lambda: client.post("/v1/feedback", json={"rating": "meh"}),
+    ]
+    for send in refused:
+        assert send().status_code == 400
+    too_big = b"x" * (config.service.max_body_bytes + 1)
+    assert client.post("/v1/chat/completions", content=too_big).status_code == 413
+    assert client.get("/v1/no-such-route").status_code == 404
+    counts = requests_by_status(client)
+    assert counts.get("invalid_request") == len(refused), counts
+    assert counts.get("request_too_large") == 1 and counts.get("not_found") == 1, counts
 
 
 def test_budget_unavailable_is_a_503_without_the_redis_address() -> None:
