@@ -68,9 +68,6 @@ def test_a_batch_keeps_new_prompts_and_drops_repeats_junk_and_the_test(tmp_path:
 def test_the_shipped_batch_shares_no_text_with_an_evaluation_set() -> None:
     from training.batches import DATA, EVAL_FILES
 
-    batch = DATA / "prompts_train_3.jsonl"
-    if not batch.is_file():  # built with the writers' files; absent until then
-        return
-    texts = {r["text"] for r in read_rows([batch])}
+    texts = {r["text"] for r in read_rows([DATA / "prompts_train_3.jsonl"])}
     held = {r.get("text") for r in read_rows(p for p in EVAL_FILES if p.is_file())}
     assert texts and not texts & held
