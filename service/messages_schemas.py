@@ -20,7 +20,8 @@ from pydantic import (
 )
 
 from router.errors import InvalidRequest
-from service.validation import check_tool_choice_has_tools, reject_invalid_unicode
+from service.tool_choice import check_chosen_tools, check_tool_choice_has_tools
+from service.validation import reject_invalid_unicode
 
 Text = Annotated[str, Field(max_length=10_000_000)]
 # Anthropic's API takes JSON numbers and booleans only: "5" is not a max_tokens, "yes" no stream.
@@ -128,7 +129,18 @@ class ToolChoice(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["auto", "any", "tool", "none"]
     name: str | None = Field(default=None, max_length=128)
-    disable_parallel_tool_use: bool | None = None
+    disable_parallel_tool_use: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _name_with_tool_only(self) -> ToolChoice:
+        """A ``tool`` choice names its tool; the others name none (as Anthropic's API has it)."""
+        if self.type == "tool" and not self.name:
+            raise ValueError('type "tool" needs the name of one of the tools')
+        if self.type != "tool" and self.name is not None:
+            raise ValueError(f'type "{self.type}" takes no name')
+        if self.type == "none" and self.disable_parallel_tool_use is not None:
+            raise ValueError('type "none" takes no disable_parallel_tool_use')
+        return self
 
 
 class Metadata(BaseModel):
@@ -196,9 +208,14 @@ class MessagesBody(BaseModel):
         return data
 
     @model_validator(mode="after")
-    def _tool_choice_needs_tools(self) -> MessagesBody:
-        """Raises: InvalidRequest (400) for a tool_choice without tools."""
+    def _tool_choice_fits_tools(self) -> MessagesBody:
+        """Raises: InvalidRequest (400) for a tool_choice without tools, or one that names a
+        tool the tools do not define."""
         check_tool_choice_has_tools(self.tool_choice, self.tools)
+        choice = self.tool_choice
+        if choice is not None and choice.name is not None:
+            defined = [("tool", tool.name) for tool in self.tools or ()]
+            check_chosen_tools([("tool", choice.name)], defined)
         return self
 
 

@@ -17,12 +17,17 @@ from pydantic import (
 from router.errors import InvalidRequest
 from router.types import ChatRequest, Message, Priority
 from service.passthrough import PassthroughFields
+from service.tool_choice import (
+    check_chosen_tools,
+    check_tool_choice,
+    check_tool_choice_has_tools,
+    chosen_tools,
+    defined_tools,
+)
 from service.validation import (
     ImageURL,
     ToolCall,
     check_response_format,
-    check_tool_choice,
-    check_tool_choice_has_tools,
     check_tool_turns,
     check_tools,
     reject_invalid_unicode,
@@ -106,9 +111,11 @@ class ChatFields(PassthroughFields):
     _response_format = field_validator("response_format")(check_response_format)
 
     @model_validator(mode="after")
-    def _tool_choice_needs_tools(self) -> ChatFields:
-        """Raises: InvalidRequest (400, param ``tool_choice``) for a tool_choice without tools."""
+    def _tool_choice_fits_tools(self) -> ChatFields:
+        """Raises: InvalidRequest (400, param ``tool_choice``) for a tool_choice without tools,
+        or one that names a tool the tools do not define."""
         check_tool_choice_has_tools(self.tool_choice, self.tools)
+        check_chosen_tools(chosen_tools(self.tool_choice), defined_tools(self.tools))
         return self
 
     def _request(self, messages: tuple[Message, ...]) -> ChatRequest:

@@ -1,6 +1,6 @@
 """Strict checks of request bodies that the field types alone do not express: text that is not
 valid Unicode (lone surrogates), tool definitions, assistant tool calls (JSON arguments, each
-answered by tool messages), tool_choice only beside tools, image URLs. Each failure is a 400
+answered by tool messages), image URLs (tool_choice: service/tool_choice.py). Each failure is a 400
 naming the offending field, before anything is routed or sent upstream.
 
 A check pydantic can place (one field's value) raises ValueError, and the error names the
@@ -160,16 +160,6 @@ def _unanswered(asked: int, waiting: Mapping[str, None], instead: str) -> NoRetu
     )
 
 
-def check_tool_choice_has_tools(choice: object, tools: Sequence[object] | None) -> None:
-    """Raises: InvalidRequest when ``tool_choice`` is given without any tools (OpenAI and
-    Anthropic refuse it, even ``"none"`` or ``"auto"``)."""
-    if choice is not None and not tools:
-        raise InvalidRequest(
-            "tool_choice: only allowed when tools are given (send tools, or leave tool_choice out)",
-            param="tool_choice",
-        )
-
-
 def check_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
     """Raises: ValueError naming the first tool that is not a valid definition.
 
@@ -201,25 +191,7 @@ def check_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]] | No
     return tools
 
 
-_TOOL_CHOICES = ("auto", "none", "required")
 _FORMATS = ("text", "json_object", "json_schema")
-
-
-def check_tool_choice(choice: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
-    """Raises: ValueError unless ``choice`` is auto / none / required, or names a function."""
-    if choice is None:
-        return None
-    if isinstance(choice, str):
-        if choice not in _TOOL_CHOICES:
-            raise ValueError(f"tool_choice must be one of {list(_TOOL_CHOICES)} or an object")
-        return choice
-    kind = choice.get("type")
-    if not isinstance(kind, str):
-        raise ValueError("tool_choice.type is required")
-    fn = choice.get("function")
-    if kind == "function" and not (isinstance(fn, dict) and isinstance(fn.get("name"), str)):
-        raise ValueError("tool_choice.function.name is required")
-    return choice
 
 
 def check_response_format(fmt: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -330,6 +330,67 @@ def test_tool_use_without_its_tool_result_through_the_anthropic_client(stack: Ap
     assert answered.content  # the same turn with its tool_result passes
 
 
+@pytest.mark.parametrize(
+    ("choice", "needle"),
+    [
+        ({"type": "tool", "name": "get_time"}, "'get_time' is not the name of any tool"),
+        ({"type": "tool", "name": "get_weather "}, "'get_weather '"),
+        ({"type": "tool"}, "tool_choice"),
+        ({"type": "tool", "name": ""}, "tool_choice"),
+        ({"type": "tool", "name": 5}, "tool_choice.name"),
+        ({"type": "tool", "name": ["get_weather"]}, "tool_choice.name"),
+        ({"type": "auto", "name": "get_weather"}, "tool_choice"),  # only "tool" takes a name
+        ({"type": "function", "function": {"name": "get_weather"}}, "tool_choice"),  # OpenAI's
+        ({"type": "required"}, "tool_choice.type"),
+        ({"type": 5}, "tool_choice.type"),
+        ({"name": "get_weather"}, "tool_choice.type"),
+        ({}, "tool_choice.type"),
+        ("any", "tool_choice"),
+        (["auto"], "tool_choice"),
+        (True, "tool_choice"),
+        ({"type": "any", "disable_parallel_tool_use": "yes"}, "disable_parallel_tool_use"),
+        ({"type": "none", "disable_parallel_tool_use": True}, "tool_choice"),
+    ],
+)
+def test_a_tool_choice_not_naming_one_of_the_tools_is_an_anthropic_400(
+    stack: ApiStack, choice: Any, needle: str
+) -> None:
+    body = {
+        "model": "auto",
+        "max_tokens": 5,
+        "messages": user("hi"),
+        "tools": [WEATHER],
+        "tool_choice": choice,
+    }
+    resp = httpx.post(stack.url + "/v1/messages", json=body)
+    assert needle in anthropic_error(resp, 400, "invalid_request_error")
+    assert stack.primary.calls == stack.secondary.calls == 0  # never sent upstream
+
+
+def test_a_tool_choice_naming_an_unknown_tool_through_the_anthropic_client(
+    stack: ApiStack,
+) -> None:
+    client = stack.anthropic()
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        client.messages.create(
+            model="auto",
+            max_tokens=5,
+            tools=[WEATHER],
+            tool_choice={"type": "tool", "name": "get_time"},
+            messages=user("please call the tool"),
+        )
+    assert refused.value.body["error"]["type"] == "invalid_request_error"  # type: ignore[index]
+    assert "tool_choice" in refused.value.message and "get_time" in refused.value.message
+    named = client.messages.create(
+        model="auto",
+        max_tokens=64,
+        tools=[WEATHER],
+        tool_choice={"type": "tool", "name": "get_weather"},
+        messages=user("please call the tool"),
+    )
+    assert named.stop_reason == "tool_use"  # the tool it names passes
+
+
 def test_sdk_errors_have_anthropic_types(stack: ApiStack) -> None:
     client = stack.anthropic()
     with pytest.raises(anthropic.NotFoundError) as missing:

@@ -1,9 +1,9 @@
 """Bad input is a clear 400 (never a 500, never sent upstream): invalid Unicode, non-boolean
 ``stream``, tool definitions without a name or with a schema that is not an object, malformed
 assistant tool calls (arguments that are not a JSON object, calls no tool message answers),
-tool_choice without tools, image URLs that are not strings; every such 4xx is counted in
-``semroute_requests_total``; and error bodies (BudgetUnavailable → 503) never show where the
-infrastructure lives."""
+tool_choice without tools or naming none of them, image URLs that are not strings; every such
+4xx is counted in ``semroute_requests_total``; and error bodies (BudgetUnavailable → 503) never
+show where the infrastructure lives."""
 
 from __future__ import annotations
 
@@ -217,18 +217,98 @@ def test_tool_choice_without_tools_through_the_openai_client(client: TestClient)
     assert refused.value.status_code == 400 and refused.value.param == "tool_choice"
 
 
+GET = "get_weather"
+ALLOWED = {"mode": "auto", "tools": [{"type": "function", "function": {"name": GET}}]}
+NOTE = {"type": "custom", "custom": {"name": "note"}}  # a custom (free-text) tool
+
+
 @pytest.mark.parametrize(
     "body",
     [
         {"tools": [WEATHER], "tool_choice": "required"},
-        {"tools": [WEATHER], "tool_choice": {"type": "function", "function": {"name": "f"}}},
+        {"tools": [WEATHER], "tool_choice": {"type": "function", "function": {"name": GET}}},
         {"tools": [WEATHER], "tool_choice": "none"},
         {"tool_choice": None},  # null is no tool_choice
+        {"tools": [WEATHER], "tool_choice": {"type": "allowed_tools", "allowed_tools": ALLOWED}},
     ],
 )
 def test_tool_choice_with_tools_or_null_passes(client: TestClient, body: dict[str, Any]) -> None:
     resp = chat(client, **body)
     assert resp.status_code == 200, resp.text
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/route"])
+@pytest.mark.parametrize(
+    ("tools", "choice", "needle"),
+    [
+        ([WEATHER], {"type": "function", "function": {"name": "get_time"}}, "'get_time'"),
+        ([WEATHER], {"type": "function", "function": {"name": "get_weather "}}, "get_weather "),
+        ([NOTE], {"type": "function", "function": {"name": "note"}}, "function tool"),
+        ([WEATHER], {"type": "custom", "custom": {"name": GET}}, "custom tool"),
+        (
+            [WEATHER],
+            {
+                "type": "allowed_tools",
+                "allowed_tools": {"mode": "required", "tools": [*ALLOWED["tools"], NOTE]},
+            },
+            "'note'",
+        ),
+    ],
+)
+def test_a_tool_choice_naming_a_tool_not_in_tools_is_a_400(
+    client: TestClient, path: str, tools: list[Any], choice: Any, needle: str
+) -> None:
+    body = {"model": "auto", "messages": ASK, "tools": tools, "tool_choice": choice}
+    err = assert_openai_error(post(client, path, body), 400, "invalid_request")
+    assert err["param"] == "tool_choice"
+    assert needle in err["message"] and "not the name of any" in err["message"]
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/route"])
+@pytest.mark.parametrize(
+    "choice",
+    [
+        {"type": "function"},
+        {"type": "function", "function": {}},
+        {"type": "function", "function": {"name": ""}},
+        {"type": "function", "function": {"name": 5}},
+        {"type": "function", "function": [GET]},
+        {"type": "function", "name": GET},  # Responses-API shape: no function object
+        {"type": 7},
+        {"name": GET},
+        {},
+        ["auto"],
+        5,
+        True,
+        "always",
+        {"type": "custom", "custom": "note"},
+        {"type": "allowed_tools"},
+        {"type": "allowed_tools", "allowed_tools": {"mode": "sometimes", "tools": []}},
+        {"type": "allowed_tools", "allowed_tools": {"mode": "auto", "tools": "get_weather"}},
+        {"type": "allowed_tools", "allowed_tools": {"mode": "auto", "tools": [GET]}},
+        {"type": "allowed_tools", "allowed_tools": {"mode": "auto", "tools": [{"type": "custom"}]}},
+    ],
+)
+def test_a_malformed_tool_choice_is_a_400_naming_tool_choice(
+    client: TestClient, path: str, choice: Any
+) -> None:
+    body = {"model": "auto", "messages": ASK, "tools": [WEATHER], "tool_choice": choice}
+    err = assert_openai_error(post(client, path, body), 400, "invalid_request")
+    assert err["param"] == "tool_choice"
+
+
+def test_a_tool_choice_naming_an_unknown_tool_through_the_openai_client(
+    client: TestClient,
+) -> None:
+    with pytest.raises(openai.BadRequestError) as refused:
+        sdk(client).chat.completions.create(
+            model="auto",
+            messages=ASK,
+            tools=[WEATHER],
+            tool_choice={"type": "function", "function": {"name": "get_time"}},
+        )
+    assert refused.value.status_code == 400 and refused.value.param == "tool_choice"
+    assert "get_time" in refused.value.message
 
 
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/route"])
