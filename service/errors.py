@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 
 from router import errors as e
 from service.messages_errors import anthropic_error_body, speaks_anthropic
+from service.observe import INTERNAL_ERROR
 from service.state import get_observation
 
 log = logging.getLogger("semroute.service")
@@ -224,7 +225,7 @@ def unparsed_body_response() -> JSONResponse:
 def unexpected_error_response(exc: Exception) -> JSONResponse:
     """A bug: logged with its trace, answered 500 without one."""
     log.exception("unhandled error", exc_info=exc)
-    return error_response(500, "internal error", code="internal_error")
+    return error_response(500, "internal error", code=INTERNAL_ERROR)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -15,21 +15,24 @@ import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.errors import wire_error_body
-from service.observe import log_request, observe_refusal, outcome_record
+from service.observe import INTERNAL_ERROR, log_request, observe_refusal, outcome_record
 from service.record import RequestRecord
 from service.state import ServiceState
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _OUTCOME_PATHS = ("/v1/chat/completions", "/v1/messages", "/v1/route")  # feedback records itself
 _EXEMPT = ("/healthz", "/readyz", "/metrics", "/docs", "/openapi.json", "/admin")
-# The ``status`` label of a 4xx answered without a RouterError (those are counted with their
+# Probes: a 503 from /readyz while loading is an answer, not a failed request; never counted.
+_PROBES = ("/healthz", "/readyz")
+# The ``status`` label of an error answered without a RouterError (those are counted with their
 # code where they are handled): the code its body carries (service/errors.py, limits.py), or
 # for a route that does not exist (whose body has none) a name for its status.
-_REFUSAL_CODES = {
+_ERROR_CODES = {
     400: "invalid_request",  # malformed JSON, not UTF-8, the body does not fit the schema
     404: "not_found",  # no such route
     405: "method_not_allowed",
     413: "request_too_large",
+    500: INTERNAL_ERROR,  # a bug, answered by the last error handler
 }
 
 
@@ -70,6 +73,7 @@ class RequestContext:
         extra = {"x-request-id": rid}
         if not exempt and state.draining:
             state.metrics.rejected.labels("draining").inc()
+            observe_refusal(state.metrics, scope["path"], "shutting_down")
             await send_error(
                 send, 503, "semroute is shutting down", "shutting_down", extra, path=scope["path"]
             )
@@ -110,12 +114,8 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 limit.deadline = math.inf
                 info.status = message["status"]
-                if 400 <= info.status < 500 and not info.counted:  # refused before any handler
-                    info.error = info.error or _REFUSAL_CODES.get(
-                        info.status, f"http_{info.status}"
-                    )
-                    info.counted = True
-                    observe_refusal(state.metrics, info.endpoint, info.error)
+                if info.status >= 400:  # refused before any handler, or a bug's 500
+                    self._count(info, _ERROR_CODES.get(info.status, f"http_{info.status}"))
                 extra = [(b"x-request-id", info.request_id.encode())]
                 if info.limits is not None:  # [limits]: the x-ratelimit-* headers
                     extra += [(k.encode(), v.encode()) for k, v in info.limits.headers.items()]
@@ -133,6 +133,7 @@ class RequestContext:
                 await state.limits.settle(info.limits, info.tokens)
             if limit.cancelled_caught and info.status is None:
                 info.status, info.error = 504, "request_timeout"
+                self._count(info, info.error)
                 finish()
                 await send_error(
                     send,
@@ -142,10 +143,23 @@ class RequestContext:
                     {"x-request-id": info.request_id},
                     path=scope["path"],
                 )
+        except Exception:  # a bug: answered 500 outside (ServerErrorMiddleware), unless started
+            info.status = info.status or 500
+            self._count(info, INTERNAL_ERROR)
+            raise
         finally:
             state.in_flight -= 1
             state.metrics.in_flight.dec()
             finish()
+
+    def _count(self, info: RequestRecord, code: str) -> None:
+        """Count a failed request in ``semroute_requests_total`` by ``code``, unless it is
+        counted already (a RouterError is, with its own code, where it is handled)."""
+        if info.counted or info.endpoint.startswith(_PROBES):
+            return
+        info.error = info.error or code
+        info.counted = True
+        observe_refusal(self.state.metrics, info.endpoint, info.error)
 
     def _log(self, scope: Scope, info: RequestRecord) -> None:
         state = self.state

@@ -20,6 +20,7 @@ from router.types import Answer, AttemptOutcome, Completion, Decision, PriorityC
 from service.record import RequestRecord
 
 request_log = logging.getLogger("semroute.requests")
+INTERNAL_ERROR = "internal_error"  # the code of the 500 a bug is answered with
 _BREAKER_VALUE = {BreakerState.CLOSED: 0, BreakerState.HALF_OPEN: 1, BreakerState.OPEN: 2}
 
 
@@ -65,10 +66,16 @@ def endpoint_label(path: str) -> str:
     return "/admin" if path.startswith("/admin/") else "other"
 
 
-def observe_answer(metrics: Metrics, endpoint: str, answer: Answer[Completion]) -> None:
-    """Record an answered request: its final usage and cost, as the answer carries them."""
-    task = _task(answer.decision)
-    metrics.requests_by(endpoint_label(endpoint), task, answer.model, answer.provider, "ok").inc()
+def observe_answer(
+    metrics: Metrics, endpoint: str, answer: Answer[Completion], *, counted: bool = False
+) -> None:
+    """Record an answered request: its final usage and cost, as the answer carries them;
+    ``counted``: the request is in ``semroute_requests_total`` already (a stream that failed
+    after its first byte, counted by its error code), so not again as ``ok``."""
+    if not counted:
+        task = _task(answer.decision)
+        labels = (endpoint_label(endpoint), task, answer.model, answer.provider, "ok")
+        metrics.requests_by(*labels).inc()
     for attempt in answer.attempts:
         if attempt.outcome is not AttemptOutcome.OK:
             metrics.fallbacks_by(attempt.outcome).inc()
@@ -83,7 +90,8 @@ def observe_answer(metrics: Metrics, endpoint: str, answer: Answer[Completion]) 
 
 
 def observe_refusal(metrics: Metrics, endpoint: str, code: str) -> None:
-    """Count a request that failed before any decision, by its error code."""
+    """Count a failed request by its error code (a refusal, an upstream failure, a bug), without
+    the labels of a decision."""
     metrics.requests_by(endpoint_label(endpoint), "-", "-", "-", code).inc()
 
 
@@ -178,11 +186,12 @@ class Observation:
         self.record.decision = decision
 
     def answered(self, answer: Answer[Completion]) -> None:
-        """Record the answer, final: after a stream, the session's answer once closed."""
+        """Record the answer, final: after a stream, the session's answer once closed (counted
+        as ``ok`` unless the stream failed, and was counted so, first)."""
         self.record.answer = answer
         self.record.tokens = 0 if answer.cached else answer.usage.total_tokens  # for [limits]
+        observe_answer(self.metrics, self.record.endpoint, answer, counted=self.record.counted)
         self.record.counted = True
-        observe_answer(self.metrics, self.record.endpoint, answer)
 
     def first_byte(self) -> None:
         self.metrics.latency_by("ttft").observe(time.perf_counter() - self.record.started)
@@ -191,6 +200,14 @@ class Observation:
         observe_error(self.metrics, self.record.endpoint, exc)
         self.record.error = exc.code
         self.record.counted = True
+
+    def crashed(self) -> None:
+        """A bug ended the request (a stream past its first byte): counted ``internal_error``,
+        as the 500 the error handlers give one that has not started."""
+        if not self.record.counted:
+            self.record.error = INTERNAL_ERROR
+            self.record.counted = True
+            observe_refusal(self.metrics, self.record.endpoint, INTERNAL_ERROR)
 
 
 def outcome_record(

@@ -19,7 +19,7 @@ class RequestRecord:
     prompt: str | None = None  # the last user message (2,000 characters at most)
     status: int | None = None  # None until the response starts
     error: str | None = None  # the error code, when it failed
-    counted: bool = False  # in semroute_requests_total (answered, or failed with its code)
+    counted: bool = False  # in semroute_requests_total, once: answered, or failed with its code
     decision: Decision | None = None
     answer: Answer[Completion] | None = None  # final: a stream's once it is closed
     limits: Admission | None = None  # [limits]: what the request was counted against

@@ -51,6 +51,9 @@ async def relay(
         observation.failed(exc)
         yield failed(exc)
         return
+    except Exception:  # a bug: the response cannot say so any more, the metric still does
+        observation.crashed()
+        raise
     finally:
         await session.close(completed=completed)
         observation.answered(session.answer)
