@@ -21,7 +21,7 @@ from pydantic import (
 
 from router.errors import InvalidRequest
 from service.tool_choice import check_chosen_tools, check_tool_choice_has_tools
-from service.validation import reject_invalid_unicode
+from service.validation import check_unique_ids, reject_invalid_unicode
 
 Text = Annotated[str, Field(max_length=10_000_000)]
 # Anthropic's API takes JSON numbers and booleans only: "5" is not a max_tokens, "yes" no stream.
@@ -44,7 +44,7 @@ class Block(BaseModel):
     # tool_result
     tool_use_id: str | None = Field(default=None, max_length=256)
     content: str | list[Block] | None = None
-    is_error: bool | None = None
+    is_error: StrictBool | None = None
 
 
 class AnthropicMessage(BaseModel):
@@ -65,7 +65,8 @@ def check_tool_results(messages: list[AnthropicMessage]) -> list[AnthropicMessag
     answers a tool_use of the message before it.
 
     Raises:
-        InvalidRequest: naming the message where an answer is missing or answers nothing.
+        InvalidRequest: naming the message where an answer is missing or answers nothing, or
+            where an id repeats.
     """
     waiting: list[str] = []  # the tool_use ids of the message before
     asked = 0
@@ -74,9 +75,11 @@ def check_tool_results(messages: list[AnthropicMessage]) -> list[AnthropicMessag
             if waiting:
                 _unanswered(asked, waiting, f"messages.{i} is an assistant message")
             waiting = [b.id for b in _blocks(message, "tool_use") if b.id]
+            check_unique_ids(waiting, f"messages.{i}", "tool_use ids")
             asked = i
             continue
         answered = [b.tool_use_id for b in _blocks(message, "tool_result") if b.tool_use_id]
+        check_unique_ids(answered, f"messages.{i}", "the tool_use_id of tool_result blocks")
         if unexpected := [x for x in answered if x not in waiting]:
             raise InvalidRequest(
                 f"messages.{i}: unexpected tool_use_id in tool_result blocks: "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, TypeGuard
 
 from router.errors import BadResponse, InvalidRequest
 from router.types import JSON, ChatRequest, Completion, Message, Usage
@@ -131,13 +131,18 @@ def _tool_call(block: Block) -> JSON:
     }
 
 
+def _filled(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and bool(value)
+
+
 def _image(block: Block) -> JSON:
+    """Raises: InvalidRequest unless the source is base64 (a media_type and data, strings) or a
+    URL string."""
     source = block.source or {}
-    if source.get("type") == "base64" and source.get("media_type") and source.get("data"):
-        url = f"data:{source['media_type']};base64,{source['data']}"
-    elif source.get("type") == "url" and isinstance(source.get("url"), str):
-        url = source["url"]
-    else:
+    kind, media, data, url = (source.get(k) for k in ("type", "media_type", "data", "url"))
+    if kind == "base64" and _filled(media) and _filled(data):
+        url = f"data:{media};base64,{data}"
+    elif not (kind == "url" and _filled(url)):
         raise InvalidRequest("an image block needs a base64 or url source", "messages")
     return {"type": "image_url", "image_url": {"url": url}}
 

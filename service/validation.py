@@ -1,7 +1,7 @@
 """Strict checks of request bodies that the field types alone do not express: text that is not
-valid Unicode (lone surrogates), tool definitions, assistant tool calls (JSON arguments, each
-answered by tool messages), image URLs (tool_choice: service/tool_choice.py). Each failure is a 400
-naming the offending field, before anything is routed or sent upstream.
+valid Unicode (lone surrogates), tool definitions, assistant tool calls (JSON arguments, ids
+used once, each answered by tool messages), image URLs (tool_choice: service/tool_choice.py).
+Each failure is a 400 naming the offending field, before anything is routed or sent upstream.
 
 A check pydantic can place (one field's value) raises ValueError, and the error names the
 field pydantic was at; a check across fields or messages raises InvalidRequest with the
@@ -145,11 +145,23 @@ def check_tool_turns(messages: Sequence[Turn] | None) -> Sequence[Turn] | None:
         if waiting:
             _unanswered(asked, waiting, f"messages.{i} is a {message.role} message")
         if message.role == "assistant" and message.tool_calls:
-            waiting = dict.fromkeys(call.id for call in message.tool_calls)
+            ids = [call.id for call in message.tool_calls]
+            check_unique_ids(ids, f"messages.{i}", "tool_calls ids")
+            waiting = dict.fromkeys(ids)
             asked = i
     if waiting:
         _unanswered(asked, waiting, "the conversation ends first")
     return messages
+
+
+def check_unique_ids(ids: Sequence[str], where: str, what: str) -> None:
+    """Raises: InvalidRequest (param ``where``) when an id repeats: a call made twice under one
+    id, or answered twice, has no unambiguous answer (OpenAI and Anthropic refuse it)."""
+    if len(set(ids)) < len(ids):
+        repeated = dict.fromkeys(x for i, x in enumerate(ids) if x in ids[:i])
+        raise InvalidRequest(
+            f"{where}: {what} must be unique; repeated: {', '.join(repeated)}", param=where
+        )
 
 
 def _unanswered(asked: int, waiting: Mapping[str, None], instead: str) -> NoReturn:

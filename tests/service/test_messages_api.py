@@ -210,10 +210,18 @@ def test_mid_stream_cut_is_an_error_event_not_a_finished_message(stack: ApiStack
             pass
 
 
-def result(tool_use_id: str) -> dict[str, Any]:
+def result(tool_use_id: str, is_error: Any = None) -> dict[str, Any]:
     """A user turn with the tool_result of ``tool_use_id``."""
     block = {"type": "tool_result", "tool_use_id": tool_use_id, "content": "sunny"}
+    if is_error is not None:
+        block["is_error"] = is_error
     return {"role": "user", "content": [block]}
+
+
+def picture(source: dict[str, Any]) -> list[Any]:
+    """A user turn asking about an image with this ``source``."""
+    image = {"type": "image", "source": source}
+    return [{"role": "user", "content": [{"type": "text", "text": "what is this"}, image]}]
 
 
 # A question and the assistant turn that calls get_weather (id toolu_1).
@@ -224,6 +232,14 @@ CALLED: list[Any] = [
         "content": [{"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}],
     },
 ]
+
+
+# The same tool_use id twice in one assistant turn; one tool_result block answering it twice.
+TWICE: list[Any] = [
+    CALLED[0],
+    {"role": "assistant", "content": [CALLED[1]["content"][0], CALLED[1]["content"][0]]},
+]
+ANSWERED_TWICE = {"role": "user", "content": result("toolu_1")["content"] * 2}
 
 
 def anthropic_error(resp: httpx.Response, status: int, kind: str) -> str:
@@ -286,6 +302,26 @@ def anthropic_error(resp: httpx.Response, status: int, kind: str) -> str:
             {"model": "auto", "max_tokens": 5, "messages": [*CALLED, result("toolu_9")]},
             "messages.2: unexpected tool_use_id",
         ),
+        (
+            {"model": "auto", "max_tokens": 5, "messages": [*TWICE, result("toolu_1")]},
+            "messages.1: tool_use ids must be unique; repeated: toolu_1",
+        ),
+        (
+            {"model": "auto", "max_tokens": 5, "messages": [*CALLED, ANSWERED_TWICE]},
+            "messages.2: the tool_use_id of tool_result blocks must be unique",
+        ),
+        (
+            {"model": "auto", "max_tokens": 5, "messages": [*CALLED, result("toolu_1", "yes")]},
+            "is_error",  # a JSON boolean, as the rest of the request's flags
+        ),
+        *[
+            ({"model": "auto", "max_tokens": 5, "messages": picture(source)}, "image")
+            for source in (
+                {"type": "base64", "media_type": 5, "data": "iVBORw0KGgo="},
+                {"type": "base64", "media_type": "image/png", "data": ["iVBORw0KGgo="]},
+                {"type": "url", "url": ""},
+            )
+        ],
     ],
 )
 def test_bad_input_is_an_anthropic_400(stack: ApiStack, body: Any, needle: str) -> None:

@@ -373,6 +373,12 @@ def test_an_image_url_part_with_a_url_passes(client: TestClient, image_url: Any)
         ([WEATHER_ASK, called("c1"), answer("c9"), THANKS], "messages.2", "c9"),
         ([WEATHER_ASK, called("c1"), answer("c1"), answer("c1"), THANKS], "messages.3", "c1"),
         ([WEATHER_ASK, answer("c1"), THANKS], "messages.1", "c1"),  # answers no call
+        ([WEATHER_ASK, called("c1", "c1"), answer("c1"), THANKS], "messages.1", "unique"),
+        (
+            [WEATHER_ASK, called("c1", "c2", "c1"), answer("c1"), answer("c2"), THANKS],
+            "messages.1",
+            "c1",
+        ),
     ],
 )
 def test_tool_calls_not_answered_by_tool_messages_are_a_400(
