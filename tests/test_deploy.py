@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import re
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -111,3 +112,26 @@ def test_unpinned_dependencies_are_caught(
 ) -> None:
     problems = checker.check_dockerfile(dockerfile.replace("-c constraints.txt .", "."), ignored)
     assert any("constraints.txt" in p for p in problems)
+
+
+def _five_xx_pattern(text: str) -> re.Pattern[str]:
+    found = re.search(r'semroute_requests_total\{status=~\\?"([^"\\]+)\\?"', text)
+    assert found, "no 5xx status regex"
+    return re.compile(found.group(1))
+
+
+@pytest.mark.parametrize("path", ["deploy/alerts.yml", "deploy/grafana/semroute-dashboard.json"])
+def test_the_5xx_alert_and_panel_match_every_5xx_status_code_and_no_other(path: str) -> None:
+    """The status label is an error code, not a status: the 5xx regex must list exactly the
+    codes answered with a 5xx (the error table's, and the middleware's own)."""
+    from router import errors
+    from service.errors import ERROR_STATUS
+
+    pattern = _five_xx_pattern((ROOT / path).read_text())
+    codes = {cls.code: status for cls, status in ERROR_STATUS.items()}
+    own = {"internal_error": 500, "request_timeout": 504, "shutting_down": 503}
+    codes.update(own)
+    codes.update({"http_502": 502, "http_599": 599, "http_418": 418, "invalid_request": 400})
+    codes[errors.AccessError.code] = ERROR_STATUS[errors.AccessError]
+    wrong = {c for c, s in codes.items() if bool(pattern.fullmatch(c)) != (s >= 500)}
+    assert not wrong, f"{path}: the 5xx regex is wrong for {sorted(wrong)}"
