@@ -1,6 +1,6 @@
 """Build a training batch from its writers' files, kept apart from every evaluation set.
 
-    python -m training.batches [--out training/data/prompts_train_3.jsonl]
+    python -m training.batches [--out training/data/prompts_train_3]
         [--raw 'training/data/raw/batch3_*.jsonl'] [--near 0.95]
 
 Each writer (briefed by ``training/data/routing_prompts_guide.md``, none seeing the others
@@ -8,6 +8,10 @@ nor the evaluation files) wrote one raw file. A row is kept when its task is one
 and its text is not an exact repeat of a kept row, and it is dropped when its USE vector lies
 within cosine ``--near`` of any row of an evaluation set (``EVAL_FILES``): a batch written by
 other writers must not hand the router its own test. What was dropped and why is printed.
+
+The kept rows go to two files, ``OUT_en.jsonl`` (prompts whose instruction is in English) and
+``OUT_other.jsonl`` (the rest): they were measured apart, and only the other languages'
+part improved the multilingual refit (README, "Routing quality").
 """
 
 from __future__ import annotations
@@ -105,6 +109,14 @@ def build(
     return Built([_clean(r) for r in rows], dropped)
 
 
+def split_by_language(rows: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """``rows`` as ``en`` (``lang`` en, or none given) and ``other``, in order."""
+    parts: dict[str, list[dict[str, Any]]] = {"en": [], "other": []}
+    for row in rows:
+        parts["en" if row.get("lang", "en") == "en" else "other"].append(row)
+    return parts
+
+
 def _clean(row: dict[str, Any]) -> dict[str, Any]:
     out = {k: row[k] for k in FIELDS if k in row}
     out["source"] = f"semroute_batch_{row.get('writer', 'unknown')}"
@@ -116,17 +128,24 @@ def _clean(row: dict[str, Any]) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.batches")
     parser.add_argument("--raw", default=str(DATA / "raw" / "batch3_*.jsonl"))
-    parser.add_argument("--out", type=Path, default=DATA / "prompts_train_3.jsonl")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DATA / "prompts_train_3",
+        help="OUT_en.jsonl and OUT_other.jsonl are written",
+    )
     parser.add_argument("--near", type=float, default=NEAR)
     args = parser.parse_args(argv)
     raw = [Path(p) for p in sorted(glob.glob(args.raw))]
     if not raw:
         parser.error(f"no file matches {args.raw}")
     built = build(raw, EVAL_FILES, MultilingualEncoder(), args.near)
-    with args.out.open("w", encoding="utf-8") as fh:
-        for row in built.rows:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    print(f"{len(built.rows)} rows → {args.out}")
+    for part, rows in split_by_language(built.rows).items():
+        path = args.out.with_name(f"{args.out.name}_{part}.jsonl")
+        with path.open("w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        print(f"{len(rows)} rows → {path}")
     print("tasks:", dict(sorted(Counter(r["task"] for r in built.rows).items())))
     print("languages:", dict(Counter(r.get("lang", "?") for r in built.rows).most_common()))
     for reason, n in built.dropped.items():

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from tests.fakes import HashingEncoder
-from training.batches import build, read_rows
+from training.batches import build, read_rows, split_by_language
 
 
 def _write(path: Path, rows: list[dict[str, object]]) -> Path:
@@ -57,6 +57,9 @@ def test_a_batch_keeps_new_prompts_and_drops_repeats_junk_and_the_test(tmp_path:
         "source": "semroute_batch_R9",
     }
     assert built.rows[1]["mixed"] is True
+    parts = split_by_language([*built.rows, {"text": "¿y tú?", "task": "chat", "lang": "es"}])
+    assert [r["text"] for r in parts["other"]] == ["¿y tú?"]  # no lang given: English
+    assert len(parts["en"]) == 2
     assert built.dropped == {
         "exact repeat": 1,
         "no text or task outside the taxonomy": 2,
@@ -68,6 +71,7 @@ def test_a_batch_keeps_new_prompts_and_drops_repeats_junk_and_the_test(tmp_path:
 def test_the_shipped_batch_shares_no_text_with_an_evaluation_set() -> None:
     from training.batches import DATA, EVAL_FILES
 
-    texts = {r["text"] for r in read_rows([DATA / "prompts_train_3.jsonl"])}
+    parts = [DATA / "prompts_train_3_en.jsonl", DATA / "prompts_train_3_other.jsonl"]
+    texts = {r["text"] for r in read_rows(parts)}
     held = {r.get("text") for r in read_rows(p for p in EVAL_FILES if p.is_file())}
     assert texts and not texts & held
