@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from router.config import ServiceConfig
@@ -13,20 +14,49 @@ from router.types import ChatRequest
 from service.errors import wire_error_body
 from service.schemas import ChatFields
 
+# Before a 413 the rest of an oversized upload is read and thrown away: a server that closes
+# the socket with request bytes unread makes the kernel send a reset, which can destroy the
+# 413 on its way, and the client sees a connection error (the openai SDK then retries the
+# same body). Draining costs bandwidth, not memory (each chunk is dropped at once), so the
+# caps only bound how long one client can hold a connection this way. DRAIN_BYTES (or
+# max_bytes, if larger): a fixed amount, not a multiple of a limit that may be set small,
+# covering bodies far over a usual limit (pasted files, base64 images). DRAIN_S: a body a few
+# times a 1 MB limit drains in about a second on a 10 Mbit/s link, and a slow or endless
+# upload is cut off soon. Past either cap the 413 is sent and the connection closed unread.
+DRAIN_BYTES = 64 * 1024 * 1024
+DRAIN_S = 5.0
+
 
 class BodyLimit:
-    """Reject bodies larger than ``max_bytes`` (by Content-Length, or while reading)."""
+    """Reject bodies larger than ``max_bytes`` (by Content-Length, or while reading) with a
+    413 and ``connection: close``, after discarding the rest of the body within the caps:
+    ``drain_bytes`` (at least ``max_bytes``) and ``drain_s`` seconds."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        *,
+        drain_bytes: int = DRAIN_BYTES,
+        drain_s: float = DRAIN_S,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.drain_bytes = max(drain_bytes, max_bytes)
+        self.drain_s = drain_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or ()).get(b"content-length")
+        headers = dict(scope.get("headers") or ())
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            # Nothing is read yet: under "Expect: 100-continue" reading would invite the
+            # upload, and a body past the caps would end in a reset anyway.
+            expects = headers.get(b"expect", b"").lower() == b"100-continue"
+            if not expects and int(declared) <= self.drain_bytes:
+                await self._drain(receive)
             await self._reject(send, scope["path"])
             return
         body = bytearray()
@@ -38,9 +68,24 @@ class BodyLimit:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > self.max_bytes:
+                body.clear()
+                if more:
+                    await self._drain(receive)
                 await self._reject(send, scope["path"])
                 return
         await self.app(scope, _replay(bytes(body), receive), send)
+
+    async def _drain(self, receive: Receive) -> None:
+        """Read and drop the rest of the body, until its end, a disconnect or a cap."""
+        left = self.drain_bytes
+        with anyio.move_on_after(self.drain_s):
+            while left > 0:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                left -= len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return
 
     async def _reject(self, send: Send, path: str) -> None:
         message = f"request body exceeds the limit of {self.max_bytes} bytes"
