@@ -185,9 +185,26 @@ class Observation:
         observe_decision(self.metrics, decision)
         self.record.decision = decision
 
+    def routed(self, decision: Decision) -> None:
+        """A /v1/route answer: counted ``ok`` once, labelled with the decision's task and its
+        first candidate (``-`` where there is none)."""
+        if self.record.counted:
+            return
+        first = decision.candidates[0] if decision.candidates else None
+        labels = (
+            endpoint_label(self.record.endpoint),
+            _task(decision),
+            first.model if first else "-",
+            first.provider if first else "-",
+            "ok",
+        )
+        self.metrics.requests_by(*labels).inc()
+        self.record.counted = True
+
     def answered(self, answer: Answer[Completion]) -> None:
         """Record the answer, final: after a stream, the session's answer once closed (counted
-        as ``ok`` unless the stream failed, and was counted so, first)."""
+        as ``ok`` unless the request failed, and was counted so, first: a stream cut off, a
+        reply that cannot be built from the answer)."""
         self.record.answer = answer
         self.record.tokens = 0 if answer.cached else answer.usage.total_tokens  # for [limits]
         observe_answer(self.metrics, self.record.endpoint, answer, counted=self.record.counted)
@@ -197,9 +214,12 @@ class Observation:
         self.metrics.latency_by("ttft").observe(time.perf_counter() - self.record.started)
 
     def failed(self, exc: RouterError) -> None:
-        observe_error(self.metrics, self.record.endpoint, exc)
+        """Count the request by ``exc``'s code, unless it is counted already (it failed, and
+        was counted so, before the handler that answers the error saw it)."""
+        if not self.record.counted:
+            observe_error(self.metrics, self.record.endpoint, exc)
+            self.record.counted = True
         self.record.error = exc.code
-        self.record.counted = True
 
     def crashed(self) -> None:
         """A bug ended the request (a stream past its first byte): counted ``internal_error``,

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
+from router.errors import RouterError
 from router.execution import StreamSession
 from router.tokens import estimate_prompt_tokens
 from router.types import ChatRequest
@@ -50,9 +51,14 @@ async def messages(body: MessagesBody, serving: Annotated[Serving, Depends(get_s
         return await _stream(serving, request)
     answer = await engine.complete(request)
     observation.decided(answer.decision)
-    observation.answered(answer)
     info = semroute_info(answer)
-    reply = message_body(answer.result, answer.model, info)
+    try:
+        reply = message_body(answer.result, answer.model, info)
+    except RouterError as exc:  # e.g. tool-call arguments that are not JSON (cut off)
+        observation.failed(exc)  # counted once, by its code; the answer's usage and cost too
+        observation.answered(answer)
+        raise
+    observation.answered(answer)
     return JSONResponse(reply, headers=info_headers(info))
 
 

@@ -45,6 +45,7 @@ async def _decide(body: RouteBody, serving: Serving) -> RouteResponse:
     observation.caller(serving.caller.tenant, request.messages[-1].text())
     decision = await engine.route(request)
     observation.decided(decision)
+    observation.routed(decision)
     return RouteResponse.from_decision(decision)
 
 

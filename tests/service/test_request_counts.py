@@ -1,7 +1,9 @@
 """Every response is counted in ``semroute_requests_total`` once, with its status (``ok`` or the
 error code): upstream failures (5xx), streams that fail after their first byte (counted by the
 error, never also as ``ok``), bugs (``internal_error``), the request timeout and the refusals
-the middleware answers itself. Scraped from /metrics as Prometheus reads it."""
+the middleware answers itself, a /v1/messages reply that cannot be built from its answer (by
+its error, never also as ``ok``), and /v1/route decisions (``ok``). Scraped from /metrics as
+Prometheus reads it."""
 
 from __future__ import annotations
 
@@ -16,6 +18,10 @@ import openai
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 from starlette.types import Message as AsgiMessage
 from starlette.types import Receive, Scope, Send
 
@@ -34,12 +40,15 @@ from router.types import (
     Priority,
     Requirements,
 )
+from service.app import create_app
 from service.middleware import RequestContext
 from service.observe import Observation
 from service.record import RequestRecord
 from service.relay import relay
+from service.routes import route
 from service.state import ServiceState
 from tests.service.api_stack import ApiStack, api_stack
+from tests.serving import serve
 
 Counts = dict[tuple[str, str], float]
 
@@ -114,6 +123,113 @@ def test_a_stream_that_finishes_is_counted_ok_once(stack: ApiStack) -> None:
     stream = stack.openai().chat.completions.create(model="alpha", messages=ASK, stream=True)  # type: ignore[arg-type]
     assert "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
     assert scraped(stack) == {(CHAT, "ok"): 1}
+
+
+# -- a /v1/messages reply that cannot be built, and /v1/route decisions -----------------------
+
+
+async def _cut_off_tool_call(request: Request) -> JSONResponse:
+    """An OpenAI-wire upstream whose model stopped at max_tokens inside a tool call's
+    arguments: a 200 whose ``arguments`` are not JSON."""
+    body = await request.json()
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Par'},
+    }
+    return JSONResponse(
+        {
+            "id": "chatcmpl-cut",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body.get("model", "alpha-upstream"),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": None, "tool_calls": [call]},
+                    "finish_reason": "length",
+                }
+            ],
+            "usage": {"prompt_tokens": 7, "completion_tokens": 5, "total_tokens": 12},
+        }
+    )
+
+
+WEATHER = {
+    "name": "get_weather",
+    "description": "The weather in a city",
+    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+}
+
+
+def _samples(text: str, name: str) -> float:
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name
+    )
+
+
+def test_a_message_whose_tool_call_arguments_are_not_json_is_counted_once_by_its_error(
+    centroid_dir: Path,
+) -> None:
+    cut = Starlette(routes=[Route("/v1/chat/completions", _cut_off_tool_call, methods=["POST"])])
+    with serve(cut) as upstream:
+
+        def to_cut(raw: dict[str, Any]) -> None:
+            raw["providers"]["primary"]["base_url"] = upstream + "/v1"
+
+        with api_stack(centroid_dir, to_cut) as s:
+            with pytest.raises(anthropic.APIStatusError) as failed:
+                s.anthropic().messages.create(
+                    model="alpha",
+                    max_tokens=5,
+                    tools=[WEATHER],  # type: ignore[list-item]
+                    messages=[{"role": "user", "content": "call the tool for Paris"}],
+                )
+            text = httpx.get(s.url + "/metrics").text
+    assert failed.value.status_code == 502, failed.value
+    assert counts(text) == {(MESSAGES, "bad_response"): 1}, counts(text)  # not also "ok"
+    assert _samples(text, "semroute_tokens_total") == 12  # the upstream's usage, still recorded
+    assert _samples(text, "semroute_cost_usd_total") > 0
+
+
+ROUTE = "/v1/route"
+
+
+def _route_labels(text: str) -> dict[tuple[str, str, str, str], float]:
+    out: dict[tuple[str, str, str, str], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "semroute_requests_total" and sample.labels["endpoint"] == ROUTE:
+                labels = sample.labels
+                key = (labels["task"], labels["model"], labels["provider"], labels["status"])
+                out[key] = out.get(key, 0) + sample.value
+    return out
+
+
+def test_route_decisions_are_counted_ok_once_each(stack: ApiStack) -> None:
+    for _ in range(3):
+        assert httpx.post(stack.url + ROUTE, json={"input": "hi how are you"}).status_code == 200
+    assert httpx.post(stack.url + ROUTE, json={"model": "beta", "input": "hi"}).status_code == 200
+    text = httpx.get(stack.url + "/metrics").text
+    assert counts(text) == {(ROUTE, "ok"): 4}, counts(text)
+    assert _route_labels(text) == {
+        ("chat", "alpha", "primary", "ok"): 3,
+        ("-", "beta", "secondary", "ok"): 1,
+    }
+
+
+def test_route_decisions_are_counted_once_by_the_fastapi_route_too(stack: ApiStack) -> None:
+    """Without service/direct.py in front, the FastAPI route answers /v1/route: counted the
+    same, once."""
+    app = create_app(stack.config, stack.router)
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not route.direct]
+    with serve(app) as url:
+        for _ in range(2):
+            assert httpx.post(url + ROUTE, json={"input": "hi how are you"}).status_code == 200
+        assert counts(httpx.get(url + "/metrics").text) == {(ROUTE, "ok"): 2}
 
 
 # -- a bug in a stream past its first byte (the relay), without any HTTP around it ------------
