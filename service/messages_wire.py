@@ -162,9 +162,7 @@ def _tool(tool: Tool) -> JSON:
 def _tool_choice(body: MessagesBody) -> str | JSON:
     choice = body.tool_choice
     assert choice is not None
-    if choice.type == "tool":
-        if not choice.name:
-            raise InvalidRequest('tool_choice of type "tool" needs a name', "tool_choice")
+    if choice.type == "tool":  # its name is checked where the body is parsed (ToolChoice)
         return {"type": "function", "function": {"name": choice.name}}
     return _CHOICES[choice.type]
 

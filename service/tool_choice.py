@@ -12,6 +12,10 @@ from router.errors import InvalidRequest
 
 _TOOL_CHOICES = ("auto", "none", "required")
 _NAMED = ("function", "custom")  # the tool_choice types that name one tool (under that key)
+# Anthropic's own tool_choice shapes, passed through to Anthropic upstreams as given (like its
+# native tools, router/providers/anthropic_wire.py): "tool" names one tool at the top level.
+_ANTHROPIC_CHOICES = ("tool", "any", "auto", "none")
+_NATIVE = "native"  # the kind of a provider-native tool in defined_tools: chosen by its name
 
 
 def _name_of(entry: Mapping[str, Any], kind: str) -> str | None:
@@ -29,7 +33,8 @@ def _named_tool(entry: Mapping[str, Any], kind: str, where: str) -> None:
 
 def check_tool_choice(choice: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
     """Raises: ValueError unless ``choice`` is auto / none / required, names a function (or a
-    custom tool), or is an ``allowed_tools`` list of them."""
+    custom tool), is an ``allowed_tools`` list of them, or is one of Anthropic's shapes (a
+    ``tool`` with a name, ``any``, ``auto``, ``none``)."""
     if choice is None:
         return None
     if isinstance(choice, str):
@@ -43,6 +48,12 @@ def check_tool_choice(choice: str | dict[str, Any] | None) -> str | dict[str, An
         _named_tool(choice, kind, "tool_choice")
     elif kind == "allowed_tools":
         _allowed_tools(choice.get("allowed_tools"))
+    elif kind == "tool":
+        if not isinstance(choice.get("name"), str) or not choice["name"]:
+            raise ValueError('tool_choice.name is required for "type": "tool"')
+    elif kind not in _ANTHROPIC_CHOICES:
+        known = [*_NAMED, "allowed_tools", *_ANTHROPIC_CHOICES]
+        raise ValueError(f"tool_choice.type must be one of {known}, not {kind!r}")
     return choice
 
 
@@ -60,9 +71,11 @@ def _allowed_tools(allowed: object) -> None:
 
 def chosen_tools(choice: str | Mapping[str, Any] | None) -> list[tuple[str, str]]:
     """The (type, name) of each tool an OpenAI tool_choice names: the one of a function or
-    custom tool_choice, those of an ``allowed_tools`` list."""
+    custom tool_choice, those of an ``allowed_tools`` list, Anthropic's ``tool`` one."""
     if not isinstance(choice, Mapping):
         return []
+    if choice.get("type") == "tool" and isinstance(choice.get("name"), str):
+        return [("tool", choice["name"])]
     entries: Sequence[Any] = [choice]
     if choice.get("type") == "allowed_tools":
         allowed = choice.get("allowed_tools")
@@ -71,12 +84,19 @@ def chosen_tools(choice: str | Mapping[str, Any] | None) -> list[tuple[str, str]
 
 
 def defined_tools(tools: Sequence[Mapping[str, Any]] | None) -> list[tuple[str, str]]:
-    """The (type, name) of each function or custom tool among OpenAI ``tools``."""
+    """The (type, name) of each function or custom tool among OpenAI ``tools``, and
+    (``native``, name) of each provider-native one with a top-level name (Anthropic's
+    ``{"type": "web_search_20250305", "name": "web_search"}``, passed through)."""
     out: list[tuple[str, str]] = []
     for tool in tools or ():
         kind = tool.get("type") if isinstance(tool, Mapping) else None
-        name = _name_of(tool, kind) if isinstance(kind, str) and kind in _NAMED else None
-        if kind is not None and name is not None:
+        if not isinstance(kind, str):
+            continue
+        if kind in _NAMED:
+            name = _name_of(tool, kind)
+        else:
+            kind, name = _NATIVE, tool.get("name")
+        if isinstance(name, str) and name:
             out.append((kind, name))
     return out
 
@@ -85,14 +105,18 @@ def check_chosen_tools(
     chosen: Sequence[tuple[str, str]], defined: Sequence[tuple[str, str]]
 ) -> None:
     """``chosen``: the (type, name) of each tool a tool_choice names; ``defined``: those the
-    request's tools define.
+    request's tools define. A provider-native tool is chosen by its name whatever the type,
+    and a ``tool`` choice (Anthropic's) names any tool.
 
     Raises:
         InvalidRequest: (param ``tool_choice``) a tool_choice names a tool that is not defined
             (OpenAI and Anthropic refuse it).
     """
+    names = {n for _, n in defined}
     for kind, name in chosen:
-        if (kind, name) not in defined:
+        if (kind, name) in defined or (_NATIVE, name) in defined:
+            continue
+        if kind != "tool" or name not in names:
             known = ", ".join(repr(n) for k, n in defined if k == kind) or "none"
             what = "tool" if kind == "tool" else f"{kind} tool"
             raise InvalidRequest(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, NoReturn, Protocol, TypeVar
 
@@ -158,7 +159,7 @@ def check_unique_ids(ids: Sequence[str], where: str, what: str) -> None:
     """Raises: InvalidRequest (param ``where``) when an id repeats: a call made twice under one
     id, or answered twice, has no unambiguous answer (OpenAI and Anthropic refuse it)."""
     if len(set(ids)) < len(ids):
-        repeated = dict.fromkeys(x for i, x in enumerate(ids) if x in ids[:i])
+        repeated = [x for x, n in Counter(ids).items() if n > 1]
         raise InvalidRequest(
             f"{where}: {what} must be unique; repeated: {', '.join(repeated)}", param=where
         )

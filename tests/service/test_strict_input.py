@@ -220,6 +220,7 @@ def test_tool_choice_without_tools_through_the_openai_client(client: TestClient)
 GET = "get_weather"
 ALLOWED = {"mode": "auto", "tools": [{"type": "function", "function": {"name": GET}}]}
 NOTE = {"type": "custom", "custom": {"name": "note"}}  # a custom (free-text) tool
+SEARCH = {"type": "web_search_20250305", "name": "web_search"}  # an Anthropic-native tool
 
 
 @pytest.mark.parametrize(
@@ -230,6 +231,14 @@ NOTE = {"type": "custom", "custom": {"name": "note"}}  # a custom (free-text) to
         {"tools": [WEATHER], "tool_choice": "none"},
         {"tool_choice": None},  # null is no tool_choice
         {"tools": [WEATHER], "tool_choice": {"type": "allowed_tools", "allowed_tools": ALLOWED}},
+        # Anthropic's own shapes and native tools, passed through to Anthropic upstreams
+        {"tools": [WEATHER], "tool_choice": {"type": "tool", "name": GET}},
+        {"tools": [WEATHER], "tool_choice": {"type": "any"}},
+        {
+            "tools": [SEARCH],
+            "tool_choice": {"type": "function", "function": {"name": "web_search"}},
+        },
+        {"tools": [SEARCH], "tool_choice": {"type": "tool", "name": "web_search"}},
     ],
 )
 def test_tool_choice_with_tools_or_null_passes(client: TestClient, body: dict[str, Any]) -> None:
@@ -245,6 +254,8 @@ def test_tool_choice_with_tools_or_null_passes(client: TestClient, body: dict[st
         ([WEATHER], {"type": "function", "function": {"name": "get_weather "}}, "get_weather "),
         ([NOTE], {"type": "function", "function": {"name": "note"}}, "function tool"),
         ([WEATHER], {"type": "custom", "custom": {"name": GET}}, "custom tool"),
+        ([WEATHER], {"type": "tool", "name": "get_time"}, "'get_time'"),
+        ([SEARCH], {"type": "function", "function": {"name": "web_fetch"}}, "'web_fetch'"),
         (
             [WEATHER],
             {
@@ -275,6 +286,9 @@ def test_a_tool_choice_naming_a_tool_not_in_tools_is_a_400(
         {"type": "function", "function": [GET]},
         {"type": "function", "name": GET},  # Responses-API shape: no function object
         {"type": 7},
+        {"type": "bogus"},
+        {"type": "tool"},
+        {"type": "tool", "name": ""},
         {"name": GET},
         {},
         ["auto"],
@@ -360,6 +374,17 @@ def test_an_image_url_part_with_a_url_passes(client: TestClient, image_url: Any)
     content.append({"type": "image_url", "image_url": image_url})
     resp = post(client, "/v1/route", {"messages": [{"role": "user", "content": content}]})
     assert resp.status_code == 200, resp.text
+
+
+def test_many_repeated_tool_call_ids_are_named_once_each(client: TestClient) -> None:
+    """5,000 calls under 2 ids: a 400 that names each repeated id once, in order (counted in
+    one pass: the check runs on the event loop, before the request is routed)."""
+    calls = [called(f"call_{i % 2}")["tool_calls"][0] for i in range(5_000)]
+    assistant = {"role": "assistant", "content": None, "tool_calls": calls}
+    messages = [*ASK, assistant, answer("call_0"), answer("call_1")]
+    body = {"model": "auto", "messages": messages}
+    err = assert_openai_error(post(client, "/v1/chat/completions", body), 400, "invalid_request")
+    assert "repeated: call_0, call_1" in err["message"]
 
 
 @pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/route"])
